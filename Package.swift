@@ -1,0 +1,151 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let package = Package(
+    name: "guildhall",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "auth", targets: ["AuthServer"]),
+        .executable(name: "booking", targets: ["BookingServer"]),
+        .executable(name: "tickets", targets: ["TicketsServer"]),
+        .executable(name: "leveling", targets: ["LevelingServer"]),
+        .executable(name: "notify", targets: ["NotifyServer"]),
+        .executable(name: "guildctl", targets: ["GuildCtl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+    ],
+    targets: [
+        // MARK: Shared modules
+        .target(name: "GuildCore", path: "Shared/GuildCore"),
+        .systemLibrary(name: "CHiredis", path: "Shared/CHiredis", providers: [.apt(["libhiredis-dev"])]),
+        .target(
+            name: "GuildRedis",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/GuildRedis"
+        ),
+        .target(
+            name: "GuildMigrations",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Shared/GuildMigrations"
+        ),
+        .target(
+            name: "GuildEvents",
+            dependencies: [
+                "GuildCore", "GuildRedis", "GuildMigrations",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/GuildEvents"
+        ),
+        .target(
+            name: "GuildAuth",
+            dependencies: [
+                "GuildCore",
+                .product(name: "JWTKit", package: "jwt-kit"),
+            ],
+            path: "Shared/GuildAuth"
+        ),
+        .target(
+            name: "GuildServiceKit",
+            dependencies: [
+                "GuildCore", "GuildAuth", "GuildRedis", "GuildMigrations", "GuildEvents",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Shared/GuildServiceKit"
+        ),
+
+        // MARK: Services (a library with the service's code, and a thin executable that runs it)
+        .target(
+            name: "AuthService",
+            dependencies: [
+                "GuildServiceKit",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Services/auth/Sources"
+        ),
+        .executableTarget(name: "AuthServer", dependencies: ["AuthService", "GuildServiceKit"], path: "Services/auth/Main"),
+        .target(name: "BookingService", dependencies: ["GuildServiceKit"], path: "Services/booking/Sources"),
+        .executableTarget(name: "BookingServer", dependencies: ["BookingService", "GuildServiceKit"], path: "Services/booking/Main"),
+        .target(name: "TicketsService", dependencies: ["GuildServiceKit"], path: "Services/tickets/Sources"),
+        .executableTarget(name: "TicketsServer", dependencies: ["TicketsService", "GuildServiceKit"], path: "Services/tickets/Main"),
+        .target(name: "LevelingService", dependencies: ["GuildServiceKit"], path: "Services/leveling/Sources"),
+        .executableTarget(name: "LevelingServer", dependencies: ["LevelingService", "GuildServiceKit"], path: "Services/leveling/Main"),
+        .target(
+            name: "NotifyService",
+            dependencies: ["GuildServiceKit",
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),],
+            path: "Services/notify/Sources"
+        ),
+        .executableTarget(name: "NotifyServer", dependencies: ["NotifyService", "GuildServiceKit"], path: "Services/notify/Main"),
+
+        // MARK: Operator tooling
+        .executableTarget(
+            name: "GuildCtl",
+            dependencies: [
+                "AuthService", "BookingService", "TicketsService", "LevelingService", "NotifyService",
+                "GuildServiceKit", "GuildMigrations",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Tools/guildctl"
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "SharedTests",
+            dependencies: [
+                "GuildServiceKit",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "AuthServiceTests",
+            dependencies: ["AuthService", .product(name: "HummingbirdTesting", package: "hummingbird")]
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "GuildServiceKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+    ]
+)

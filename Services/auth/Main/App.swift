@@ -1,0 +1,9 @@
+import AuthService
+import GuildServiceKit
+
+@main
+struct App {
+    static func main() async throws {
+        try await runGuildService(buildApplication)
+    }
+}

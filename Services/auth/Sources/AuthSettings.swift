@@ -1,0 +1,51 @@
+import Configuration
+import Foundation
+import GuildAuth
+import GuildServiceKit
+
+/// The auth service's own settings, on top of the common ones.
+struct AuthSettings: Sendable {
+    /// The key that signs access tokens.
+    var signingKey: SigningKey
+    /// Lifetime of access tokens (`ACCESS_TOKEN_TTL`, seconds).
+    var accessTokenLifetime: Duration
+    /// Lifetime of refresh tokens and sessions (`REFRESH_TOKEN_TTL`, seconds).
+    var refreshTokenLifetime: Duration
+    /// bcrypt cost (`BCRYPT_COST`).
+    var bcryptCost: UInt8
+    /// The first admin, created at first start when both are set.
+    var adminUsername: String?
+    var adminPassword: String?
+
+    init(reader: ConfigReader, common: ServiceSettings) throws {
+        self.signingKey = try Self.loadSigningKey(reader: reader, production: common.isProduction)
+        self.accessTokenLifetime = .seconds(reader.int(forKey: "access.token.ttl", default: 900))
+        self.refreshTokenLifetime = .seconds(reader.int(forKey: "refresh.token.ttl", default: 30 * 24 * 3600))
+        let cost = reader.int(forKey: "bcrypt.cost", default: 11)
+        guard (4...16).contains(cost) else { throw ConfigurationError.invalid("BCRYPT_COST", "must be between 4 and 16") }
+        self.bcryptCost = UInt8(cost)
+        self.adminUsername = reader.string(forKey: "admin.username").flatMap { $0.isEmpty ? nil : $0 }
+        self.adminPassword = reader.string(forKey: "admin.password").flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// `JWT_PRIVATE_KEY` (PEM) or `JWT_PRIVATE_KEY_FILE`; in development a key is generated once
+    /// and kept in `DATA_DIR` (git-ignored), so tokens survive restarts.
+    static func loadSigningKey(reader: ConfigReader, production: Bool) throws -> SigningKey {
+        if let pem = reader.string(forKey: "jwt.private.key"), !pem.isEmpty {
+            return try SigningKey(pem: pem.replacingOccurrences(of: "\\n", with: "\n"))
+        }
+        if let path = reader.string(forKey: "jwt.private.key.file"), !path.isEmpty {
+            return try SigningKey(pem: String(contentsOfFile: path, encoding: .utf8))
+        }
+        if production { throw ConfigurationError.missing("JWT_PRIVATE_KEY") }
+        let directory = reader.string(forKey: "data.dir", default: "var/dev")
+        let path = directory + "/auth-signing-key.pem"
+        if let pem = try? String(contentsOfFile: path, encoding: .utf8) { return try SigningKey(pem: pem) }
+        let key = try SigningKey.generate()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: path, contents: Data(key.privateKey.pemRepresentation.utf8), attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigurationError.invalid("DATA_DIR", "cannot write \(path)")
+        }
+        return key
+    }
+}

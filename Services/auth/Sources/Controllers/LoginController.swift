@@ -1,0 +1,87 @@
+import Foundation
+import GuildCore
+import GuildServiceKit
+import HTTPTypes
+import Hummingbird
+
+/// `POST /api/auth/login`: password login.
+struct LoginController<Users: UserRepository>: Sendable {
+    let users: Users
+    let hasher: PasswordHasher
+    let issuer: TokenIssuer
+
+    var endpoints: RouteCollection<GuildRequestContext> {
+        let routes = RouteCollection(context: GuildRequestContext.self)
+        routes.post("login", use: login)
+        return routes
+    }
+
+    struct LoginRequest: Decodable {
+        var username: String
+        var password: String
+        var platform: String?
+        var device: String?
+    }
+
+    /// The body of a successful login.
+    struct LoginResponse: ResponseEncodable {
+        var token: String
+        var refreshToken: String
+        var tokenType = "Bearer"
+        var expiresIn: Int
+        var user: UserResponse
+        var role: Role
+        var discordId: String?
+        var permissions: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case token, user, role, permissions
+            case refreshToken = "refresh_token"
+            case tokenType = "token_type"
+            case expiresIn = "expires_in"
+            case discordId = "discord_id"
+        }
+
+        /// `discord_id` is `null` for accounts without Discord, never left out.
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(token, forKey: .token)
+            try container.encode(refreshToken, forKey: .refreshToken)
+            try container.encode(tokenType, forKey: .tokenType)
+            try container.encode(expiresIn, forKey: .expiresIn)
+            try container.encode(user, forKey: .user)
+            try container.encode(role, forKey: .role)
+            try container.encode(discordId, forKey: .discordId)
+            try container.encode(permissions, forKey: .permissions)
+        }
+    }
+
+    @Sendable func login(request: Request, context: GuildRequestContext) async throws -> LoginResponse {
+        let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
+        guard !body.username.isEmpty, body.username.count <= 64 else { throw APIError.invalidField("username", "must be 1 to 64 characters") }
+        guard !body.password.isEmpty, body.password.utf8.count <= 72 else { throw APIError.invalidField("password", "must be 1 to 72 bytes") }
+        let platform = body.platform ?? "web"
+        guard ["web", "android", "ios"].contains(platform) else { throw APIError.invalidField("platform", "must be web, android or ios") }
+
+        let user = try await users.find(username: body.username, logger: context.logger)
+        guard try await hasher.verify(body.password, against: user?.passwordHash), let user else { throw APIError.invalidCredentials }
+        guard !user.disabled else { throw APIError.accountDisabled }
+        return try await openSession(for: user, platform: platform, device: body.device.map { String($0.prefix(120)) }, context: context)
+    }
+
+    /// Opens a session and answers with its tokens (shared by every way of logging in).
+    func openSession(for user: User, platform: String, device: String?, context: GuildRequestContext) async throws -> LoginResponse {
+        let refreshToken = TokenIssuer.newRefreshToken()
+        let sessionId = try await users.openSession(
+            userId: user.id, platform: platform, device: device, refreshTokenHash: TokenIssuer.hash(refreshToken),
+            lifetime: issuer.refreshTokenLifetime, logger: context.logger
+        )
+        let token = try await issuer.accessToken(userId: user.id, role: user.role, sessionId: sessionId)
+        context.logger.info("login", metadata: ["user_id": "\(user.id.uuidString.lowercased())", "session_id": "\(sessionId.uuidString.lowercased())"])
+        let profile = UserResponse(user)
+        return LoginResponse(
+            token: token, refreshToken: refreshToken, expiresIn: Int(issuer.accessTokenLifetime.seconds),
+            user: profile, role: user.role, discordId: user.discordId, permissions: profile.permissions
+        )
+    }
+}

@@ -1,0 +1,52 @@
+import GuildEvents
+import GuildMigrations
+
+/// The `auth` schema.
+public enum AuthMigrations {
+    /// Every migration of the auth service, applied at start and by `guildctl migrate`.
+    public static let runner = MigrationRunner(schema: "auth", migrations: [initial, EventTables.migration(version: 2)])
+
+    static let initial = Migration(
+        version: 1,
+        name: "users, sessions and refresh tokens",
+        statements: [
+            """
+            CREATE TABLE users (
+                id uuid PRIMARY KEY,
+                username text NOT NULL,
+                password_hash text,
+                role text NOT NULL CHECK (role IN ('admin', 'moderator', 'user')),
+                discord_id text UNIQUE,
+                avatar text,
+                disabled boolean NOT NULL DEFAULT false,
+                created_at timestamptz NOT NULL DEFAULT now()
+            )
+            """,
+            "CREATE UNIQUE INDEX users_username_key ON users (lower(username))",
+            """
+            CREATE TABLE sessions (
+                id uuid PRIMARY KEY,
+                user_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+                platform text NOT NULL DEFAULT 'web',
+                device text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                last_seen_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz NOT NULL,
+                revoked_at timestamptz,
+                revoked_reason text
+            )
+            """,
+            "CREATE INDEX sessions_user ON sessions (user_id)",
+            """
+            CREATE TABLE refresh_tokens (
+                token_hash text PRIMARY KEY,
+                session_id uuid NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+                issued_at timestamptz NOT NULL DEFAULT now(),
+                expires_at timestamptz NOT NULL,
+                spent_at timestamptz
+            )
+            """,
+            "CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id)",
+        ]
+    )
+}

@@ -1,0 +1,11 @@
+import GuildCore
+
+/// The auth service's own refusals.
+extension APIError {
+    /// Wrong username or password; the same answer for both, so names cannot be probed.
+    static let invalidCredentials = APIError(status: 401, code: "invalid_credentials", message: "wrong username or password")
+    /// The account is disabled.
+    static let accountDisabled = APIError(status: 403, code: "account_disabled", message: "this account is disabled")
+    /// The username is taken.
+    static let usernameTaken = APIError(status: 409, code: "username_taken", message: "that username is already taken")
+}

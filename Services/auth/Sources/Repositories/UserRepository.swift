@@ -1,0 +1,100 @@
+import Foundation
+import GuildCore
+import GuildEvents
+import GuildServiceKit
+import Logging
+import PostgresNIO
+
+/// Accounts and sessions.
+protocol UserRepository: Sendable {
+    /// The user with this username (case-insensitive).
+    func find(username: String, logger: Logger) async throws -> User?
+    /// The user with this id.
+    func find(id: UUID, logger: Logger) async throws -> User?
+    /// Creates a user and, in the same transaction, its `auth.user_created` event.
+    func create(username: String, passwordHash: String?, role: Role, logger: Logger) async throws -> User
+    /// Opens a session with its first refresh token.
+    func openSession(userId: UUID, platform: String, device: String?, refreshTokenHash: String, lifetime: Duration, logger: Logger) async throws -> UUID
+}
+
+/// ``UserRepository`` on PostgreSQL (the `auth` schema).
+struct UserPostgresRepository: UserRepository {
+    let database: Database
+
+    func find(username: String, logger: Logger) async throws -> User? {
+        try await database.connection(logger: logger) { connection in
+            let rows = try await connection.query(
+                "SELECT \(unescaped: Self.columns) FROM users WHERE lower(username) = lower(\(username))",
+                logger: logger
+            )
+            return try await Self.first(rows)
+        }
+    }
+
+    func find(id: UUID, logger: Logger) async throws -> User? {
+        try await database.connection(logger: logger) { connection in
+            let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM users WHERE id = \(id)", logger: logger)
+            return try await Self.first(rows)
+        }
+    }
+
+    func create(username: String, passwordHash: String?, role: Role, logger: Logger) async throws -> User {
+        let id = UUID()
+        do {
+            return try await database.transaction(logger: logger) { connection in
+                let rows = try await connection.query(
+                    """
+                    INSERT INTO users (id, username, password_hash, role) VALUES (\(id), \(username), \(passwordHash), \(role.rawValue))
+                    RETURNING \(unescaped: Self.columns)
+                    """,
+                    logger: logger
+                )
+                guard let user = try await Self.first(rows) else { throw APIError.internalError }
+                let event = EventEnvelope(
+                    type: EventType.userCreated,
+                    userId: user.id.uuidString.lowercased(),
+                    data: .object(["username": .string(user.username), "role": .string(user.role.rawValue)])
+                )
+                try await Outbox.write(event, on: connection, logger: logger)
+                return user
+            }
+        } catch let error as PSQLError where DatabaseErrors.sqlState(error) == "23505" {
+            throw APIError.usernameTaken
+        }
+    }
+
+    func openSession(userId: UUID, platform: String, device: String?, refreshTokenHash: String, lifetime: Duration, logger: Logger) async throws -> UUID {
+        let sessionId = UUID()
+        let expiresAt = Date().addingTimeInterval(lifetime.seconds)
+        try await database.transaction(logger: logger) { connection in
+            try await connection.query(
+                """
+                INSERT INTO sessions (id, user_id, platform, device, expires_at)
+                VALUES (\(sessionId), \(userId), \(platform), \(device), \(expiresAt))
+                """,
+                logger: logger
+            )
+            try await connection.query(
+                "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) VALUES (\(refreshTokenHash), \(sessionId), \(expiresAt))",
+                logger: logger
+            )
+        }
+        return sessionId
+    }
+
+    // MARK: - Rows
+
+    private static let columns = "id, username, password_hash, role, discord_id, avatar, disabled, created_at"
+
+    private static func first(_ rows: PostgresRowSequence) async throws -> User? {
+        for try await (id, username, hash, role, discordId, avatar, disabled, createdAt) in rows.decode(
+            (UUID, String, String?, String, String?, String?, Bool, Date).self
+        ) {
+            return User(
+                id: id, username: username, passwordHash: hash, role: Role(rawValue: role) ?? .user,
+                discordId: discordId, avatar: avatar, disabled: disabled, createdAt: createdAt
+            )
+        }
+        return nil
+    }
+}

@@ -1,0 +1,39 @@
+import Configuration
+import GuildCore
+import GuildEvents
+import GuildRedis
+import GuildServiceKit
+import Hummingbird
+import HummingbirdWebSocket
+
+/// Builds the notify service from configuration (the executable and the tests both call this).
+public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
+    let dependencies = try ServiceDependencies(settings: ServiceSettings(service: "notify", defaultPort: 8085, reader: reader))
+    let live = LiveConnections()
+    let inbox = NotificationPostgresRepository(database: dependencies.database)
+
+    let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
+    WebSocketController(verifier: dependencies.verifier, live: live).addRoutes(to: webSocketRouter)
+
+    let fanout = RedisSubscriber(
+        configuration: dependencies.redisConfiguration, channels: [LiveConnections.channel], logger: dependencies.logger
+    ) { message in
+        live.deliver(message)
+    }
+    let consumer = EventConsumer(
+        group: "notify",
+        redis: dependencies.redisConfiguration,
+        postgres: dependencies.postgres,
+        logger: dependencies.logger,
+        handlers: [EventType.userCreated: UserCreatedHandler.handler(redis: dependencies.redis)]
+    )
+    return buildGuildApplication(
+        dependencies,
+        migrations: NotifyMigrations.runner,
+        server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter),
+        routes: { router in
+            router.group("/api/notifications", context: AuthenticatedContext.self).addRoutes(NotificationsController(repository: inbox).endpoints)
+        },
+        services: [fanout, consumer]
+    )
+}

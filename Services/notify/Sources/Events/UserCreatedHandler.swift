@@ -1,0 +1,24 @@
+import Foundation
+import GuildCore
+import GuildEvents
+import GuildRedis
+import Logging
+import PostgresNIO
+
+/// `auth.user_created` → a welcome notification in the new user's inbox.
+enum UserCreatedHandler {
+    static func handler(redis: RedisClient) -> EventConsumer.Handler {
+        { event, connection, logger in
+            guard let userId = event.userId else { return }
+            let name = event.data["username"]?.stringValue ?? "there"
+            let title = "Welcome to Guildhall"
+            let body = "Hi \(name)! Book game time, open a ticket when you need help, and level up by taking part."
+            let id = try await NotificationPostgresRepository.insert(
+                userId: userId, kind: "welcome", title: title, body: body, sourceEventId: event.id, on: connection, logger: logger
+            )
+            // Live delivery is best effort: the inbox row above is the record.
+            let frame = ServerFrame.object(["type": "notification", "id": id.uuidString.lowercased(), "title": title, "body": body])
+            try? await LiveConnections.publish(frame: frame, to: userId, redis: redis)
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The envelope every domain event travels in, on the Redis channel and stream alike.
+///
+/// `{"id": "<uuid>", "type": "tickets.message_created", "occurred_at": "...", "user_id": "...", "data": {...}}`.
+/// Consumers are idempotent on `id`.
+public struct EventEnvelope: Codable, Sendable, Equatable {
+    /// Unique id of the event; the key consumers deduplicate on.
+    public var id: UUID
+    /// Dotted type, `<service>.<what_happened>`.
+    public var type: String
+    /// When the change that caused it committed.
+    public var occurredAt: Date
+    /// The user the event is about, if any.
+    public var userId: String?
+    /// The payload, shaped by the event type.
+    public var data: JSONValue
+
+    /// Creates an envelope.
+    public init(id: UUID = UUID(), type: String, occurredAt: Date = Date(), userId: String?, data: JSONValue) {
+        self.id = id
+        self.type = type
+        self.occurredAt = occurredAt
+        self.userId = userId
+        self.data = data
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, data
+        case occurredAt = "occurred_at"
+        case userId = "user_id"
+    }
+}
+
+// MARK: - Encoding shared by producers and consumers
+
+extension EventEnvelope {
+    /// The JSON encoder of the contract: snake_case keys as declared, RFC 3339 UTC dates.
+    public static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    /// The matching decoder.
+    public static func decoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+
+    /// The envelope as JSON text.
+    public func json() throws -> String {
+        String(decoding: try Self.encoder().encode(self), as: UTF8.self)
+    }
+
+    /// Parses an envelope from JSON text.
+    public static func parse(_ text: String) throws -> EventEnvelope {
+        try decoder().decode(EventEnvelope.self, from: Data(text.utf8))
+    }
+}
+
+/// The event types services publish. Names are part of the contract.
+public enum EventType {
+    /// A user account was created (password or Discord).
+    public static let userCreated = "auth.user_created"
+    /// A session was revoked; auth replicas drop it from their verification cache.
+    public static let sessionRevoked = "auth.session_revoked"
+}

@@ -1,0 +1,66 @@
+import Foundation
+import GuildCore
+import GuildRedis
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Consumes the event stream for one service, exactly once per event id.
+///
+/// Each handled event runs in a PostgreSQL transaction that first records its id in
+/// `processed_events`; a redelivered event finds its id there and is acknowledged without
+/// running again. A handler that throws leaves the event pending, to be retried.
+public struct EventConsumer: Service {
+    /// Applies one event to the service's data inside the transaction.
+    public typealias Handler = @Sendable (EventEnvelope, PostgresConnection, Logger) async throws -> Void
+
+    private let reader: RedisStreamReader
+
+    /// Creates a consumer in group `group` for the event types in `handlers`.
+    public init(
+        group: String,
+        consumer: String = EventConsumer.defaultConsumerName(),
+        redis: RedisConfiguration,
+        postgres: PostgresClient,
+        logger: Logger,
+        handlers: [String: Handler]
+    ) {
+        self.reader = RedisStreamReader(configuration: redis, stream: EventChannels.stream, group: group, consumer: consumer, logger: logger) { entry in
+            guard let text = entry.fields["event"], let envelope = try? EventEnvelope.parse(text) else {
+                // Trimmed or foreign entries carry nothing to apply.
+                return true
+            }
+            guard let handler = handlers[envelope.type] else { return true }
+            do {
+                try await Self.apply(envelope, postgres: postgres, logger: logger, handler: handler)
+                return true
+            } catch {
+                logger.warning("event handling failed; will retry", metadata: ["event_id": "\(envelope.id)", "type": "\(envelope.type)", "error": "\(error)"])
+                return false
+            }
+        }
+    }
+
+    /// Runs until graceful shutdown.
+    public func run() async throws { try await reader.run() }
+
+    /// Applies `envelope` once: returns false when its id had been processed before.
+    @discardableResult
+    public static func apply(_ envelope: EventEnvelope, postgres: PostgresClient, logger: Logger, handler: Handler) async throws -> Bool {
+        try await postgres.withTransaction(logger: logger) { connection in
+            let inserted = try await connection.query(
+                "INSERT INTO processed_events (event_id, type) VALUES (\(envelope.id), \(envelope.type)) ON CONFLICT DO NOTHING RETURNING event_id",
+                logger: logger
+            )
+            var isNew = false
+            for try await _ in inserted { isNew = true }
+            if isNew { try await handler(envelope, connection, logger) }
+            return isNew
+        }
+    }
+
+    /// A name unique to this process: host and pid.
+    public static func defaultConsumerName() -> String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import GuildCore
+import Logging
+import PostgresNIO
+
+/// Writes events into the service's outbox inside the caller's transaction.
+///
+/// The event commits with the change that caused it or not at all; ``OutboxRelay`` sends it on.
+public enum Outbox {
+    /// Adds `event` to the outbox on `connection` (which should be inside a transaction).
+    public static func write(_ event: EventEnvelope, on connection: PostgresConnection, logger: Logger) async throws {
+        let data = String(decoding: try EventEnvelope.encoder().encode(event.data), as: UTF8.self)
+        try await connection.query(
+            """
+            INSERT INTO outbox (id, type, occurred_at, user_id, data)
+            VALUES (\(event.id), \(event.type), \(event.occurredAt), \(event.userId), \(data)::jsonb)
+            """,
+            logger: logger
+        )
+    }
+}
+
+/// Names of the Redis keys events travel through.
+public enum EventChannels {
+    /// The stream every event is appended to, for consumers that must not miss one.
+    public static let stream = "guildhall:events"
+    /// The pub/sub channel of one event type, for live fan-out.
+    public static func channel(for type: String) -> String { "guildhall:events:\(type)" }
+    /// The marker that says an event id has been published.
+    static func publishedMarker(for id: UUID) -> String { "guildhall:published:\(id.uuidString.lowercased())" }
+}

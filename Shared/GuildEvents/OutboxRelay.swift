@@ -1,0 +1,113 @@
+import Foundation
+import GuildCore
+import GuildRedis
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Moves committed events from the outbox to Redis: the stream and the type's pub/sub channel.
+///
+/// Each batch is claimed with `FOR UPDATE SKIP LOCKED`, so replicas share the work, and marked
+/// published in the same transaction only after Redis accepted it: if Redis is down the rows
+/// stay and go out when it returns. Publication is guarded in Redis by a per-id marker, so an
+/// event whose mark was lost (a crash between publish and commit) is not published twice.
+public struct OutboxRelay: Service {
+    private let postgres: PostgresClient
+    private let redis: RedisClient
+    private let logger: Logger
+    private let idleInterval: Duration
+    private let batchSize: Int
+
+    /// Creates the relay.
+    public init(postgres: PostgresClient, redis: RedisClient, logger: Logger, idleInterval: Duration = .milliseconds(200), batchSize: Int = 100) {
+        self.postgres = postgres
+        self.redis = redis
+        self.logger = logger
+        self.idleInterval = idleInterval
+        self.batchSize = batchSize
+    }
+
+    /// Relays until graceful shutdown.
+    public func run() async throws {
+        await cancelWhenGracefulShutdown { await relayLoop() }
+    }
+
+    private func relayLoop() async {
+        var backoff = Duration.milliseconds(200)
+        var ticks = 0
+        do {
+            while !Task.isCancelled {
+                do {
+                    let relayed = try await relayBatch()
+                    backoff = .milliseconds(200)
+                    ticks += 1
+                    if ticks % 3000 == 0 { try await pruneRelayed() }
+                    if relayed < batchSize { try await Task.sleep(for: idleInterval) }
+                } catch is CancellationError {
+                    return
+                } catch {
+                    if Task.isCancelled { return }
+                    logger.warning("outbox relay waiting for its dependencies", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
+                    try? await Task.sleep(for: backoff)
+                    backoff = min(backoff * 2, .seconds(5))
+                }
+            }
+        }
+    }
+
+    /// Publishes one batch of pending events; returns how many went out.
+    @discardableResult
+    public func relayBatch() async throws -> Int {
+        try await postgres.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT id, type, occurred_at, user_id, data::text FROM outbox
+                WHERE published_at IS NULL ORDER BY seq LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+                """,
+                logger: logger
+            )
+            var published: [UUID] = []
+            for try await (id, type, occurredAt, userId, data) in rows.decode((UUID, String, Date, String?, String).self) {
+                let payload = try EventEnvelope.decoder().decode(JSONValue.self, from: Data(data.utf8))
+                let envelope = EventEnvelope(id: id, type: type, occurredAt: occurredAt, userId: userId, data: payload)
+                try await Self.publish(envelope, to: redis)
+                published.append(id)
+            }
+            if !published.isEmpty {
+                try await connection.query("UPDATE outbox SET published_at = now() WHERE id = ANY(\(published))", logger: logger)
+                logger.debug("events relayed", metadata: ["count": "\(published.count)"])
+            }
+            return published.count
+        }
+    }
+
+    /// Appends `event` to the stream and publishes it on its channel, once per event id.
+    /// Returns false when that id had already been published.
+    @discardableResult
+    public static func publish(_ event: EventEnvelope, to redis: RedisClient) async throws -> Bool {
+        let reply = try await redis.eval(
+            publishScript,
+            keys: [EventChannels.publishedMarker(for: event.id), EventChannels.stream],
+            arguments: [try event.json(), EventChannels.channel(for: event.type), String(markerLifetimeSeconds), String(streamLength)]
+        )
+        return reply.int == 1
+    }
+
+    private func pruneRelayed() async throws {
+        try await postgres.query("DELETE FROM outbox WHERE published_at < now() - interval '7 days'", logger: logger)
+    }
+
+    /// How long Redis remembers that an id was published (longer than any outbox row lives).
+    static let markerLifetimeSeconds = 8 * 24 * 3600
+    /// The approximate number of entries the stream keeps.
+    static let streamLength = 1_000_000
+
+    private static let publishScript = """
+        if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
+            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'event', ARGV[1])
+            redis.call('PUBLISH', ARGV[2], ARGV[1])
+            return 1
+        end
+        return 0
+        """
+}

@@ -1,0 +1,63 @@
+import Foundation
+import GuildCore
+import HTTPTypes
+import Hummingbird
+
+extension Request {
+    /// Decodes a JSON body, answering 400 with the offending field named, or 413 when too large.
+    public func decodeJSON<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> T {
+        var request = self
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: context.maxUploadSize)
+        } catch {
+            throw APIError.payloadTooLarge
+        }
+        guard buffer.readableBytes > 0 else { throw APIError.malformedBody("a JSON body is required") }
+        do {
+            let decoder = JSONDecoder()
+            decoder.dateDecodingStrategy = .iso8601
+            return try decoder.decode(T.self, from: Data(buffer: buffer))
+        } catch let error as DecodingError {
+            throw APIError(decoding: error)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.malformedBody("the body is not valid JSON")
+        }
+    }
+}
+
+extension APIError {
+    /// A 400 that names the field a decoding error is about.
+    public init(decoding error: DecodingError) {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            let names = codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
+            return names.isEmpty ? "body" : names.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            self = .invalidField(path(context.codingPath + [key]), "is required")
+        case .typeMismatch(let type, let context):
+            self = .invalidField(path(context.codingPath), "must be \(Self.describe(type))")
+        case .valueNotFound(let type, let context):
+            self = .invalidField(path(context.codingPath), "must be \(Self.describe(type)), not null")
+        case .dataCorrupted(let context):
+            self = context.codingPath.isEmpty
+                ? .malformedBody("the body is not valid JSON")
+                : .invalidField(path(context.codingPath), context.debugDescription)
+        @unknown default:
+            self = .malformedBody("the body could not be read")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int64.Type, is Int32.Type: "an integer"
+        case is Double.Type: "a number"
+        case is Bool.Type: "a boolean"
+        default: "\(type)".contains("Array") ? "an array" : "an object"
+        }
+    }
+}

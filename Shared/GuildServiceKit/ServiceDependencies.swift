@@ -1,0 +1,63 @@
+import GuildAuth
+import GuildRedis
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// What a service's handlers and background jobs share: settings, logger and the clients.
+///
+/// The clients are `Service`s; ``buildGuildApplication(_:migrations:jwks:routes:internalRoutes:services:)``
+/// runs them in the service group, first to start and last to stop.
+public struct ServiceDependencies: Sendable {
+    /// The settings read at start.
+    public let settings: ServiceSettings
+    /// The service's logger.
+    public let logger: Logger
+    /// The PostgreSQL client, pinned to the service's schema.
+    public let postgres: PostgresClient
+    /// The same client with deadlines, for request handlers.
+    public let database: Database
+    /// Where Redis is.
+    public let redisConfiguration: RedisConfiguration
+    /// The Redis command client.
+    public let redis: RedisClient
+    /// Verifies access tokens.
+    public let verifier: TokenVerifier
+    /// Set once the schema is migrated; background jobs wait for it.
+    public let ready: ReadySignal
+
+    /// Creates the clients (nothing connects until the group runs).
+    public init(settings: ServiceSettings) throws {
+        GuildLogging.bootstrap(format: settings.logFormat, level: settings.logLevel)
+        GuildMetrics.bootstrap()
+        var logger = Logger(label: "guildhall.\(settings.name)")
+        logger.logLevel = settings.logLevel
+        self.settings = settings
+        self.logger = logger
+        self.postgres = PostgresClient(configuration: try .init(url: settings.databaseURL, schema: settings.name), backgroundLogger: logger)
+        self.database = Database(client: postgres)
+        self.redisConfiguration = try RedisConfiguration(url: settings.redisURL)
+        self.redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        self.verifier = TokenVerifier(policy: settings.tokenPolicy)
+        self.ready = ReadySignal()
+    }
+}
+
+/// A flag that opens once; waiters poll it so they stay cancellable.
+public final class ReadySignal: Sendable {
+    private let state = Atomic(false)
+
+    /// Creates a closed signal.
+    public init() {}
+
+    /// Opens the signal.
+    public func open() { state.store(true, ordering: .releasing) }
+
+    /// Whether it is open.
+    public var isOpen: Bool { state.load(ordering: .acquiring) }
+
+    /// Waits until it opens; throws `CancellationError` if cancelled first.
+    public func wait() async throws {
+        while !isOpen { try await Task.sleep(for: .milliseconds(50)) }
+    }
+}

@@ -1,0 +1,88 @@
+import Configuration
+import GuildAuth
+import Logging
+
+/// What every service reads from its environment at start, once.
+///
+/// Keys are read through a `ConfigReader`, so `database.url` is the environment variable
+/// `DATABASE_URL`. Every value has a development default; with `GUILDHALL_ENV=production` the
+/// secrets and endpoints must be given, and a missing one stops start-up naming it.
+public struct ServiceSettings: Sendable {
+    /// The service name: `auth`, `booking`, `tickets`, `leveling`, `notify`. Also its schema.
+    public var name: String
+    /// The version reported by health.
+    public var version: String
+    /// Address to bind both listeners to.
+    public var host: String
+    /// The public HTTP port (behind nginx).
+    public var port: Int
+    /// The private port for `/internal/*` and `/metrics`.
+    public var internalPort: Int
+    /// `postgres://user[:password]@host:port/database`.
+    public var databaseURL: String
+    /// `redis://host:port[/db]`.
+    public var redisURL: String
+    /// The shared secret that `/internal/*` callers present as a bearer token.
+    public var internalSecret: String
+    /// Where the public keys that sign access tokens are published (unused by auth itself).
+    public var jwksURL: String
+    /// Issuer and audience of access tokens.
+    public var tokenPolicy: TokenPolicy
+    /// Minimum log level.
+    public var logLevel: Logger.Level
+    /// `text` or `json` log lines.
+    public var logFormat: String
+    /// True when `GUILDHALL_ENV=production`: no development defaults for secrets.
+    public var isProduction: Bool
+
+    /// Reads the settings of `service`, whose development ports are `defaultPort` and `defaultPort + 100`.
+    public init(service: String, defaultPort: Int, reader: ConfigReader) throws {
+        self.name = service
+        self.version = reader.string(forKey: "guildhall.version", default: GuildVersion.current)
+        self.isProduction = reader.string(forKey: "guildhall.env", default: "development") == "production"
+        self.host = reader.string(forKey: "host", default: "127.0.0.1")
+        self.port = reader.int(forKey: "port", default: defaultPort)
+        self.internalPort = reader.int(forKey: "internal.port", default: defaultPort + 100)
+        self.logLevel = Logger.Level(rawValue: reader.string(forKey: "log.level", default: "info").lowercased()) ?? .info
+        self.logFormat = reader.string(forKey: "log.format", default: "text")
+        self.tokenPolicy = TokenPolicy(
+            issuer: reader.string(forKey: "jwt.issuer", default: "guildhall-auth"),
+            audience: reader.string(forKey: "jwt.audience", default: "guildhall")
+        )
+        let production = isProduction
+        func required(_ key: ConfigKey, environment: String, development: String) throws -> String {
+            if let value = reader.string(forKey: key), !value.isEmpty { return value }
+            if production { throw ConfigurationError.missing(environment) }
+            return development
+        }
+        self.databaseURL = try required("database.url", environment: "DATABASE_URL", development: "postgres://guildhall@127.0.0.1:5432/guildhall")
+        self.redisURL = try required("redis.url", environment: "REDIS_URL", development: "redis://127.0.0.1:6379")
+        self.internalSecret = try required("internal.api.secret", environment: "INTERNAL_API_SECRET", development: "dev-internal-secret")
+        self.jwksURL = try required("jwks.url", environment: "JWKS_URL", development: "http://127.0.0.1:8081/api/auth/jwks")
+        guard (1...65535).contains(port), (1...65535).contains(internalPort) else {
+            throw ConfigurationError.invalid("PORT/INTERNAL_PORT", "must be between 1 and 65535")
+        }
+    }
+}
+
+/// A configuration value that stops start-up.
+public enum ConfigurationError: Error, CustomStringConvertible, Equatable {
+    /// A value production requires is not set.
+    case missing(String)
+    /// A value is set but unusable.
+    case invalid(String, String)
+
+    /// The message printed at start-up.
+    public var description: String {
+        switch self {
+        case .missing(let name): "\(name) must be set in production (GUILDHALL_ENV=production)"
+        case .invalid(let name, let reason): "\(name) is invalid: \(reason)"
+        }
+    }
+}
+
+/// The release of the services.
+public enum GuildVersion {
+    /// The version string reported by health endpoints.
+    public static let current = "0.1.0"
+}

@@ -1,0 +1,96 @@
+import Foundation
+import ArgumentParser
+import AuthService
+import BookingService
+import GuildMigrations
+import GuildServiceKit
+import LevelingService
+import Logging
+import NotifyService
+import PostgresNIO
+import TicketsService
+
+/// The operator's command line.
+@main
+struct GuildCtl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "guildctl",
+        abstract: "Operate a Guildhall installation.",
+        subcommands: [Migrate.self, CreateAdmin.self]
+    )
+}
+
+/// Options every command takes.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "PostgreSQL URL (default: $DATABASE_URL).")
+    var databaseURL: String?
+
+    func url() throws -> String {
+        if let databaseURL { return databaseURL }
+        if let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty { return url }
+        throw ValidationError("give --database-url or set DATABASE_URL")
+    }
+
+    /// Runs `body` with a client pinned to `schema`, then shuts it down.
+    func withClient<T: Sendable>(schema: String, _ body: @escaping @Sendable (PostgresClient, Logger) async throws -> T) async throws -> T {
+        let logger = Logger(label: "guildctl")
+        let client = PostgresClient(configuration: try .init(url: try url(), schema: schema), backgroundLogger: logger)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await client.run()
+                return nil
+            }
+            defer { group.cancelAll() }
+            return try await body(client, logger)
+        }
+    }
+}
+
+extension GuildCtl {
+    /// `guildctl migrate [--service NAME]`.
+    struct Migrate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Apply pending migrations (each service also does this at start).")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "One service (auth, booking, tickets, leveling, notify); all when omitted.")
+        var service: String?
+
+        static let runners: [String: MigrationRunner] = [
+            "auth": AuthMigrations.runner,
+            "booking": BookingMigrations.runner,
+            "tickets": TicketsMigrations.runner,
+            "leveling": LevelingMigrations.runner,
+            "notify": NotifyMigrations.runner,
+        ]
+
+        func run() async throws {
+            let names = service.map { [$0] } ?? Self.runners.keys.sorted()
+            for name in names {
+                guard let runner = Self.runners[name] else { throw ValidationError("unknown service \(name)") }
+                let applied = try await database.withClient(schema: name) { client, logger in try await runner.run(on: client, logger: logger) }
+                print("\(name): \(applied.isEmpty ? "up to date" : "applied \(applied.map(String.init).joined(separator: ", "))")")
+            }
+        }
+    }
+
+    /// `guildctl create-admin --username U --password P`.
+    struct CreateAdmin: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an admin account (nothing happens if the name exists).")
+
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The admin's username.") var username: String
+        @Option(help: "The admin's password (8 to 72 bytes); default: $ADMIN_PASSWORD.") var password: String?
+
+        func run() async throws {
+            guard let password = password ?? ProcessInfo.processInfo.environment["ADMIN_PASSWORD"] else {
+                throw ValidationError("give --password or set ADMIN_PASSWORD")
+            }
+            let username = self.username
+            let created = try await database.withClient(schema: "auth") { client, logger in
+                try await AuthMigrations.runner.run(on: client, logger: logger)
+                return try await AdminBootstrap(database: Database(client: client)).ensureAdmin(username: username, password: password, logger: logger)
+            }
+            print(created ? "admin \(username) created" : "\(username) exists already; nothing changed")
+        }
+    }
+}
