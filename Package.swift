@@ -128,21 +128,39 @@ let package = Package(
         ),
 
         // MARK: Tests
+        .target(
+            name: "GuildTestSupport",
+            dependencies: [
+                "GuildRedis",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/GuildTestSupport"
+        ),
         .testTarget(
             name: "SharedTests",
             dependencies: [
-                "GuildServiceKit",
+                "GuildServiceKit", "GuildTestSupport", "GuildEvents", "GuildRedis", "GuildAuth", "GuildMigrations",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ServiceTests",
+            dependencies: [
+                "AuthService", "BookingService", "TicketsService", "LevelingService", "NotifyService",
+                "GuildServiceKit", "GuildTestSupport",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(
-            name: "AuthServiceTests",
-            dependencies: ["AuthService", .product(name: "HummingbirdTesting", package: "hummingbird")]
-        ),
-        .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "GuildServiceKit",
+                "GuildCore", "GuildTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]

@@ -59,8 +59,8 @@ public struct ServiceSettings: Sendable {
         self.redisURL = try required("redis.url", environment: "REDIS_URL", development: "redis://127.0.0.1:6379")
         self.internalSecret = try required("internal.api.secret", environment: "INTERNAL_API_SECRET", development: "dev-internal-secret")
         self.jwksURL = try required("jwks.url", environment: "JWKS_URL", development: "http://127.0.0.1:8081/api/auth/jwks")
-        guard (1...65535).contains(port), (1...65535).contains(internalPort) else {
-            throw ConfigurationError.invalid("PORT/INTERNAL_PORT", "must be between 1 and 65535")
+        guard (0...65535).contains(port), (0...65535).contains(internalPort) else {
+            throw ConfigurationError.invalid("PORT/INTERNAL_PORT", "must be between 0 (any free port) and 65535")
         }
     }
 }

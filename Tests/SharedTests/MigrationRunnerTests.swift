@@ -1,0 +1,41 @@
+import GuildMigrations
+import GuildTestSupport
+import PostgresNIO
+import Testing
+
+@Suite("Migrations apply once, in order, all or nothing")
+struct MigrationRunnerTests {
+    static let first = Migration(version: 1, name: "things", statements: ["CREATE TABLE things (id int PRIMARY KEY)", "INSERT INTO things VALUES (1)"])
+    static let second = Migration(version: 2, name: "more things", statements: ["INSERT INTO things VALUES (2)"])
+
+    @Test func replicasStartingTogetherApplyEachMigrationOnce() async throws {
+        let schema = uniqueSchema("migr")
+        try await withTestPostgres(schema: schema) { client in
+            let runner = MigrationRunner(schema: schema, migrations: [Self.second, Self.first])
+            let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for _ in 0..<4 { group.addTask { try await runner.run(on: client, logger: testLogger) } }
+                return try await group.reduce(into: [Int]()) { $0 += $1 }
+            }
+            #expect(applied.sorted() == [1, 2])
+            let rows = try await client.query("SELECT id FROM things ORDER BY id", logger: testLogger)
+            var ids: [Int] = []
+            for try await id in rows.decode(Int.self) { ids.append(id) }
+            #expect(ids == [1, 2])
+            #expect(try await runner.run(on: client, logger: testLogger).isEmpty)
+        }
+    }
+
+    @Test func aFailingMigrationLeavesNothingBehind() async throws {
+        let schema = uniqueSchema("migr")
+        try await withTestPostgres(schema: schema) { client in
+            let broken = Migration(version: 2, name: "broken", statements: ["INSERT INTO things VALUES (1)"])
+            let runner = MigrationRunner(schema: schema, migrations: [Self.first, broken])
+            await #expect(throws: PSQLError.self) { try await runner.run(on: client, logger: testLogger) }
+            let rows = try await client.query(
+                "SELECT count(*)::int FROM information_schema.tables WHERE table_schema = \(schema) AND table_name = 'things'",
+                logger: testLogger
+            )
+            for try await count in rows.decode(Int.self) { #expect(count == 0) }
+        }
+    }
+}
