@@ -86,19 +86,22 @@ public func buildGuildApplication(
 }
 
 /// Applies migrations, retrying with backoff while PostgreSQL is unreachable, then opens `ready`.
+///
+/// A SIGTERM while it waits ends the wait: the service stops instead of retrying forever.
 public func migrateUntilDone(_ migrations: MigrationRunner, dependencies: ServiceDependencies) async throws {
-    var backoff = Duration.milliseconds(250)
-    while true {
-        do {
-            try await migrations.run(on: dependencies.postgres, logger: dependencies.logger)
-            dependencies.ready.open()
-            return
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            dependencies.logger.warning("waiting for PostgreSQL to apply migrations", metadata: ["error": "\(String(reflecting: error))"])
-            try await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(5))
+    try await cancelWhenGracefulShutdown {
+        var backoff = Duration.milliseconds(250)
+        while true {
+            do {
+                try await migrations.run(on: dependencies.postgres, logger: dependencies.logger)
+                dependencies.ready.open()
+                return
+            } catch {
+                try Task.checkCancellation()
+                dependencies.logger.warning("waiting for PostgreSQL to apply migrations", metadata: ["error": "\(String(reflecting: error))"])
+                try await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
         }
     }
 }

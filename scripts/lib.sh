@@ -1,0 +1,367 @@
+# shellcheck shell=bash
+# Shared by scripts/dev, scripts/test and scripts/bench: installing what is missing, and
+# starting and stopping PostgreSQL, Redis, the five services and nginx on loopback.
+#
+# Everything a run starts is recorded under its run folder ($GH_RUN): pid files, logs, data.
+# gh_stop_all stops exactly what is recorded there.
+
+set -euo pipefail
+
+GH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+GH_SERVICES=(auth booking tickets leveling notify)
+
+gh_log() { printf '%s\n' "guildhall: $*" >&2; }
+gh_die() { printf '%s\n' "guildhall: error: $*" >&2; exit 1; }
+
+# ---- packages ----------------------------------------------------------------------------
+
+gh_find_pg_bin() {
+    local candidate
+    if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+        dirname "$(readlink -f "$(command -v initdb)")"
+        return 0
+    fi
+    for candidate in /usr/lib/postgresql/*/bin; do
+        if [[ -x "$candidate/initdb" && -x "$candidate/pg_ctl" ]]; then
+            printf '%s\n' "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Installs the Debian packages that are missing (needs root when something is missing).
+gh_install_packages() {
+    local missing=()
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    command -v nginx >/dev/null 2>&1 || missing+=(nginx-light)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
+    command -v jq >/dev/null 2>&1 || missing+=(jq)
+    command -v perl >/dev/null 2>&1 || missing+=(perl)
+    [[ -f /usr/include/hiredis/hiredis.h ]] || missing+=(libhiredis-dev)
+    [[ -f /usr/include/openssl/ssl.h ]] || missing+=(libssl-dev)
+    gh_find_pg_bin >/dev/null || missing+=(postgresql)
+    if [[ "${1:-}" == "--with-wrk" ]]; then
+        command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+    fi
+    command -v swift >/dev/null 2>&1 || gh_die "swift is not on the PATH (Swift 6.2 or later is needed; see README)"
+    if ((${#missing[@]} == 0)); then
+        return 0
+    fi
+    [[ "$(id -u)" == 0 ]] || gh_die "missing Debian packages: ${missing[*]} (run as root, or: sudo apt-get install ${missing[*]})"
+    gh_log "installing ${missing[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The Debian packages start system-wide servers; the stack runs its own.
+    if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+        systemctl disable --now redis-server nginx >/dev/null 2>&1 || true
+    else
+        service redis-server stop >/dev/null 2>&1 || true
+        service nginx stop >/dev/null 2>&1 || true
+    fi
+}
+
+# ---- ports -------------------------------------------------------------------------------
+
+gh_port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# gh_free_port VAR: sets VAR to a loopback port nobody listens on and that this run has not
+# handed out yet (no subshell, so the run's list of taken ports stays up to date).
+GH_TAKEN_PORTS=" "
+gh_free_port() {
+    local _gh_candidate _gh_tries=0
+    while ((_gh_tries < 200)); do
+        _gh_candidate=$((20000 + RANDOM % 30000))
+        _gh_tries=$((_gh_tries + 1))
+        [[ "$GH_TAKEN_PORTS" == *" $_gh_candidate "* ]] && continue
+        gh_port_in_use "$_gh_candidate" && continue
+        GH_TAKEN_PORTS+="$_gh_candidate "
+        printf -v "$1" '%s' "$_gh_candidate"
+        return 0
+    done
+    gh_die "no free loopback port found"
+}
+
+# Uses the requested port, failing clearly when something already listens on it.
+gh_require_port() {
+    local port="$1" what="$2"
+    [[ "$port" =~ ^[0-9]+$ ]] && ((port > 0 && port < 65536)) || gh_die "$what: '$port' is not a port number"
+    if gh_port_in_use "$port"; then
+        gh_die "$what: port $port is already in use (choose another with the variable named in README)"
+    fi
+    GH_TAKEN_PORTS+="$port "
+}
+
+# ---- waiting -----------------------------------------------------------------------------
+
+# gh_wait_http URL SECONDS: waits for a 200.
+gh_wait_http() {
+    local url="$1" seconds="$2" i
+    for ((i = 0; i < seconds * 10; i++)); do
+        if [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)" == 200 ]]; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+# ---- PostgreSQL --------------------------------------------------------------------------
+
+# Runs a PostgreSQL tool as the cluster's owner: `postgres` when we are root.
+gh_pg() {
+    local bin
+    bin="$(gh_find_pg_bin)" || gh_die "PostgreSQL's initdb and pg_ctl were not found"
+    local tool="$1"
+    shift
+    if [[ "$(id -u)" == 0 ]]; then
+        runuser -u postgres -- "$bin/$tool" "$@"
+    else
+        "$bin/$tool" "$@"
+    fi
+}
+
+# gh_start_postgres NAME PORT: a throwaway cluster with superuser `guildhall` and database
+# `guildhall`. Its files live in $GH_RUN/NAME, or in a private temp folder linked from there
+# when the postgres user cannot reach the run folder.
+gh_start_postgres() {
+    local name="$1" port="$2" dir="$GH_RUN/$1"
+    if [[ ! -e "$dir" ]]; then
+        mkdir -p "$dir"
+        if [[ "$(id -u)" == 0 ]]; then
+            chown postgres: "$dir"
+            chmod 700 "$dir"
+            if ! runuser -u postgres -- test -w "$dir"; then
+                rmdir "$dir"
+                local private
+                private="$(mktemp -d "${TMPDIR:-/tmp}/guildhall-$name.XXXXXX")"
+                chown postgres: "$private"
+                ln -s "$private" "$dir"
+            fi
+        fi
+    fi
+    if [[ ! -f "$dir/data/PG_VERSION" ]]; then
+        gh_pg initdb -D "$dir/data" -U guildhall -A trust -E UTF8 --no-locale >"$GH_RUN/logs/$name-initdb.log" 2>&1 \
+            || { cat "$GH_RUN/logs/$name-initdb.log" >&2; gh_die "initdb failed for $name"; }
+    fi
+    gh_pg pg_ctl -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
+        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        start >/dev/null || { tail -20 "$dir/postgres.log" >&2; gh_die "PostgreSQL ($name) did not start on port $port"; }
+    printf '%s\n' "$dir" >"$GH_RUN/pids/postgres-$name.dir"
+    local database
+    for database in guildhall "${@:3}"; do
+        if ! gh_pg createdb -h "$dir" -p "$port" -U guildhall "$database" 2>"$GH_RUN/logs/$name-createdb.log"; then
+            grep -q "already exists" "$GH_RUN/logs/$name-createdb.log" \
+                || { cat "$GH_RUN/logs/$name-createdb.log" >&2; gh_die "could not create database $database"; }
+        fi
+    done
+}
+
+gh_stop_postgres() {
+    local file="$1" dir
+    dir="$(cat "$file")"
+    if [[ -f "$dir/data/postmaster.pid" ]]; then
+        gh_pg pg_ctl -D "$dir/data" -m fast -w -t 30 stop >/dev/null 2>&1 || true
+    fi
+    rm -f "$file"
+}
+
+# ---- Redis -------------------------------------------------------------------------------
+
+# gh_start_redis NAME PORT
+gh_start_redis() {
+    local name="$1" port="$2" dir="$GH_RUN/$1"
+    mkdir -p "$dir"
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+        --daemonize yes --pidfile "$dir/redis.pid" --logfile "$GH_RUN/logs/$name.log" \
+        || gh_die "redis-server ($name) did not start on port $port"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s "$dir/redis.pid" ]] && gh_port_in_use "$port" && break
+        sleep 0.05
+    done
+    gh_port_in_use "$port" || gh_die "redis-server ($name) is not listening on port $port"
+    cp "$dir/redis.pid" "$GH_RUN/pids/redis-$name.pid"
+}
+
+# ---- the services ------------------------------------------------------------------------
+
+gh_bin_path() {
+    (cd "$GH_ROOT" && swift build -c "${GUILDHALL_BUILD_CONFIGURATION:-debug}" --show-bin-path)
+}
+
+# gh_start_service NAME REPLICA PORT INTERNAL_PORT: runs one replica with the run's settings
+# (the GH_* variables set by the caller) plus the caller's own environment.
+gh_start_service() {
+    local name="$1" replica="$2" port="$3" internal_port="$4"
+    local log="$GH_RUN/logs/$name-$replica.log"
+    (
+        cd "$GH_ROOT"
+        export HOST=127.0.0.1 PORT="$port" INTERNAL_PORT="$internal_port"
+        export DATABASE_URL="$GH_DATABASE_URL" REDIS_URL="$GH_REDIS_URL"
+        export INTERNAL_API_SECRET="$GH_INTERNAL_SECRET"
+        export JWKS_URL="http://127.0.0.1:$GH_AUTH_PORT/api/auth/jwks"
+        export DATA_DIR="$GH_RUN/auth-data"
+        export ADMIN_USERNAME="$GH_ADMIN_USERNAME" ADMIN_PASSWORD="$GH_ADMIN_PASSWORD"
+        export LOG_LEVEL="${LOG_LEVEL:-info}"
+        exec "$GH_BIN/$name" >"$log" 2>&1
+    ) &
+    printf '%s\n' "$!" >"$GH_RUN/pids/service-$name-$replica.pid"
+}
+
+# gh_start_stack: PostgreSQL, Redis, every service (GH_REPLICAS_<NAME> replicas each) and nginx.
+# Reads GH_RUN, GH_BIN, GH_NGINX_PORT and optional fixed ports; writes $GH_RUN/env.
+gh_start_stack() {
+    mkdir -p "$GH_RUN/logs" "$GH_RUN/pids" "$GH_RUN/auth-data"
+    [[ -n "${GH_PG_PORT:-}" ]] || gh_free_port GH_PG_PORT
+    [[ -n "${GH_REDIS_PORT:-}" ]] || gh_free_port GH_REDIS_PORT
+    GH_INTERNAL_SECRET="${GH_INTERNAL_SECRET:-$(od -An -tx1 -N24 /dev/urandom | tr -d ' \n')}"
+    GH_ADMIN_USERNAME="${GH_ADMIN_USERNAME:-admin}"
+    GH_ADMIN_PASSWORD="${GH_ADMIN_PASSWORD:-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')}"
+
+    gh_log "PostgreSQL on 127.0.0.1:$GH_PG_PORT"
+    gh_start_postgres postgres "$GH_PG_PORT" "${GH_EXTRA_DATABASES[@]}"
+    GH_DATABASE_URL="postgres://guildhall@127.0.0.1:$GH_PG_PORT/guildhall"
+    gh_log "Redis on 127.0.0.1:$GH_REDIS_PORT"
+    gh_start_redis redis "$GH_REDIS_PORT"
+    GH_REDIS_URL="redis://127.0.0.1:$GH_REDIS_PORT"
+
+    # auth first: it creates the schema's first admin and the development signing key that
+    # the other auth replicas read.
+    local name replica count port internal servers var
+    for name in "${GH_SERVICES[@]}"; do
+        var="GH_REPLICAS_${name^^}"
+        count="${!var:-1}"
+        servers=""
+        for ((replica = 1; replica <= count; replica++)); do
+            var="GH_${name^^}_PORT"
+            if [[ $replica == 1 && -n "${!var:-}" ]]; then
+                port="${!var}"
+            else
+                gh_free_port port
+            fi
+            gh_free_port internal
+            [[ $replica == 1 ]] && printf -v "$var" '%s' "$port"
+            [[ $name == auth && $replica == 1 ]] && GH_AUTH_PORT="$port"
+            gh_start_service "$name" "$replica" "$port" "$internal"
+            printf '%s %s %s %s\n' "$name" "$replica" "$port" "$internal" >>"$GH_RUN/services"
+            servers+="server 127.0.0.1:$port max_fails=1 fail_timeout=2s; "
+            if [[ $name == auth && $replica == 1 ]]; then
+                gh_wait_service auth 1 "$port" || return 1
+            fi
+        done
+        printf -v "GH_${name^^}_SERVERS" '%s' "$servers"
+    done
+    while read -r name replica port internal; do
+        gh_wait_service "$name" "$replica" "$port" || return 1
+    done <"$GH_RUN/services"
+
+    gh_start_nginx
+    gh_write_env
+}
+
+gh_wait_service() {
+    local name="$1" replica="$2" port="$3"
+    if ! gh_wait_http "http://127.0.0.1:$port/api/$name/health" "${GH_START_TIMEOUT:-120}"; then
+        tail -30 "$GH_RUN/logs/$name-$replica.log" >&2 || true
+        gh_log "$name (replica $replica) did not become healthy on port $port; its log: $GH_RUN/logs/$name-$replica.log"
+        return 1
+    fi
+}
+
+# Renders ${GUILDHALL_*} placeholders from the environment; an unset one is an error.
+gh_render() {
+    perl -pe 's/\$\{(GUILDHALL_[A-Z_]+)\}/exists $ENV{$1} ? $ENV{$1} : die "unset $1\n"/ge' "$1" >"$2"
+}
+
+gh_start_nginx() {
+    local dir="$GH_RUN/nginx"
+    mkdir -p "$dir/tmp"
+    chmod 0777 "$dir/tmp"
+    GUILDHALL_NGINX_DIR="$dir" \
+    GUILDHALL_NGINX_WORKERS="${GH_NGINX_WORKERS:-auto}" \
+    GUILDHALL_NGINX_ACCESS_LOG="${GH_NGINX_ACCESS_LOG:-$GH_RUN/logs/nginx-access.log}" \
+        gh_render "$GH_ROOT/nginx/nginx.conf.template" "$dir/nginx.conf"
+    GUILDHALL_LISTEN="127.0.0.1:$GH_NGINX_PORT" \
+    GUILDHALL_RESOLVER="# upstreams are loopback addresses" \
+    GUILDHALL_AUTH_SERVERS="$GH_AUTH_SERVERS" \
+    GUILDHALL_BOOKING_SERVERS="$GH_BOOKING_SERVERS" \
+    GUILDHALL_TICKETS_SERVERS="$GH_TICKETS_SERVERS" \
+    GUILDHALL_LEVELING_SERVERS="$GH_LEVELING_SERVERS" \
+    GUILDHALL_NOTIFY_SERVERS="$GH_NOTIFY_SERVERS" \
+    GUILDHALL_RATE_LIMIT="${GUILDHALL_RATE_LIMIT:-50r/s}" \
+    GUILDHALL_RATE_BURST="${GUILDHALL_RATE_BURST:-200}" \
+    GUILDHALL_LOGIN_RATE_LIMIT="${GUILDHALL_LOGIN_RATE_LIMIT:-5r/s}" \
+    GUILDHALL_LOGIN_RATE_BURST="${GUILDHALL_LOGIN_RATE_BURST:-20}" \
+        gh_render "$GH_ROOT/nginx/guildhall.conf.template" "$dir/guildhall.conf"
+    nginx -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$GH_RUN/logs/nginx-check.log" \
+        || { cat "$GH_RUN/logs/nginx-check.log" >&2; gh_die "the generated nginx configuration is invalid"; }
+    nginx -p "$dir" -c "$dir/nginx.conf" || gh_die "nginx did not start on port $GH_NGINX_PORT"
+    local i
+    for ((i = 0; i < 100; i++)); do
+        [[ -s "$dir/nginx.pid" ]] && break
+        sleep 0.05
+    done
+    cp "$dir/nginx.pid" "$GH_RUN/pids/nginx.pid"
+    gh_wait_http "http://127.0.0.1:$GH_NGINX_PORT/api/edge/health" 10 || gh_die "nginx does not answer on port $GH_NGINX_PORT"
+    local name
+    for name in "${GH_SERVICES[@]}"; do
+        gh_wait_http "http://127.0.0.1:$GH_NGINX_PORT/api/$name/health" 30 || gh_die "$name is not reachable through nginx"
+    done
+}
+
+# Writes the run's addresses for other tools (`source var/dev/env`).
+gh_write_env() {
+    cat >"$GH_RUN/env" <<EOF
+GUILDHALL_BASE_URL=http://127.0.0.1:$GH_NGINX_PORT
+DATABASE_URL=$GH_DATABASE_URL
+REDIS_URL=$GH_REDIS_URL
+INTERNAL_API_SECRET=$GH_INTERNAL_SECRET
+ADMIN_USERNAME=$GH_ADMIN_USERNAME
+ADMIN_PASSWORD=$GH_ADMIN_PASSWORD
+EOF
+    local name replica port internal
+    while read -r name replica port internal; do
+        printf '%s_%s_URL=http://127.0.0.1:%s\n%s_%s_INTERNAL_URL=http://127.0.0.1:%s\n' \
+            "${name^^}" "$replica" "$port" "${name^^}" "$replica" "$internal" >>"$GH_RUN/env"
+    done <"$GH_RUN/services"
+    chmod 600 "$GH_RUN/env"
+}
+
+# ---- stopping ----------------------------------------------------------------------------
+
+# gh_stop_pid FILE: SIGTERM, wait up to 10 s, then SIGKILL.
+gh_stop_pid() {
+    local file="$1" pid i
+    pid="$(cat "$file" 2>/dev/null || true)"
+    if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for ((i = 0; i < 100; i++)); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        if kill -0 "$pid" 2>/dev/null; then
+            gh_log "$(basename "$file" .pid) did not stop within 10 s; killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    fi
+    rm -f "$file"
+}
+
+# Stops everything recorded under $GH_RUN/pids: nginx, then the services, then the servers.
+gh_stop_all() {
+    local file
+    [[ -d "$GH_RUN/pids" ]] || return 0
+    [[ -f "$GH_RUN/pids/nginx.pid" ]] && gh_stop_pid "$GH_RUN/pids/nginx.pid"
+    for file in "$GH_RUN"/pids/service-*.pid; do
+        [[ -e "$file" ]] && gh_stop_pid "$file" &
+    done
+    wait
+    for file in "$GH_RUN"/pids/redis-*.pid; do
+        [[ -e "$file" ]] && gh_stop_pid "$file"
+    done
+    for file in "$GH_RUN"/pids/postgres-*.dir; do
+        [[ -e "$file" ]] && gh_stop_postgres "$file"
+    done
+    rm -f "$GH_RUN/services"
+}
