@@ -4,7 +4,7 @@ import Foundation
 public final class RedisServerProcess: @unchecked Sendable {
     /// The port it listens on (kept across restarts).
     public let port: Int
-    private var process: Process?
+    private var process: ChildProcess?
     private let binary: String
 
     /// Picks a free port; call ``start()`` to run the server.
@@ -18,12 +18,7 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts the server and waits until it accepts connections.
     public func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--logfile", ""]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess([binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--logfile", ""])
         self.process = process
         for _ in 0..<100 where !Self.accepts(port: port) { usleep(50_000) }
         guard Self.accepts(port: port) else { throw Failure(message: "redis-server did not start on port \(port)") }
@@ -31,10 +26,8 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Stops the server and waits for it to exit.
     public func stop() {
-        guard let process else { return }
-        process.terminate()
-        process.waitUntilExit()
-        self.process = nil
+        process?.stop(grace: .seconds(5))
+        process = nil
     }
 
     deinit { stop() }

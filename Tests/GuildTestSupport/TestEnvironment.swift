@@ -37,13 +37,13 @@ public func eventually(timeout: Duration = .seconds(10), every interval: Duratio
     return try await condition()
 }
 
-/// Runs a shell command given by the test script (stopping or starting a server) and waits for it.
+/// Runs a shell command given by the test script (stopping or starting a server) and
+/// returns its exit status (-1 when it did not end within two minutes).
 @discardableResult
-public func runShell(_ command: String) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", command]
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
+public func runShell(_ command: String) async throws -> Int32 {
+    let process = try ChildProcess(["/bin/sh", "-c", command])
+    switch await process.wait(timeout: .seconds(120)) {
+    case .exited(let status): return status
+    case .signalled, nil: return -1
+    }
 }

@@ -30,7 +30,8 @@ struct MigrationRunnerTests {
         try await withTestPostgres(schema: schema) { client in
             let broken = Migration(version: 2, name: "broken", statements: ["INSERT INTO things VALUES (1)"])
             let runner = MigrationRunner(schema: schema, migrations: [Self.first, broken])
-            await #expect(throws: PSQLError.self) { try await runner.run(on: client, logger: testLogger) }
+            let failure = await #expect(throws: (any Error).self) { try await runner.run(on: client, logger: testLogger) }
+            #expect(failure is PSQLError || (failure as? PostgresTransactionError)?.closureError is PSQLError, "\(String(describing: failure))")
             let rows = try await client.query(
                 "SELECT count(*)::int FROM information_schema.tables WHERE table_schema = \(schema) AND table_name = 'things'",
                 logger: testLogger

@@ -1,0 +1,135 @@
+import Foundation
+import GuildCore
+import GuildTestSupport
+import NIOHTTP1
+import Testing
+
+@Suite("Through nginx: routing, gating and JSON errors on the public listener")
+struct FrontDoorTests {
+    let stack: StackClient
+
+    init() throws {
+        stack = try StackClient()
+    }
+
+    @Test(arguments: ["auth", "booking", "tickets", "leveling", "notify"])
+    func everyServiceIsHealthyWithRealChecks(service: String) async throws {
+        let reply = try await stack.send(.GET, "/api/\(service)/health")
+        #expect(reply.status == 200, "\(reply.text)")
+        let body = try reply.json()
+        #expect(body["status"] == .string("ok"))
+        #expect(body["service"] == .string(service))
+        #expect(body["version"]?.stringValue?.isEmpty == false)
+        #expect(body["checks"]?["postgres"] == .string("ok"))
+        #expect(body["checks"]?["redis"] == .string("ok"))
+    }
+
+    @Test(arguments: [
+        ("GET", "/api/users/me"),
+        ("GET", "/api/notifications"),
+        ("GET", "/api/auth/sessions"),
+        ("POST", "/api/booking/bookings"),
+        ("POST", "/api/booking/vms"),
+        ("GET", "/api/tickets"),
+        ("POST", "/api/leveling/daily"),
+        ("POST", "/api/leveling/tools"),
+    ])
+    func gatedRoutesRefuseAnonymousCallersWithJSON401(method: String, path: String) async throws {
+        let reply = try await stack.send(HTTPMethod(rawValue: method), path)
+        #expect(reply.status == 401, "\(method) \(path): \(reply.text)")
+        #expect(reply.headers.first(name: "Content-Type")?.hasPrefix("application/json") == true)
+        #expect(try reply.errorCode() == "unauthorized")
+        #expect(try reply.json()["error"]?["request_id"]?.stringValue?.isEmpty == false)
+    }
+
+    @Test func aForgedOrExpiredTokenIsRefused() async throws {
+        let token = try await stack.adminToken()
+        var forged = Array(token)
+        forged[forged.count - 5] = forged[forged.count - 5] == "A" ? "B" : "A"
+        for bad in [String(forged), "not-a-jwt", token + "x"] {
+            let reply = try await stack.send(.GET, "/api/users/me", token: bad)
+            #expect(reply.status == 401, "\(reply.text)")
+            #expect(try reply.errorCode() == "unauthorized")
+        }
+    }
+
+    @Test func aLoggedInUserGetsTheirOwnIdentityWhateverHeadersTheySend() async throws {
+        let token = try await stack.adminToken()
+        let reply = try await stack.send(
+            .GET, "/api/users/me", token: token,
+            headers: [("X-User-Id", "00000000-0000-0000-0000-000000000000"), ("X-User-Role", "admin")]
+        )
+        #expect(reply.status == 200, "\(reply.text)")
+        let me = try reply.json()
+        #expect(me["username"] == .string(try TestEnvironment.require("GUILDHALL_ADMIN_USERNAME")))
+        #expect(me["role"] == .string("admin"))
+        #expect(me["user_id"]?.stringValue != "00000000-0000-0000-0000-000000000000")
+        #expect(me["user_id"]?.stringValue?.count == 36)
+    }
+
+    @Test(arguments: ["/internal/health", "/internal/leveling/events", "/metrics", "/api/nothing-here", "/"])
+    func privateAndUnknownPathsAreJSON404(path: String) async throws {
+        let secret = try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
+        let reply = try await stack.send(.GET, path, token: secret)
+        #expect(reply.status == 404, "\(path): \(reply.text)")
+        #expect(try reply.errorCode() == "not_found")
+        #expect(!reply.text.contains("<html"))
+    }
+
+    @Test func aWrongMethodIsJSON405WithAllow() async throws {
+        let reply = try await stack.send(.DELETE, "/api/booking/health")
+        #expect(reply.status == 405, "\(reply.text)")
+        #expect(try reply.errorCode() == "method_not_allowed")
+        #expect(reply.headers.first(name: "Allow")?.contains("GET") == true)
+    }
+
+    @Test func aBodyOver64KiBIsJSON413AndReachesNoService() async throws {
+        let body = Data(repeating: UInt8(ascii: "a"), count: 70 * 1024)
+        let reply = try await stack.send(.POST, "/api/auth/login", body: body)
+        #expect(reply.status == 413, "\(reply.text)")
+        #expect(try reply.errorCode() == "payload_too_large")
+    }
+
+    @Test func badLoginInputIs400NamingTheField() async throws {
+        let malformed = try await stack.send(.POST, "/api/auth/login", body: Data("{\"username\":".utf8))
+        #expect(malformed.status == 400, "\(malformed.text)")
+        #expect(try malformed.json()["error"]?["code"]?.stringValue != nil)
+
+        let missing = try await stack.send(.POST, "/api/auth/login", json: ["username": "someone"])
+        #expect(missing.status == 400, "\(missing.text)")
+        #expect(missing.text.contains("password"))
+
+        let wrong = try await stack.send(.POST, "/api/auth/login", json: ["username": "nobody-\(UUID())", "password": "wrong password"])
+        #expect(wrong.status == 401, "\(wrong.text)")
+    }
+
+    @Test func theCallersRequestIdIsKeptEndToEnd() async throws {
+        let id = "e2e-\(UUID().uuidString.prefix(8))"
+        let reply = try await stack.send(.GET, "/api/nothing-here", headers: [("X-Request-Id", id)])
+        #expect(reply.headers.first(name: "X-Request-Id") == id)
+        #expect(try reply.json()["error"]?["request_id"] == .string(id))
+
+        let upstream = try await stack.send(.DELETE, "/api/booking/health", headers: [("X-Request-Id", id)])
+        #expect(upstream.headers[canonicalForm: "X-Request-Id"] == [Substring(id)])
+        #expect(try upstream.json()["error"]?["request_id"] == .string(id))
+    }
+
+    @Test func publicCatalogueReadsPassWithoutAToken() async throws {
+        // Reads of the catalogue are public (the service may not serve them yet, but nginx must
+        // not ask for a token); writes are gated.
+        for path in ["/api/auth/jwks", "/api/booking/vms", "/api/leveling/tools", "/api/leveling/leaderboard"] {
+            let reply = try await stack.send(.GET, path)
+            #expect(reply.status != 401, "\(path) asked for a token: \(reply.text)")
+        }
+        let jwks = try await stack.send(.GET, "/api/auth/jwks")
+        #expect(jwks.status == 200)
+        #expect(try jwks.json()["keys"]?.isEmptyArray == false)
+    }
+}
+
+extension JSONValue {
+    var isEmptyArray: Bool {
+        if case .array(let items) = self { return items.isEmpty }
+        return false
+    }
+}

@@ -1,0 +1,94 @@
+import Foundation
+import GuildCore
+import GuildTestSupport
+import HummingbirdWSClient
+import Logging
+import NIOHTTP1
+import Testing
+
+@Suite("Through nginx: events across services and WebSockets")
+struct LiveAndEventsTests {
+    let stack: StackClient
+
+    init() throws {
+        stack = try StackClient()
+    }
+
+    /// auth writes `auth.user_created` in the transaction that creates the first admin; the
+    /// relay publishes it; notify (another process) consumes it and fills the inbox.
+    @Test func theFirstAdminsWelcomeTravelsFromAuthToNotify() async throws {
+        let token = try await stack.adminToken()
+        var inbox = JSONValue.null
+        let arrived = try await eventually(timeout: .seconds(15)) {
+            let reply = try await stack.send(.GET, "/api/notifications", token: token)
+            guard reply.status == 200 else { return false }
+            inbox = try reply.json()
+            guard case .array(let items)? = inbox["items"] else { return false }
+            return items.contains { $0["kind"] == .string("welcome") }
+        }
+        #expect(arrived, "no welcome notification: \(inbox)")
+        guard case .array(let items)? = inbox["items"] else { return }
+        #expect(items.filter { $0["kind"] == .string("welcome") }.count == 1, "the welcome was delivered more than once")
+        #expect(inbox["unread_count"] != nil)
+        #expect(inbox["next_cursor"] != nil, "next_cursor must be present (null on the last page)")
+    }
+
+    @Test func aWebSocketAuthenticatesWithTheTokenInTheQuery() async throws {
+        let token = try await stack.adminToken()
+        // Twice: every upgrade must get a fresh upstream connection.
+        for _ in 0..<2 {
+            let frames = try await exchange(path: "/ws?token=\(token)", send: [#"{"type":"ping"}"#], expect: 2)
+            #expect(frames.first?["type"] == .string("connection_established"))
+            #expect(frames.first?["role"] == .string("admin"))
+            #expect(frames.first?["user_id"]?.stringValue?.count == 36)
+            #expect(frames.last?["type"] == .string("pong"))
+        }
+    }
+
+    @Test func aWebSocketAuthenticatesWithAFirstFrame() async throws {
+        let token = try await stack.adminToken()
+        let frames = try await exchange(path: "/ws", send: [#"{"type":"auth","token":"\#(token)"}"#, #"{"type":"ping"}"#, "not json"], expect: 3)
+        #expect(frames.map { $0["type"] } == [.string("connection_established"), .string("pong"), .string("error")])
+        #expect(frames.last?["code"] == .string("bad_request"))
+    }
+
+    @Test func aWebSocketWithoutAValidTokenIsRefused() async throws {
+        let frames = try await exchange(path: "/ws?token=nope", send: [], expect: 1)
+        #expect(frames.first?["type"] == .string("error"))
+        #expect(frames.first?["code"] == .string("unauthorized"))
+    }
+
+    /// Connects through nginx, sends `send` after the first server frame, collects `expect` frames.
+    private func exchange(path: String, send: [String], expect count: Int) async throws -> [JSONValue] {
+        let url = stack.baseURL.replacingOccurrences(of: "http://", with: "ws://") + path
+        let collected = Collected()
+        let logger = Logger(label: "e2e-ws")
+        _ = try await WebSocketClient.connect(url: url, logger: logger) { inbound, outbound, _ in
+            var messages = inbound.messages(maxSize: 1 << 20).makeAsyncIterator()
+            var sent = false
+            if path.hasPrefix("/ws?") == false {
+                for frame in send { try await outbound.write(.text(frame)) }
+                sent = true
+            }
+            while collected.count < count, let message = try await messages.next() {
+                guard case .text(let text) = message else { continue }
+                collected.append(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)))
+                if !sent {
+                    for frame in send { try await outbound.write(.text(frame)) }
+                    sent = true
+                }
+            }
+            try await outbound.close(.normalClosure, reason: nil)
+        }
+        #expect(collected.count == count, "got \(collected.frames)")
+        return collected.frames
+    }
+}
+
+private final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [JSONValue] = []
+    var frames: [JSONValue] { lock.withLock { storage } }
+    var count: Int { lock.withLock { storage.count } }
+    func append(_ frame: JSONValue) { lock.withLock { storage.append(frame) } }
+}

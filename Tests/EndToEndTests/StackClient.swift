@@ -1,0 +1,75 @@
+import AsyncHTTPClient
+import Foundation
+import GuildCore
+import GuildTestSupport
+import NIOCore
+import NIOHTTP1
+
+/// A client of the running stack, through nginx.
+struct StackClient {
+    /// One answer.
+    struct Reply {
+        var status: Int
+        var headers: HTTPHeaders
+        var body: Data
+
+        /// The body as JSON.
+        func json() throws -> JSONValue {
+            try JSONDecoder().decode(JSONValue.self, from: body)
+        }
+
+        /// The `error.code` of a contract error body.
+        func errorCode() throws -> String? {
+            try json()["error"]?["code"]?.stringValue
+        }
+
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    let baseURL: String
+
+    init() throws {
+        baseURL = try TestEnvironment.baseURL()
+    }
+
+    func send(
+        _ method: HTTPMethod,
+        _ path: String,
+        token: String? = nil,
+        headers: [(String, String)] = [],
+        body: Data? = nil
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body {
+            if !request.headers.contains(name: "Content-Type") { request.headers.add(name: "Content-Type", value: "application/json") }
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
+        let bytes = try await response.body.collect(upTo: 4 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, token: String? = nil, json: [String: String]) async throws -> Reply {
+        try await send(method, path, token: token, body: try JSONEncoder().encode(json))
+    }
+
+    /// Logs in as the stack's first admin and returns the access token.
+    func adminToken() async throws -> String {
+        let reply = try await send(
+            .POST, "/api/auth/login",
+            json: ["username": try TestEnvironment.require("GUILDHALL_ADMIN_USERNAME"), "password": try TestEnvironment.require("GUILDHALL_ADMIN_PASSWORD")]
+        )
+        guard reply.status == 200, let token = try reply.json()["token"]?.stringValue else {
+            throw Failure(message: "admin login answered \(reply.status): \(reply.text)")
+        }
+        return token
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+}
