@@ -68,10 +68,14 @@ gh_port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 # gh_free_port VAR: sets VAR to a loopback port nobody listens on and that this run has not
 # handed out yet (no subshell, so the run's list of taken ports stays up to date).
 GH_TAKEN_PORTS=" "
+GH_PORT_LOW=10000
+GH_PORT_HIGH="$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+((GH_PORT_HIGH > GH_PORT_LOW + 1000)) || GH_PORT_HIGH=32768
 gh_free_port() {
     local _gh_candidate _gh_tries=0
     while ((_gh_tries < 200)); do
-        _gh_candidate=$((20000 + RANDOM % 30000))
+        # Below the kernel's ephemeral range, where no outgoing connection can hold the port.
+        _gh_candidate=$((GH_PORT_LOW + RANDOM % (GH_PORT_HIGH - GH_PORT_LOW)))
         _gh_tries=$((_gh_tries + 1))
         [[ "$GH_TAKEN_PORTS" == *" $_gh_candidate "* ]] && continue
         gh_port_in_use "$_gh_candidate" && continue

@@ -35,22 +35,20 @@ public struct OutboxRelay: Service {
     private func relayLoop() async {
         var backoff = Duration.milliseconds(200)
         var ticks = 0
-        do {
-            while !Task.isCancelled {
-                do {
-                    let relayed = try await relayBatch()
-                    backoff = .milliseconds(200)
-                    ticks += 1
-                    if ticks % 3000 == 0 { try await pruneRelayed() }
-                    if relayed < batchSize { try await Task.sleep(for: idleInterval) }
-                } catch is CancellationError {
-                    return
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.warning("outbox relay waiting for its dependencies", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                    try? await Task.sleep(for: backoff)
-                    backoff = min(backoff * 2, .seconds(5))
-                }
+        while !Task.isCancelled {
+            do {
+                let relayed = try await relayBatch()
+                backoff = .milliseconds(200)
+                ticks += 1
+                if ticks % 3000 == 0 { try await pruneRelayed() }
+                if relayed < batchSize { try await Task.sleep(for: idleInterval) }
+            } catch is CancellationError {
+                return
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("outbox relay waiting for its dependencies", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
             }
         }
     }

@@ -172,23 +172,21 @@ public struct JWKSLoader: Service {
 
     private func loadLoop() async {
         var backoff = Duration.milliseconds(200)
-        do {
-            while !Task.isCancelled {
-                do {
-                    var request = HTTPClientRequest(url: url)
-                    request.method = .GET
-                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-                    guard response.status == .ok else { throw APIError.unavailable("auth JWKS (HTTP \(response.status.code))") }
-                    let body = try await response.body.collect(upTo: 256 * 1024)
-                    try await verifier.add(jwksJSON: String(buffer: body))
-                    backoff = .milliseconds(200)
-                    try await Task.sleep(for: .seconds(300))
-                } catch {
-                    if Task.isCancelled { return }
-                    logger.warning("could not load JWKS; retrying", metadata: ["url": "\(url)", "error": "\(error)"])
-                    try? await Task.sleep(for: backoff)
-                    backoff = min(backoff * 2, .seconds(5))
-                }
+        while !Task.isCancelled {
+            do {
+                var request = HTTPClientRequest(url: url)
+                request.method = .GET
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+                guard response.status == .ok else { throw APIError.unavailable("auth JWKS (HTTP \(response.status.code))") }
+                let body = try await response.body.collect(upTo: 256 * 1024)
+                try await verifier.add(jwksJSON: String(buffer: body))
+                backoff = .milliseconds(200)
+                try await Task.sleep(for: .seconds(300))
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("could not load JWKS; retrying", metadata: ["url": "\(url)", "error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
             }
         }
     }

@@ -30,7 +30,12 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     return buildGuildApplication(
         dependencies,
         migrations: NotifyMigrations.runner,
-        server: .http1WebSocketUpgrade(webSocketRouter: webSocketRouter),
+        // Frames up to 64 KiB (a ticket message is at most 4000 characters); a ping every
+        // 30 s closes connections whose client has gone.
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: webSocketRouter,
+            configuration: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: .seconds(30)))
+        ),
         routes: { router in
             router.group("/api/notifications", context: AuthenticatedContext.self).addRoutes(NotificationsController(repository: inbox).endpoints)
         },
