@@ -91,7 +91,7 @@ let package = Package(
         .target(
             name: "AuthService",
             dependencies: [
-                "GuildServiceKit",
+                "GuildServiceKit", "GuildAuth", "GuildCore", "GuildRedis",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

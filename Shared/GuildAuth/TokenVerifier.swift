@@ -29,16 +29,19 @@ public enum TokenError: Error, Sendable, Equatable {
 ///
 /// A token seen before is answered from a bounded two-generation cache keyed by the token itself,
 /// still honouring its expiry, so the signature is checked once per token, not once per request.
-/// Revocation is the caller's concern (auth consults its revocation set after this).
+/// Given a ``RevocationList``, tokens of revoked sessions and disabled users are refused as well.
 public final class TokenVerifier: Sendable {
     private let keys: JWTKeyCollection
     private let policy: TokenPolicy
     private let capacity: Int
     private let cache: Mutex<(current: [String: Identity], previous: [String: Identity])>
     private let hasKeys: Atomic<Bool>
+    private let revocations: RevocationList?
 
     /// Creates a verifier with no keys; add them with ``add(jwksJSON:)`` or ``add(publicKey:kid:)``.
-    public init(policy: TokenPolicy, cacheCapacity: Int = 20_000) {
+    /// With `revocations`, tokens of revoked sessions and disabled users are refused too.
+    public init(policy: TokenPolicy, cacheCapacity: Int = 20_000, revocations: RevocationList? = nil) {
+        self.revocations = revocations
         self.keys = JWTKeyCollection()
         self.policy = policy
         self.capacity = max(1, cacheCapacity / 2)
@@ -65,6 +68,7 @@ public final class TokenVerifier: Sendable {
     public func verify(_ token: String, now: Date = Date()) async throws(TokenError) -> Identity {
         if let cached = cached(token) {
             guard cached.expiresAt > now else { throw .invalid("expired") }
+            try checkRevocation(cached)
             return cached
         }
         guard isReady else { throw .noKeys }
@@ -82,7 +86,14 @@ public final class TokenVerifier: Sendable {
         }
         let identity = Identity(userId: claims.sub.value, role: role, sessionId: claims.sid, tokenId: claims.jti.value, expiresAt: claims.exp.value)
         remember(token, identity)
+        try checkRevocation(identity)
         return identity
+    }
+
+    private func checkRevocation(_ identity: Identity) throws(TokenError) {
+        if let revocations, revocations.isRevoked(sessionId: identity.sessionId, userId: identity.userId) {
+            throw .invalid("revoked")
+        }
     }
 
     // MARK: - Cache

@@ -27,7 +27,8 @@ public struct ServiceDependencies: Sendable {
     public let ready: ReadySignal
 
     /// Creates the clients (nothing connects until the group runs).
-    public init(settings: ServiceSettings) throws {
+    /// With `revocations`, the verifier also refuses tokens of revoked sessions and disabled users.
+    public init(settings: ServiceSettings, revocations: RevocationList? = nil) throws {
         GuildLogging.bootstrap(format: settings.logFormat, level: settings.logLevel)
         GuildMetrics.bootstrap()
         var logger = Logger(label: "guildhall.\(settings.name)")
@@ -38,7 +39,7 @@ public struct ServiceDependencies: Sendable {
         self.database = Database(client: postgres)
         self.redisConfiguration = try RedisConfiguration(url: settings.redisURL)
         self.redis = RedisClient(configuration: redisConfiguration, logger: logger)
-        self.verifier = TokenVerifier(policy: settings.tokenPolicy)
+        self.verifier = TokenVerifier(policy: settings.tokenPolicy, revocations: revocations)
         self.ready = ReadySignal()
     }
 }

@@ -1,13 +1,19 @@
 import Configuration
+import GuildAuth
 import GuildCore
+import GuildRedis
 import GuildServiceKit
 import Hummingbird
 import Logging
 
 /// Builds the auth service from configuration (the executable and the tests both call this).
 public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
-    let dependencies = try ServiceDependencies(settings: ServiceSettings(service: "auth", defaultPort: 8081, reader: reader))
-    let settings = try AuthSettings(reader: reader, common: dependencies.settings)
+    let common = try ServiceSettings(service: "auth", defaultPort: 8081, reader: reader)
+    let settings = try AuthSettings(reader: reader, common: common)
+    // A revoked session must be refused for as long as one of its access tokens can be unexpired.
+    let revocationWindow = settings.accessTokenLifetime + .seconds(60)
+    let revocations = RevocationList(retention: revocationWindow.seconds)
+    let dependencies = try ServiceDependencies(settings: common, revocations: revocations)
     await dependencies.verifier.add(publicKey: settings.signingKey.privateKey.publicKey, kid: settings.signingKey.kid)
 
     let users = UserPostgresRepository(database: dependencies.database)
@@ -17,6 +23,23 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         accessTokenLifetime: settings.accessTokenLifetime, refreshTokenLifetime: settings.refreshTokenLifetime
     )
     let logger = dependencies.logger
+    let sessions = SessionRepository(database: dependencies.database)
+    let revoker = Revoker(list: revocations, redis: dependencies.redis)
+    let revocationFeed = RedisSubscriber(
+        configuration: dependencies.redisConfiguration, channels: [RevocationList.channel], logger: logger,
+        onSubscribed: {
+            // (Re)connected: catch up on whatever was revoked while this replica was not listening.
+            do {
+                let (revokedSessions, disabledUsers) = try await sessions.revocations(window: revocationWindow, logger: logger)
+                revocations.merge(sessions: revokedSessions, disabledUsers: disabledUsers)
+            } catch {
+                logger.warning("could not reload revocations from PostgreSQL", metadata: ["error": "\(error)"])
+            }
+        },
+        onMessage: { message in
+            if let entry = RevocationList.Entry(message.payload) { revocations.add(entry) }
+        }
+    )
 
     return buildGuildApplication(
         dependencies,
@@ -25,8 +48,14 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         routes: { router in
             router.addRoutes(LoginController(users: users, hasher: hasher, issuer: issuer).endpoints, atPath: "/api/auth")
             router.addRoutes(TokenController(signingKey: settings.signingKey, verifier: dependencies.verifier).endpoints, atPath: "/api/auth")
+            router.addRoutes(
+                RefreshController(sessions: sessions, issuer: issuer, revoker: revoker, redis: dependencies.redis, grace: settings.refreshGrace).endpoints,
+                atPath: "/api/auth"
+            )
+            router.group("/api/auth", context: AuthenticatedContext.self).addRoutes(SessionsController(sessions: sessions, revoker: revoker).endpoints)
             router.group("/api/users", context: AuthenticatedContext.self).addRoutes(UsersController(users: users).endpoints)
         },
+        services: [revocationFeed],
         afterMigrations: {
             guard let username = settings.adminUsername, let password = settings.adminPassword else { return }
             try await AdminBootstrap(users: users, hasher: hasher).ensureAdmin(username: username, password: password, logger: logger)

@@ -11,6 +11,9 @@ struct AuthSettings: Sendable {
     var accessTokenLifetime: Duration
     /// Lifetime of refresh tokens and sessions (`REFRESH_TOKEN_TTL`, seconds).
     var refreshTokenLifetime: Duration
+    /// How long a just-spent refresh token still answers with the pair it was exchanged for
+    /// (`REFRESH_TOKEN_GRACE`, seconds): two concurrent refreshes must not log the user out.
+    var refreshGrace: Duration
     /// bcrypt cost (`BCRYPT_COST`).
     var bcryptCost: UInt8
     /// The first admin, created at first start when both are set.
@@ -21,6 +24,9 @@ struct AuthSettings: Sendable {
         self.signingKey = try Self.loadSigningKey(reader: reader, production: common.isProduction)
         self.accessTokenLifetime = .seconds(reader.int(forKey: "access.token.ttl", default: 900))
         self.refreshTokenLifetime = .seconds(reader.int(forKey: "refresh.token.ttl", default: 30 * 24 * 3600))
+        let grace = reader.int(forKey: "refresh.token.grace", default: 10)
+        guard (0...120).contains(grace) else { throw ConfigurationError.invalid("REFRESH_TOKEN_GRACE", "must be between 0 and 120 seconds") }
+        self.refreshGrace = .seconds(grace)
         let cost = reader.int(forKey: "bcrypt.cost", default: 11)
         guard (4...16).contains(cost) else { throw ConfigurationError.invalid("BCRYPT_COST", "must be between 4 and 16") }
         self.bcryptCost = UInt8(cost)

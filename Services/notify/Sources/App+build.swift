@@ -34,7 +34,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         // 30 s closes connections whose client has gone.
         server: .http1WebSocketUpgrade(
             webSocketRouter: webSocketRouter,
-            configuration: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: .seconds(30)))
+            configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: .seconds(30))))
         ),
         routes: { router in
             router.group("/api/notifications", context: AuthenticatedContext.self).addRoutes(NotificationsController(repository: inbox).endpoints)

@@ -1,0 +1,166 @@
+import Foundation
+import GuildAuth
+import GuildCore
+import GuildRedis
+import GuildServiceKit
+import Hummingbird
+import Logging
+
+/// Makes a revocation take effect: at once on this replica, within a second on the others
+/// (Redis pub/sub), and for replicas that were away, from PostgreSQL when they reconnect.
+struct Revoker: Sendable {
+    let list: RevocationList
+    let redis: RedisClient
+
+    func revoke(_ entry: RevocationList.Entry, logger: Logger) async {
+        list.add(entry)
+        do {
+            _ = try await redis.publish(entry.payload, to: RevocationList.channel)
+        } catch {
+            logger.warning("revocation not published; other replicas reload it when Redis returns", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// `POST /api/auth/refresh` (public): rotates a refresh token.
+struct RefreshController: Sendable {
+    let sessions: SessionRepository
+    let issuer: TokenIssuer
+    let revoker: Revoker
+    let redis: RedisClient
+    /// How long after a rotation the spent token still answers with the same new pair.
+    let grace: Duration
+
+    var endpoints: RouteCollection<GuildRequestContext> {
+        let routes = RouteCollection(context: GuildRequestContext.self)
+        routes.post("refresh", use: refresh)
+        return routes
+    }
+
+    struct RefreshRequest: Decodable {
+        var refreshToken: String
+        enum CodingKeys: String, CodingKey { case refreshToken = "refresh_token" }
+    }
+
+    struct RefreshResponse: ResponseEncodable, Codable, Sendable {
+        var token: String
+        var refreshToken: String
+        var tokenType = "Bearer"
+        var expiresIn: Int
+        enum CodingKeys: String, CodingKey {
+            case token
+            case refreshToken = "refresh_token"
+            case tokenType = "token_type"
+            case expiresIn = "expires_in"
+        }
+    }
+
+    @Sendable func refresh(request: Request, context: GuildRequestContext) async throws -> RefreshResponse {
+        let body = try await request.decodeJSON(as: RefreshRequest.self, context: context)
+        guard !body.refreshToken.isEmpty, body.refreshToken.utf8.count <= 256 else {
+            throw APIError.invalidField("refresh_token", "must be a refresh token")
+        }
+        let hash = TokenIssuer.hash(body.refreshToken)
+        let next = TokenIssuer.newRefreshToken()
+        switch try await sessions.rotate(tokenHash: hash, newTokenHash: TokenIssuer.hash(next), lifetime: issuer.refreshTokenLifetime, logger: context.logger) {
+        case .rotated(let user, let sessionId):
+            let response = RefreshResponse(
+                token: try await issuer.accessToken(userId: user.id, role: user.role, sessionId: sessionId),
+                refreshToken: next, expiresIn: Int(issuer.accessTokenLifetime.seconds)
+            )
+            await rememberForGrace(hash: hash, response: response, logger: context.logger)
+            return response
+        case .spent(let sessionId, _, let secondsAgo) where secondsAgo <= grace.seconds:
+            // A concurrent refresh of the same token: answer with the pair the first one got.
+            if let earlier = await pairFromGrace(hash: hash) { return earlier }
+            throw APIError(status: 401, code: "refresh_token_spent", message: "this refresh token was just used; use the new one (session \(sessionId.uuidString.lowercased()) is still live)")
+        case .spent(let sessionId, let userId, _):
+            // A spent token replayed: someone holds a copy. End the whole session.
+            try await sessions.revoke(sessionId: sessionId, reason: "refresh_token_reuse", logger: context.logger)
+            await revoker.revoke(.session(sessionId.uuidString.lowercased()), logger: context.logger)
+            context.logger.warning("refresh token reuse; session revoked", metadata: [
+                "session_id": "\(sessionId.uuidString.lowercased())", "user_id": "\(userId.uuidString.lowercased())",
+            ])
+            throw APIError(status: 401, code: "refresh_token_reused", message: "this refresh token was already used; the session is revoked")
+        case .refused:
+            throw APIError(status: 401, code: "invalid_refresh_token", message: "the refresh token is unknown, expired or revoked")
+        }
+    }
+
+    private func graceKey(_ hash: String) -> String { "guildhall:auth:refresh-grace:\(hash)" }
+
+    private func rememberForGrace(hash: String, response: RefreshResponse, logger: Logger) async {
+        guard let json = try? String(decoding: JSONEncoder().encode(response), as: UTF8.self) else { return }
+        do {
+            _ = try await redis.send(["SET", graceKey(hash), json, "PX", String(Int(grace.seconds * 1000))])
+        } catch {
+            logger.warning("refresh grace entry not stored", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The pair a concurrent refresh got; waits briefly for it to be stored.
+    private func pairFromGrace(hash: String) async -> RefreshResponse? {
+        for _ in 0..<20 {
+            if let value = try? await redis.send(["GET", graceKey(hash)]), let json = value.string,
+                let response = try? JSONDecoder().decode(RefreshResponse.self, from: Data(json.utf8))
+            {
+                return response
+            }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return nil
+    }
+}
+
+/// `/api/auth/logout`, `/api/auth/sessions`, `/api/auth/active-sessions` (authenticated).
+struct SessionsController: Sendable {
+    let sessions: SessionRepository
+    let revoker: Revoker
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.post("logout", use: logout)
+        routes.get("sessions", use: own)
+        routes.delete("sessions/:id", use: revoke)
+        routes.get("active-sessions", use: all)
+        return routes
+    }
+
+    struct Success: ResponseEncodable {
+        var success = true
+    }
+
+    struct SessionList: ResponseEncodable {
+        var items: [SessionResponse]
+    }
+
+    @Sendable func logout(request: Request, context: AuthenticatedContext) async throws -> Success {
+        guard let sessionId = UUID(uuidString: context.identity.sessionId) else { throw APIError.unauthorized() }
+        try await sessions.revoke(sessionId: sessionId, reason: "logout", logger: context.logger)
+        await revoker.revoke(.session(context.identity.sessionId), logger: context.logger)
+        return Success()
+    }
+
+    @Sendable func own(request: Request, context: AuthenticatedContext) async throws -> SessionList {
+        guard let userId = UUID(uuidString: context.identity.userId) else { throw APIError.unauthorized() }
+        let limit = try Pagination.limit(request)
+        return SessionList(items: try await sessions.live(userId: userId, currentSession: context.identity.sessionId, limit: limit, logger: context.logger))
+    }
+
+    @Sendable func revoke(request: Request, context: AuthenticatedContext) async throws -> Success {
+        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else { throw APIError.notFound("session") }
+        // Someone else's session is "not found" to anyone but an admin.
+        guard let owner = try await sessions.owner(of: id, logger: context.logger),
+            owner.uuidString.lowercased() == context.identity.userId || context.identity.role == .admin
+        else { throw APIError.notFound("session") }
+        try await sessions.revoke(sessionId: id, reason: "revoked", logger: context.logger)
+        await revoker.revoke(.session(id.uuidString.lowercased()), logger: context.logger)
+        return Success()
+    }
+
+    @Sendable func all(request: Request, context: AuthenticatedContext) async throws -> SessionList {
+        try context.require(.admin)
+        let limit = try Pagination.limit(request, default: 200)
+        return SessionList(items: try await sessions.live(userId: nil, currentSession: context.identity.sessionId, limit: limit, logger: context.logger))
+    }
+}
