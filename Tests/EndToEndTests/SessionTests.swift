@@ -168,3 +168,19 @@ extension Data {
         self.init(base64Encoded: base64)
     }
 }
+
+@Suite("Through nginx: the brute-force brake on password login")
+struct LoginThrottleTests {
+    @Test func fiveWrongPasswordsForOneNameLockItWith429AndRetryAfter() async throws {
+        let stack = try StackClient()
+        let username = "victim-\(UUID().uuidString.prefix(8).lowercased())"
+        for _ in 0..<5 {
+            let reply = try await stack.send(.POST, "/api/auth/login", json: ["username": username, "password": "guess"])
+            #expect(reply.status == 401, "\(reply.text)")
+        }
+        let locked = try await stack.send(.POST, "/api/auth/login", json: ["username": username, "password": "guess"])
+        #expect(locked.status == 429, "\(locked.text)")
+        #expect(try locked.errorCode() == "too_many_login_attempts")
+        #expect(Int(locked.headers.first(name: "Retry-After") ?? "") ?? 0 > 0)
+    }
+}

@@ -46,7 +46,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         migrations: AuthMigrations.runner,
         keys: .local,
         routes: { router in
-            router.addRoutes(LoginController(users: users, hasher: hasher, issuer: issuer).endpoints, atPath: "/api/auth")
+            router.addRoutes(LoginController(users: users, hasher: hasher, issuer: issuer, throttle: LoginThrottle(redis: dependencies.redis, limits: settings.loginLimits)).endpoints, atPath: "/api/auth")
             router.addRoutes(TokenController(signingKey: settings.signingKey, verifier: dependencies.verifier).endpoints, atPath: "/api/auth")
             router.addRoutes(
                 RefreshController(sessions: sessions, issuer: issuer, revoker: revoker, redis: dependencies.redis, grace: settings.refreshGrace).endpoints,

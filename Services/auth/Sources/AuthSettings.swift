@@ -14,6 +14,9 @@ struct AuthSettings: Sendable {
     /// How long a just-spent refresh token still answers with the pair it was exchanged for
     /// (`REFRESH_TOKEN_GRACE`, seconds): two concurrent refreshes must not log the user out.
     var refreshGrace: Duration
+    /// Failed-login limits (`LOGIN_MAX_FAILURES_PER_USER`, `LOGIN_MAX_FAILURES_PER_IP`,
+    /// `LOGIN_FAILURE_WINDOW` seconds).
+    var loginLimits: LoginThrottle.Limits
     /// bcrypt cost (`BCRYPT_COST`).
     var bcryptCost: UInt8
     /// The first admin, created at first start when both are set.
@@ -27,6 +30,11 @@ struct AuthSettings: Sendable {
         let grace = reader.int(forKey: "refresh.token.grace", default: 10)
         guard (0...120).contains(grace) else { throw ConfigurationError.invalid("REFRESH_TOKEN_GRACE", "must be between 0 and 120 seconds") }
         self.refreshGrace = .seconds(grace)
+        self.loginLimits = LoginThrottle.Limits(
+            perUsername: max(1, reader.int(forKey: "login.max.failures.per.user", default: 5)),
+            perAddress: max(1, reader.int(forKey: "login.max.failures.per.ip", default: 30)),
+            windowSeconds: max(1, reader.int(forKey: "login.failure.window", default: 900))
+        )
         let cost = reader.int(forKey: "bcrypt.cost", default: 11)
         guard (4...16).contains(cost) else { throw ConfigurationError.invalid("BCRYPT_COST", "must be between 4 and 16") }
         self.bcryptCost = UInt8(cost)

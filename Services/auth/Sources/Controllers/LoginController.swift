@@ -9,6 +9,7 @@ struct LoginController<Users: UserRepository>: Sendable {
     let users: Users
     let hasher: PasswordHasher
     let issuer: TokenIssuer
+    let throttle: LoginThrottle
 
     var endpoints: RouteCollection<GuildRequestContext> {
         let routes = RouteCollection(context: GuildRequestContext.self)
@@ -63,8 +64,15 @@ struct LoginController<Users: UserRepository>: Sendable {
         let platform = body.platform ?? "web"
         guard ["web", "android", "ios"].contains(platform) else { throw APIError.invalidField("platform", "must be web, android or ios") }
 
+        // nginx sets X-Real-IP to the client's address and replaces any client-sent value.
+        let address = request.headers[.realIP] ?? "direct"
+        try await throttle.check(username: body.username, address: address, logger: context.logger)
         let user = try await users.find(username: body.username, logger: context.logger)
-        guard try await hasher.verify(body.password, against: user?.passwordHash), let user else { throw APIError.invalidCredentials }
+        guard try await hasher.verify(body.password, against: user?.passwordHash), let user else {
+            await throttle.recordFailure(username: body.username, address: address, logger: context.logger)
+            throw APIError.invalidCredentials
+        }
+        await throttle.recordSuccess(username: body.username, address: address, logger: context.logger)
         guard !user.disabled else { throw APIError.accountDisabled }
         return try await openSession(for: user, platform: platform, device: body.device.map { String($0.prefix(120)) }, context: context)
     }
@@ -84,4 +92,9 @@ struct LoginController<Users: UserRepository>: Sendable {
             user: profile, role: user.role, discordId: user.discordId, permissions: profile.permissions
         )
     }
+}
+
+extension HTTPField.Name {
+    /// The client address nginx passes upstream.
+    static let realIP = HTTPField.Name("X-Real-IP")!
 }

@@ -1,0 +1,102 @@
+import AuthService
+import Configuration
+import Foundation
+import GuildTestSupport
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import PostgresNIO
+import Testing
+
+/// The auth service in-process against the test PostgreSQL and a Redis of the test's own.
+@Suite("auth: brute-force brake and revocations that survive a restart", .serialized)
+struct AuthServiceTests {
+    static let password = "service-test-password"
+
+    func reader(redis: String, username: String, extra: [AbsoluteConfigKey: ConfigValue] = [:]) throws -> ConfigReader {
+        var values: [AbsoluteConfigKey: ConfigValue] = [
+            "host": "127.0.0.1", "port": 0, "internal.port": 0,
+            "database.url": .init(stringLiteral: try TestEnvironment.databaseURL()),
+            "redis.url": .init(stringLiteral: redis),
+            "data.dir": .init(stringLiteral: FileManager.default.temporaryDirectory.appendingPathComponent("guildhall-auth-tests").path),
+            "bcrypt.cost": 4,
+            "admin.username": .init(stringLiteral: username),
+            "admin.password": .init(stringLiteral: Self.password),
+            "log.level": "critical",
+        ]
+        values.merge(extra) { $1 }
+        return ConfigReader(provider: InMemoryProvider(values: values))
+    }
+
+    func loginBody(_ username: String, _ password: String) -> ByteBuffer {
+        ByteBuffer(string: #"{"username":"\#(username)","password":"\#(password)"}"#)
+    }
+
+    @Test func repeatedFailuresFromOneAddressAre429WhileOthersStillLogIn() async throws {
+        let redis = try RedisServerProcess()
+        try redis.start()
+        defer { redis.stop() }
+        let admin = "svc-admin-\(UUID().uuidString.prefix(8).lowercased())"
+        let app = try await buildApplication(reader: try reader(redis: redis.url, username: admin, extra: ["login.max.failures.per.ip": 3]))
+        try await app.test(.router) { client in
+            for attempt in 0..<3 {
+                let reply = try await client.execute(
+                    uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "203.0.113.7"],
+                    body: loginBody("nobody-\(attempt)", "wrong password")
+                )
+                #expect(reply.status == .unauthorized)
+            }
+            let blocked = try await client.execute(
+                uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "203.0.113.7"],
+                body: loginBody(admin, Self.password)
+            )
+            #expect(blocked.status == .tooManyRequests)
+            #expect(Int(blocked.headers[.retryAfter] ?? "") ?? 0 > 0)
+            let elsewhere = try await client.execute(
+                uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "198.51.100.9"],
+                body: loginBody(admin, Self.password)
+            )
+            #expect(elsewhere.status == .ok)
+
+            // Redis away: logging in still works (without the brake).
+            redis.stop()
+            let withoutRedis = try await client.execute(
+                uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "198.51.100.10"],
+                body: loginBody(admin, Self.password)
+            )
+            #expect(withoutRedis.status == .ok)
+        }
+    }
+
+    /// A session revoked while a replica was away is refused by it after it starts: the
+    /// revocation list is reloaded from PostgreSQL, not only heard on the channel.
+    @Test func aReplicaStartingLaterStillRefusesARevokedSession() async throws {
+        let redis = try RedisServerProcess()
+        try redis.start()
+        defer { redis.stop() }
+        let admin = "svc-admin-\(UUID().uuidString.prefix(8).lowercased())"
+        let first = try await buildApplication(reader: try reader(redis: redis.url, username: admin))
+        let token = try await first.test(.router) { client -> String in
+            let login = try await client.execute(uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json"], body: loginBody(admin, Self.password))
+            #expect(login.status == .ok)
+            let token = try JSONDecoder().decode(Token.self, from: Data(buffer: login.body)).token
+            let logout = try await client.execute(uri: "/api/auth/logout", method: .post, headers: [.authorization: "Bearer \(token)"])
+            #expect(logout.status == .ok)
+            return token
+        }
+        // A new replica, which never heard the pub/sub message.
+        let second = try await buildApplication(reader: try reader(redis: redis.url, username: admin))
+        try await second.test(.router) { client in
+            let refused = await eventually(timeout: .seconds(5), every: .milliseconds(100)) {
+                let reply = try? await client.execute(uri: "/api/auth/verify-token", method: .get, headers: [.authorization: "Bearer \(token)"])
+                return reply?.status == .unauthorized
+            }
+            #expect(refused, "a replica started after the logout accepted the revoked token")
+        }
+    }
+
+    struct Token: Decodable {
+        var token: String
+    }
+}
