@@ -15,10 +15,14 @@ public final class RevocationList: Sendable {
         case session(String)
         /// Every token of this user (disabled account).
         case user(String)
+        /// The user is enabled again: lifts ``user(_:)``.
+        case userEnabled(String)
 
         /// Parses a channel payload.
         public init?(_ payload: String) {
-            if payload.hasPrefix("session:") {
+            if payload.hasPrefix("user-enabled:") {
+                self = .userEnabled(String(payload.dropFirst("user-enabled:".count)).lowercased())
+            } else if payload.hasPrefix("session:") {
                 self = .session(String(payload.dropFirst("session:".count)).lowercased())
             } else if payload.hasPrefix("user:") {
                 self = .user(String(payload.dropFirst("user:".count)).lowercased())
@@ -32,6 +36,7 @@ public final class RevocationList: Sendable {
             switch self {
             case .session(let id): "session:\(id)"
             case .user(let id): "user:\(id)"
+            case .userEnabled(let id): "user-enabled:\(id)"
             }
         }
     }
@@ -54,6 +59,7 @@ public final class RevocationList: Sendable {
             switch entry {
             case .session(let id): state.sessions[id] = date
             case .user(let id): state.users.insert(id)
+            case .userEnabled(let id): state.users.remove(id)
             }
         }
     }

@@ -32,8 +32,13 @@ public enum DatabaseErrors {
     }
 
     /// The SQLSTATE of a server error (`23505` unique violation, `23P01` exclusion violation …).
+    /// Also looks inside a failed transaction for the error of its body or its commit.
     public static func sqlState(_ error: any Error) -> String? {
-        (error as? PSQLError)?.serverInfo?[.sqlState]
+        if let error = error as? PSQLError { return error.serverInfo?[.sqlState] }
+        if let error = error as? PostgresTransactionError {
+            return error.closureError.flatMap(sqlState) ?? error.commitError.flatMap(sqlState)
+        }
+        return nil
     }
 }
 

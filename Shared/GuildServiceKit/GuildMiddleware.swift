@@ -59,7 +59,15 @@ public struct GuildMiddleware: RouterMiddleware {
             return error
         case let error as HTTPError:
             return apiError(for: error)
+        case let error as PostgresTransactionError:
+            // The transaction's own failure is what matters (its rollback error, if any, follows from it).
+            let cause: (any Error)? = error.closureError ?? error.beginError ?? error.commitError
+            return apiError(for: cause ?? error.rollbackError ?? DeadlineExceeded(), logger: logger)
         case let error as PSQLError where DatabaseErrors.isUnavailable(error):
+            logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
+            return .unavailable("database")
+        case let error where String(reflecting: type(of: error)).contains("ConnectionPoolError"):
+            // PostgresNIO's pool refusing to hand out connections (database unreachable).
             logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
             return .unavailable("database")
         case is RedisError:

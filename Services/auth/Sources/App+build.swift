@@ -53,7 +53,10 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
                 atPath: "/api/auth"
             )
             router.group("/api/auth", context: AuthenticatedContext.self).addRoutes(SessionsController(sessions: sessions, revoker: revoker).endpoints)
-            router.group("/api/users", context: AuthenticatedContext.self).addRoutes(UsersController(users: users).endpoints)
+            let usersGroup = router.group("/api/users", context: AuthenticatedContext.self)
+            usersGroup.addRoutes(UsersController(users: users).endpoints)
+            UserAdminController(users: users, admin: UserAdminRepository(database: dependencies.database), hasher: hasher, revoker: revoker)
+                .addRoutes(to: usersGroup)
         },
         services: [revocationFeed],
         afterMigrations: {

@@ -58,7 +58,7 @@ struct UserPostgresRepository: UserRepository {
                 try await Outbox.write(event, on: connection, logger: logger)
                 return user
             }
-        } catch let error as PSQLError where DatabaseErrors.sqlState(error) == "23505" {
+        } catch where DatabaseErrors.sqlState(error) == "23505" {
             throw APIError.usernameTaken
         }
     }
