@@ -28,6 +28,9 @@ struct StackClient {
 
     let baseURL: String
 
+    /// Redirects are answers to look at, not to follow.
+    static let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
+
     init() throws {
         baseURL = try TestEnvironment.baseURL()
     }
@@ -47,7 +50,7 @@ struct StackClient {
             if !request.headers.contains(name: "Content-Type") { request.headers.add(name: "Content-Type", value: "application/json") }
             request.body = .bytes(ByteBuffer(bytes: body))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(15))
+        let response = try await Self.client.execute(request, timeout: .seconds(15))
         let bytes = try await response.body.collect(upTo: 4 << 20)
         return Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
     }

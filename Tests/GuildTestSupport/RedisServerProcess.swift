@@ -37,7 +37,8 @@ public final class RedisServerProcess: @unchecked Sendable {
         var description: String { message }
     }
 
-    static func accepts(port: Int) -> Bool {
+    /// Whether something accepts TCP connections on `port` of 127.0.0.1.
+    public static func accepts(port: Int) -> Bool {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }

@@ -96,6 +96,22 @@ struct AuthServiceTests {
         }
     }
 
+    @Test func discordRoutesAnswer503UntilDiscordIsConfigured() async throws {
+        let redis = try RedisServerProcess()
+        try redis.start()
+        defer { redis.stop() }
+        let app = try await buildApplication(reader: try reader(redis: redis.url, username: "svc-admin-\(UUID().uuidString.prefix(8).lowercased())"))
+        try await app.test(.router) { client in
+            for (uri, method) in [("/api/discord/auth?platform=web", HTTPRequest.Method.get), ("/api/discord/callback?code=a&state=b", .get)] {
+                let reply = try await client.execute(uri: uri, method: method)
+                #expect(reply.status == .serviceUnavailable)
+                #expect(String(buffer: reply.body).contains("discord_not_configured"))
+            }
+            let exchange = try await client.execute(uri: "/api/auth/exchange", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"code":"x"}"#))
+            #expect(exchange.status == .serviceUnavailable)
+        }
+    }
+
     struct Token: Decodable {
         var token: String
     }

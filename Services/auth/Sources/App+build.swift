@@ -46,7 +46,10 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         migrations: AuthMigrations.runner,
         keys: .local,
         routes: { router in
-            router.addRoutes(LoginController(users: users, hasher: hasher, issuer: issuer, throttle: LoginThrottle(redis: dependencies.redis, limits: settings.loginLimits)).endpoints, atPath: "/api/auth")
+            let login = LoginController(users: users, hasher: hasher, issuer: issuer, throttle: LoginThrottle(redis: dependencies.redis, limits: settings.loginLimits))
+            router.addRoutes(login.endpoints, atPath: "/api/auth")
+            DiscordController(settings: settings.discord, users: users, redis: dependencies.redis, login: login)
+                .addRoutes(discord: router.group("/api/discord"), auth: router.group("/api/auth"))
             router.addRoutes(TokenController(signingKey: settings.signingKey, verifier: dependencies.verifier).endpoints, atPath: "/api/auth")
             router.addRoutes(
                 RefreshController(sessions: sessions, issuer: issuer, revoker: revoker, redis: dependencies.redis, grace: settings.refreshGrace).endpoints,

@@ -17,6 +17,8 @@ struct AuthSettings: Sendable {
     /// Failed-login limits (`LOGIN_MAX_FAILURES_PER_USER`, `LOGIN_MAX_FAILURES_PER_IP`,
     /// `LOGIN_FAILURE_WINDOW` seconds).
     var loginLimits: LoginThrottle.Limits
+    /// Discord login; nil until `DISCORD_CLIENT_ID` is set.
+    var discord: DiscordSettings?
     /// bcrypt cost (`BCRYPT_COST`).
     var bcryptCost: UInt8
     /// The first admin, created at first start when both are set.
@@ -35,6 +37,7 @@ struct AuthSettings: Sendable {
             perAddress: max(1, reader.int(forKey: "login.max.failures.per.ip", default: 30)),
             windowSeconds: max(1, reader.int(forKey: "login.failure.window", default: 900))
         )
+        self.discord = try DiscordSettings.read(reader, production: common.isProduction)
         let cost = reader.int(forKey: "bcrypt.cost", default: 11)
         guard (4...16).contains(cost) else { throw ConfigurationError.invalid("BCRYPT_COST", "must be between 4 and 16") }
         self.bcryptCost = UInt8(cost)

@@ -12,9 +12,18 @@ protocol UserRepository: Sendable {
     /// The user with this id.
     func find(id: UUID, logger: Logger) async throws -> User?
     /// Creates a user and, in the same transaction, its `auth.user_created` event.
-    func create(username: String, passwordHash: String?, role: Role, logger: Logger) async throws -> User
+    func create(username: String, passwordHash: String?, role: Role, discordId: String?, avatar: String?, logger: Logger) async throws -> User
+    /// The user linked to this Discord account.
+    func find(discordId: String, logger: Logger) async throws -> User?
     /// Opens a session with its first refresh token.
     func openSession(userId: UUID, platform: String, device: String?, refreshTokenHash: String, lifetime: Duration, logger: Logger) async throws -> UUID
+}
+
+extension UserRepository {
+    /// Creates a local (password) user.
+    func create(username: String, passwordHash: String?, role: Role, logger: Logger) async throws -> User {
+        try await create(username: username, passwordHash: passwordHash, role: role, discordId: nil, avatar: nil, logger: logger)
+    }
 }
 
 /// ``UserRepository`` on PostgreSQL (the `auth` schema).
@@ -38,13 +47,21 @@ struct UserPostgresRepository: UserRepository {
         }
     }
 
-    func create(username: String, passwordHash: String?, role: Role, logger: Logger) async throws -> User {
+    func find(discordId: String, logger: Logger) async throws -> User? {
+        try await database.connection(logger: logger) { connection in
+            let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM users WHERE discord_id = \(discordId)", logger: logger)
+            return try await Self.first(rows)
+        }
+    }
+
+    func create(username: String, passwordHash: String?, role: Role, discordId: String?, avatar: String?, logger: Logger) async throws -> User {
         let id = UUID()
         do {
             return try await database.transaction(logger: logger) { connection in
                 let rows = try await connection.query(
                     """
-                    INSERT INTO users (id, username, password_hash, role) VALUES (\(id), \(username), \(passwordHash), \(role.rawValue))
+                    INSERT INTO users (id, username, password_hash, role, discord_id, avatar)
+                    VALUES (\(id), \(username), \(passwordHash), \(role.rawValue), \(discordId), \(avatar))
                     RETURNING \(unescaped: Self.columns)
                     """,
                     logger: logger
@@ -53,7 +70,10 @@ struct UserPostgresRepository: UserRepository {
                 let event = EventEnvelope(
                     type: EventType.userCreated,
                     userId: user.id.uuidString.lowercased(),
-                    data: .object(["username": .string(user.username), "role": .string(user.role.rawValue)])
+                    data: .object([
+                        "username": .string(user.username), "role": .string(user.role.rawValue),
+                        "discord_id": user.discordId.map(JSONValue.string) ?? .null,
+                    ])
                 )
                 try await Outbox.write(event, on: connection, logger: logger)
                 return user

@@ -1,0 +1,250 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import GuildCore
+import GuildRedis
+import GuildServiceKit
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Discord login: `GET /api/discord/auth`, `GET /api/discord/callback` and `POST /api/auth/exchange`.
+///
+/// Authorization-code flow with PKCE (S256) and a single-use `state` that is bound to the
+/// browser by a cookie and expires after ten minutes. The callback creates or links the
+/// account by Discord id, then redirects to the allowlisted return URL with a one-time login
+/// code in the fragment (never tokens); the app trades the code for tokens at `exchange`.
+struct DiscordController<Users: UserRepository>: Sendable {
+    let settings: DiscordSettings?
+    let users: Users
+    let redis: RedisClient
+    let login: LoginController<Users>
+
+    static var stateLifetime: Int { 600 }
+    static var codeLifetime: Int { 60 }
+    static var cookieName: String { "guildhall_oauth" }
+
+    func addRoutes(discord: RouterGroup<GuildRequestContext>, auth: RouterGroup<GuildRequestContext>) {
+        discord.get("auth", use: start)
+        discord.get("callback", use: callback)
+        auth.post("exchange", use: exchange)
+    }
+
+    private func configured() throws -> DiscordSettings {
+        guard let settings else {
+            throw APIError(status: 503, code: "discord_not_configured", message: "Discord login is not configured", retryAfter: 3600)
+        }
+        return settings
+    }
+
+    /// What the callback needs to finish the flow, kept in Redis under the state.
+    struct PendingLogin: Codable {
+        var verifier: String
+        var returnURL: String
+        var platform: String
+        var browser: String
+    }
+
+    struct AuthURL: ResponseEncodable {
+        var authUrl: String
+        enum CodingKeys: String, CodingKey { case authUrl = "auth_url" }
+    }
+
+    @Sendable func start(request: Request, context: GuildRequestContext) async throws -> Response {
+        let settings = try configured()
+        let query = request.uri.queryParameters
+        let platform = query["platform"].map(String.init) ?? "web"
+        guard ["web", "android", "ios"].contains(platform) else { throw APIError.invalidField("platform", "must be web, android or ios") }
+        guard let returnURL = settings.returnURL(query["return_url"].map(String.init), platform: platform) else {
+            throw APIError.invalidField("return_url", "is not an allowed return URL for \(platform)")
+        }
+        let state = TokenIssuer.newRefreshToken()
+        let verifier = TokenIssuer.newRefreshToken() + TokenIssuer.newRefreshToken()
+        let challenge = Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString()
+        let browser = TokenIssuer.newRefreshToken()
+        let pending = PendingLogin(verifier: verifier, returnURL: returnURL.absoluteString, platform: platform, browser: TokenIssuer.hash(browser))
+        let json = String(decoding: try JSONEncoder().encode(pending), as: UTF8.self)
+        _ = try await redis.send(["SET", Self.stateKey(state), json, "EX", String(Self.stateLifetime)])
+
+        var components = URLComponents(string: settings.authorizeURL)
+        components?.queryItems = [
+            URLQueryItem(name: "client_id", value: settings.clientId),
+            URLQueryItem(name: "response_type", value: "code"),
+            URLQueryItem(name: "redirect_uri", value: settings.redirectURI),
+            URLQueryItem(name: "scope", value: "identify"),
+            URLQueryItem(name: "state", value: state),
+            URLQueryItem(name: "code_challenge", value: challenge),
+            URLQueryItem(name: "code_challenge_method", value: "S256"),
+            URLQueryItem(name: "prompt", value: "none"),
+        ]
+        guard let authURL = components?.url?.absoluteString else { throw APIError.internalError }
+
+        var headers = HTTPFields()
+        let secure = settings.redirectURI.lowercased().hasPrefix("https:") ? "; Secure" : ""
+        headers[.setCookie] = "\(Self.cookieName)=\(browser); Path=/api/discord; Max-Age=\(Self.stateLifetime); HttpOnly; SameSite=Lax\(secure)"
+        headers[.cacheControl] = "no-store"
+        if query["redirect"] == "1" {
+            headers[.location] = authURL
+            return Response(status: .found, headers: headers)
+        }
+        var response = try context.responseEncoder.encode(AuthURL(authUrl: authURL), from: request, context: context)
+        response.headers.append(contentsOf: headers)
+        return response
+    }
+
+    @Sendable func callback(request: Request, context: GuildRequestContext) async throws -> Response {
+        let settings = try configured()
+        let query = request.uri.queryParameters
+        guard let state = query["state"].map(String.init), !state.isEmpty, state.count <= 128 else {
+            throw APIError.invalidField("state", "is missing")
+        }
+        // Single use: read and delete at once.
+        let stored = try await redis.eval("local v = redis.call('GET', KEYS[1]); redis.call('DEL', KEYS[1]); return v", keys: [Self.stateKey(state)], arguments: [])
+        guard let json = stored.string, let pending = try? JSONDecoder().decode(PendingLogin.self, from: Data(json.utf8)) else {
+            throw APIError.invalidField("state", "is unknown, used or expired; start the login again")
+        }
+        guard let cookie = Self.cookie(Self.cookieName, in: request), TokenIssuer.hash(cookie) == pending.browser else {
+            throw APIError.invalidField("state", "was issued to another browser")
+        }
+        guard let returnURL = URL(string: pending.returnURL) else { throw APIError.internalError }
+        if let error = query["error"] {
+            return Self.redirect(to: returnURL, fragment: ["error": String(error.prefix(64))])
+        }
+        guard let code = query["code"].map(String.init), !code.isEmpty, code.count <= 512 else {
+            throw APIError.invalidField("code", "is missing")
+        }
+
+        let profile: DiscordUser
+        do {
+            let accessToken = try await exchangeCode(code, verifier: pending.verifier, settings: settings)
+            profile = try await fetchUser(accessToken: accessToken, settings: settings)
+        } catch {
+            context.logger.warning("Discord login failed", metadata: ["error": "\(error)"])
+            return Self.redirect(to: returnURL, fragment: ["error": "discord_unavailable"])
+        }
+        let user = try await account(for: profile, logger: context.logger)
+        guard !user.disabled else { return Self.redirect(to: returnURL, fragment: ["error": "account_disabled"]) }
+
+        let loginCode = TokenIssuer.newRefreshToken()
+        let record = "\(user.id.uuidString.lowercased()) \(pending.platform)"
+        _ = try await redis.send(["SET", Self.codeKey(loginCode), record, "EX", String(Self.codeLifetime)])
+        context.logger.info("Discord login", metadata: ["user_id": "\(user.id.uuidString.lowercased())"])
+        return Self.redirect(to: returnURL, fragment: ["code": loginCode])
+    }
+
+    struct ExchangeRequest: Decodable {
+        var code: String
+    }
+
+    @Sendable func exchange(request: Request, context: GuildRequestContext) async throws -> LoginController<Users>.LoginResponse {
+        _ = try configured()
+        let body = try await request.decodeJSON(as: ExchangeRequest.self, context: context)
+        guard !body.code.isEmpty, body.code.count <= 128 else { throw APIError.invalidField("code", "must be a login code") }
+        let stored = try await redis.eval(
+            "local v = redis.call('GET', KEYS[1]); redis.call('DEL', KEYS[1]); return v", keys: [Self.codeKey(body.code)], arguments: []
+        )
+        let parts = stored.string?.split(separator: " ").map(String.init) ?? []
+        guard parts.count == 2, let id = UUID(uuidString: parts[0]), let user = try await users.find(id: id, logger: context.logger) else {
+            throw APIError(status: 401, code: "invalid_login_code", message: "the login code is unknown, used or expired")
+        }
+        guard !user.disabled else { throw APIError.accountDisabled }
+        return try await login.openSession(for: user, platform: parts[1], device: nil, context: context)
+    }
+
+    // MARK: - Discord
+
+    struct DiscordUser: Decodable {
+        var id: String
+        var username: String
+        var globalName: String?
+        var avatar: String?
+        enum CodingKeys: String, CodingKey {
+            case id, username, avatar
+            case globalName = "global_name"
+        }
+    }
+
+    struct TokenAnswer: Decodable {
+        var accessToken: String
+        enum CodingKeys: String, CodingKey { case accessToken = "access_token" }
+    }
+
+    struct DiscordError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    private func exchangeCode(_ code: String, verifier: String, settings: DiscordSettings) async throws -> String {
+        var request = HTTPClientRequest(url: settings.apiBase + "/oauth2/token")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
+        request.headers.add(name: "Accept", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: Self.formEncoded([
+            ("client_id", settings.clientId), ("client_secret", settings.clientSecret), ("grant_type", "authorization_code"),
+            ("code", code), ("redirect_uri", settings.redirectURI), ("code_verifier", verifier),
+        ])))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 64 * 1024)
+        guard response.status == .ok else { throw DiscordError(description: "token endpoint answered \(response.status.code)") }
+        return try JSONDecoder().decode(TokenAnswer.self, from: Data(buffer: body)).accessToken
+    }
+
+    private func fetchUser(accessToken: String, settings: DiscordSettings) async throws -> DiscordUser {
+        var request = HTTPClientRequest(url: settings.apiBase + "/users/@me")
+        request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
+        request.headers.add(name: "Accept", value: "application/json")
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = try await response.body.collect(upTo: 64 * 1024)
+        guard response.status == .ok else { throw DiscordError(description: "user endpoint answered \(response.status.code)") }
+        let user = try JSONDecoder().decode(DiscordUser.self, from: Data(buffer: body))
+        guard (1...20).contains(user.id.count), user.id.allSatisfy(\.isASCIIDigit) else { throw DiscordError(description: "not a Discord id") }
+        return user
+    }
+
+    /// The account linked to this Discord user, created on first login.
+    private func account(for profile: DiscordUser, logger: Logger) async throws -> User {
+        if let user = try await users.find(discordId: profile.id, logger: logger) { return user }
+        let avatar = profile.avatar.map { "https://cdn.discordapp.com/avatars/\(profile.id)/\($0).png" }
+        let base = String(profile.username.filter { $0.isLetter || $0.isNumber || "._-".contains($0) }.prefix(24))
+        let candidates = [base, "\(base)-\(profile.id.suffix(4))", "\(base)-\(profile.id.suffix(8))", "discord-\(profile.id)"]
+        for name in candidates where name.count >= 3 {
+            do {
+                return try await users.create(username: name, passwordHash: nil, role: .user, discordId: profile.id, avatar: avatar, logger: logger)
+            } catch let error as APIError where error == .usernameTaken {
+                // The name is taken (or a concurrent first login linked the id): look again, then try the next name.
+                if let user = try await users.find(discordId: profile.id, logger: logger) { return user }
+            }
+        }
+        throw APIError.conflict("username_taken", "no free username for this Discord account")
+    }
+
+    // MARK: - Helpers
+
+    static func stateKey(_ state: String) -> String { "guildhall:auth:discord-state:\(TokenIssuer.hash(state))" }
+    static func codeKey(_ code: String) -> String { "guildhall:auth:login-code:\(TokenIssuer.hash(code))" }
+
+    static func cookie(_ name: String, in request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == name { return String(parts[1]) }
+            }
+        }
+        return nil
+    }
+
+    static func redirect(to url: URL, fragment: [String: String]) -> Response {
+        let encoded = formEncoded(fragment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        var text = url.absoluteString
+        if let hash = text.firstIndex(of: "#") { text = String(text[..<hash]) }
+        return Response(status: .found, headers: [.location: text + "#" + encoded, .cacheControl: "no-store"])
+    }
+
+    static func formEncoded(_ pairs: [(String, String)]) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return pairs.map { key, value in
+            "\(key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
+        }.joined(separator: "&")
+    }
+}
