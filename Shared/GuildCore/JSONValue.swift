@@ -49,4 +49,10 @@ public enum JSONValue: Codable, Sendable, Equatable {
         if case .object(let members) = self { return members[key] }
         return nil
     }
+
+    /// The element at `index`, when this is an array that long.
+    public subscript(index: Int) -> JSONValue? {
+        if case .array(let elements) = self, elements.indices.contains(index) { return elements[index] }
+        return nil
+    }
 }

@@ -7,7 +7,7 @@ import Testing
 @Suite("Through nginx: Discord login against a fake Discord", .serialized)
 struct DiscordLoginTests {
     let stack: StackClient
-    let fake = FakeDiscord()
+    let fake = FakeDiscord.shared
 
     init() throws {
         stack = try StackClient()
@@ -105,8 +105,10 @@ struct DiscordLoginTests {
             let back = try await callback(started, code: "code-link")
             let (base, values) = fragment(back)
             #expect(base == "guildhall://auth/done", "android goes to the app's return URL")
-            let login = try await stack.send(.POST, "/api/auth/exchange", json: ["code": values["code"] ?? ""])
-            #expect(try login.json()["user"]?["user_id"] == .string(userId))
+            let loginCode = try #require(values["code"], "\(back.status) \(back.headers.first(name: "Location") ?? "")")
+            let login = try await stack.send(.POST, "/api/auth/exchange", json: ["code": loginCode])
+            #expect(login.status == 200, "\(login.text)")
+            #expect(try login.json()["user"]?["user_id"] == .string(userId), "\(login.text)")
             #expect(try login.json()["role"] == .string("moderator"))
         }
     }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GuildCore
 import GuildTestSupport
@@ -51,6 +52,63 @@ struct FrontDoorTests {
             #expect(reply.status == 401, "\(reply.text)")
             #expect(try reply.errorCode() == "unauthorized")
         }
+    }
+
+    /// Tokens that are well formed but must not pass: no signature, a shared-secret signature
+    /// made with the public key, another key under the same key id, changed claims, an unknown
+    /// key id, and a refresh token offered as an access token.
+    @Test func anUnsuitableTokenIsRefused() async throws {
+        let login = try await stack.send(
+            .POST, "/api/auth/login",
+            json: ["username": try TestEnvironment.require("GUILDHALL_ADMIN_USERNAME"), "password": try TestEnvironment.require("GUILDHALL_ADMIN_PASSWORD")]
+        )
+        let token = try #require(try login.json()["token"]?.stringValue)
+        let refreshToken = try #require(try login.json()["refresh_token"]?.stringValue)
+        let parts = token.split(separator: ".").map(String.init)
+        try #require(parts.count == 3)
+        let headerBytes = try #require(Data(base64URL: parts[0]))
+        let claimBytes = try #require(Data(base64URL: parts[1]))
+        var header = try #require(try JSONSerialization.jsonObject(with: headerBytes) as? [String: Any])
+        var claims = try #require(try JSONSerialization.jsonObject(with: claimBytes) as? [String: Any])
+        let jwks = try await stack.send(.GET, "/api/auth/jwks").json()
+        let publicKey = try #require(jwks["keys"]?[0]?["x"]?.stringValue)
+
+        func encode(_ object: [String: Any]) throws -> String {
+            try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]).base64URL
+        }
+        func signed(_ header: [String: Any], _ claims: [String: Any], with sign: (Data) throws -> Data) throws -> String {
+            let input = "\(try encode(header)).\(try encode(claims))"
+            return "\(input).\(try sign(Data(input.utf8)).base64URL)"
+        }
+
+        var unsuitable: [(String, String)] = []
+        var none = header
+        none["alg"] = "none"
+        unsuitable.append(("alg none", try signed(none, claims) { _ in Data() }))
+        var hmac = header
+        hmac["alg"] = "HS256"
+        unsuitable.append(("HS256 with the public key", try signed(hmac, claims) { input in
+            Data(HMAC<SHA256>.authenticationCode(for: input, using: SymmetricKey(data: Data(publicKey.utf8))))
+        }))
+        let stranger = Curve25519.Signing.PrivateKey()
+        unsuitable.append(("another key, same kid", try signed(header, claims) { try stranger.signature(for: $0) }))
+        var elevated = claims
+        elevated["sub"] = UUID().uuidString.lowercased()
+        unsuitable.append(("changed subject", "\(parts[0]).\(try encode(elevated)).\(parts[2])"))
+        claims["exp"] = (claims["exp"] as? Double ?? 0) + 86_400
+        unsuitable.append(("extended expiry", "\(parts[0]).\(try encode(claims)).\(parts[2])"))
+        header["kid"] = "unknown-key"
+        unsuitable.append(("unknown kid", "\(try encode(header)).\(parts[1]).\(parts[2])"))
+        unsuitable.append(("refresh token", refreshToken))
+        unsuitable.append(("empty", ""))
+
+        for (what, bad) in unsuitable {
+            let reply = try await stack.send(.GET, "/api/users/me", token: bad)
+            #expect(reply.status == 401, "\(what): \(reply.text)")
+            #expect(try reply.errorCode() == "unauthorized", "\(what)")
+        }
+        // The genuine token still passes, so the refusals above are about the tokens.
+        #expect(try await stack.send(.GET, "/api/users/me", token: token).status == 200)
     }
 
     @Test func aLoggedInUserGetsTheirOwnIdentityWhateverHeadersTheySend() async throws {
