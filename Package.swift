@@ -100,7 +100,15 @@ let package = Package(
             path: "Services/auth/Sources"
         ),
         .executableTarget(name: "AuthServer", dependencies: ["AuthService", "GuildServiceKit"], path: "Services/auth/Main"),
-        .target(name: "BookingService", dependencies: ["GuildServiceKit"], path: "Services/booking/Sources"),
+        .target(
+            name: "BookingService",
+            dependencies: [
+                "GuildServiceKit", "GuildCore", "GuildEvents",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            path: "Services/booking/Sources"
+        ),
         .executableTarget(name: "BookingServer", dependencies: ["BookingService", "GuildServiceKit"], path: "Services/booking/Main"),
         .target(name: "TicketsService", dependencies: ["GuildServiceKit"], path: "Services/tickets/Sources"),
         .executableTarget(name: "TicketsServer", dependencies: ["TicketsService", "GuildServiceKit"], path: "Services/tickets/Main"),

@@ -67,4 +67,10 @@ public enum EventType {
     public static let userCreated = "auth.user_created"
     /// A session was revoked; auth replicas drop it from their verification cache.
     public static let sessionRevoked = "auth.session_revoked"
+    /// A booking's time began; its VM is the user's now. Data: `booking_id`, `vm_id`, `service`, `start_time`, `end_time`.
+    public static let bookingStarted = "booking.started"
+    /// A booking's time ran out. Same data as ``bookingStarted``.
+    public static let bookingEnded = "booking.ended"
+    /// A booking was cancelled. Same data, with `hours_refunded`.
+    public static let bookingCancelled = "booking.cancelled"
 }

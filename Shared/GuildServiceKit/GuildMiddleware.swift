@@ -63,6 +63,10 @@ public struct GuildMiddleware: RouterMiddleware {
             // The transaction's own failure is what matters (its rollback error, if any, follows from it).
             let cause: (any Error)? = error.closureError ?? error.beginError ?? error.commitError
             return apiError(for: cause ?? error.rollbackError ?? DeadlineExceeded(), logger: logger)
+        case let error as PSQLError where DatabaseErrors.answer(for: error) != nil:
+            // A query the database refused for its data, not for being down: never a 500.
+            logger.notice("database refused the request", metadata: ["sql_state": "\(error.serverInfo?[.sqlState] ?? "")"])
+            return DatabaseErrors.answer(for: error) ?? .internalError
         case let error as PSQLError where DatabaseErrors.isUnavailable(error):
             logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
             return .unavailable("database")

@@ -18,3 +18,29 @@ public enum Pagination {
         return cursor
     }
 }
+
+/// One page of a list: `{"items": [...], "next_cursor": "..." | null}`.
+public struct Page<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
+    /// The items of this page.
+    public var items: [Item]
+    /// The cursor of the next page; nil (sent as `null`) on the last one.
+    public var nextCursor: String?
+
+    /// Makes a page from up to `limit + 1` items fetched: the extra one only says there is more.
+    public init(fetched: [Item], limit: Int, cursor: (Item) -> String) {
+        self.items = Array(fetched.prefix(limit))
+        self.nextCursor = fetched.count > limit ? items.last.map(cursor) : nil
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case items
+        case nextCursor = "next_cursor"
+    }
+
+    /// Encodes `next_cursor` as `null` rather than leaving it out.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(items, forKey: .items)
+        try container.encode(nextCursor, forKey: .nextCursor)
+    }
+}

@@ -5,6 +5,7 @@ import Hummingbird
 
 extension Request {
     /// Decodes a JSON body, answering 400 with the offending field named, or 413 when too large.
+    /// Dates are RFC 3339, with or without fractional seconds.
     public func decodeJSON<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> T {
         var request = self
         let buffer: ByteBuffer
@@ -16,7 +17,7 @@ extension Request {
         guard buffer.readableBytes > 0 else { throw APIError.malformedBody("a JSON body is required") }
         do {
             let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .iso8601
+            decoder.dateDecodingStrategy = .custom(RFC3339.decode(from:))
             return try decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw APIError(decoding: error)

@@ -21,7 +21,7 @@ struct TokenController: Sendable {
         return routes
     }
 
-    /// 200 with the identity headers for a valid access token, 401 for anything else.
+    /// 200 (no body) with the identity headers for a valid access token, 401 for anything else.
     /// The middleware has verified the token already (signature cache included); no I/O here.
     @Sendable func verify(request: Request, context: GuildRequestContext) async throws -> Response {
         guard let identity = context.identity else { throw APIError.unauthorized("invalid or missing access token") }
@@ -29,9 +29,11 @@ struct TokenController: Sendable {
         headers[.userId] = identity.userId
         headers[.userRole] = identity.role.rawValue
         headers[.sessionId] = identity.sessionId
-        headers[.contentType] = "application/json"
         headers[.cacheControl] = "no-store"
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: #"{"valid":true}"#)))
+        // No body: nginx's auth_request reads headers only, and an unread body would make it close
+        // the upstream connection after every subrequest instead of keeping it alive.
+        headers[.contentLength] = "0"
+        return Response(status: .ok, headers: headers, body: .init())
     }
 
     private static func encodedJWKS(_ key: SigningKey) -> ByteBuffer {

@@ -1,0 +1,28 @@
+import Configuration
+import GuildServiceKit
+
+/// The booking service's own settings, on top of the common ones.
+struct BookingSettings: Sendable {
+    /// Volume discounts of price estimates (`BOOKING_DISCOUNTS`, `hours:percent,…`; default `10:10`).
+    var pricing: Pricing
+    /// What a cancellation after the start gives back (`BOOKING_REFUND_AFTER_START`: `unused_hours` or `none`).
+    var refunds: RefundPolicy
+    /// How often the lifecycle job looks for bookings to start or end (`BOOKING_LIFECYCLE_INTERVAL_MS`, default 1000).
+    var lifecycleInterval: Duration
+
+    init(reader: ConfigReader) throws {
+        let rules = reader.string(forKey: "booking.discounts", default: "10:10")
+        guard let pricing = Pricing(rules: rules) else {
+            throw ConfigurationError.invalid("BOOKING_DISCOUNTS", "expected hours:percent pairs separated by commas, such as 10:10,50:15")
+        }
+        self.pricing = pricing
+        let afterStart = reader.string(forKey: "booking.refund.after.start", default: RefundPolicy.AfterStart.unusedHours.rawValue)
+        guard let rule = RefundPolicy.AfterStart(rawValue: afterStart) else {
+            throw ConfigurationError.invalid("BOOKING_REFUND_AFTER_START", "must be unused_hours or none")
+        }
+        self.refunds = RefundPolicy(afterStart: rule)
+        let interval = reader.int(forKey: "booking.lifecycle.interval.ms", default: 1000)
+        guard (50...60_000).contains(interval) else { throw ConfigurationError.invalid("BOOKING_LIFECYCLE_INTERVAL_MS", "must be 50 to 60000") }
+        self.lifecycleInterval = .milliseconds(interval)
+    }
+}

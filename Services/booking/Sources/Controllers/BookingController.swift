@@ -1,0 +1,92 @@
+import Foundation
+import GuildCore
+import GuildServiceKit
+import Hummingbird
+
+/// `/api/booking/bookings`: book, list, look up and cancel.
+struct BookingController: Sendable {
+    let bookings: BookingRepository
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.post("bookings", use: create)
+        routes.get("bookings", use: list)
+        routes.get("bookings/:booking_id", use: show)
+        routes.post("bookings/:booking_id/cancel", use: cancel)
+        return routes
+    }
+
+    struct CreateRequest: Decodable {
+        var service: String
+        var realm: String
+        var duration: Int
+        var startTime: Date
+        var gameName: String
+        var vmId: String?
+
+        enum CodingKeys: String, CodingKey {
+            case service, realm, duration
+            case startTime = "start_time"
+            case gameName = "game_name"
+            case vmId = "vm_id"
+        }
+    }
+
+    @Sendable func create(request: Request, context: AuthenticatedContext) async throws -> Response {
+        let caller = try context.caller
+        let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
+        let start = BookingRules.wholeSeconds(body.startTime)
+        try BookingRules.checkWindow(start: start, duration: body.duration, now: Date())
+        let draft = BookingDraft(
+            userId: caller.userId,
+            service: try BookingRules.identifier(body.service, field: "service"),
+            realm: try BookingRules.text(body.realm, field: "realm"),
+            gameName: try BookingRules.text(body.gameName, field: "game_name"),
+            vmId: try body.vmId.map { try BookingRules.identifier($0, field: "vm_id") },
+            start: start,
+            duration: body.duration
+        )
+        let fingerprint = "book|\(draft.service)|\(draft.realm)|\(draft.gameName)|\(draft.vmId ?? "")|\(RFC3339.format(start))|\(draft.duration)"
+        let key = try IdempotencyKey.from(request, owner: caller.userId, fingerprint: fingerprint)
+        return try await bookings.create(draft, key: key, logger: context.logger).response
+    }
+
+    @Sendable func list(request: Request, context: AuthenticatedContext) async throws -> Page<Booking> {
+        let caller = try context.caller
+        let limit = try Pagination.limit(request)
+        let cursor = try Pagination.cursor(request)
+        let status = try request.query("status").map { text in
+            guard let status = Booking.Status(rawValue: text) else {
+                throw APIError.invalidField("status", "must be one of \(Booking.Status.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return status
+        }
+        var filter = BookingRepository.Filter(userId: caller.userId, status: status)
+        if let other = request.query("user_id") {
+            guard let id = UUID(uuidString: other) else { throw APIError.invalidField("user_id", "must be a user id") }
+            if id != caller.userId { try context.requireStaff() }
+            filter.userId = id
+        } else if try request.queryBool("all") == true {
+            try context.requireStaff()
+            filter.userId = nil
+        }
+        let found = try await bookings.list(filter, after: cursor, limit: limit + 1, logger: context.logger)
+        return Page(fetched: found, limit: limit) { $0.id.uuidString.lowercased() }
+    }
+
+    @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> Booking {
+        let caller = try context.caller
+        let id = try uuidParameter(context.parameters.get("booking_id"), what: "booking")
+        guard let booking = try await bookings.find(id: id, logger: context.logger), booking.userId == caller.userId || caller.role.isStaff else {
+            throw APIError.notFound("booking")
+        }
+        return booking
+    }
+
+    @Sendable func cancel(request: Request, context: AuthenticatedContext) async throws -> Response {
+        let caller = try context.caller
+        let id = try uuidParameter(context.parameters.get("booking_id"), what: "booking")
+        let key = try IdempotencyKey.from(request, owner: caller.userId, fingerprint: "cancel|\(id.uuidString.lowercased())")
+        return try await bookings.cancel(id: id, by: caller, at: Date(), key: key, logger: context.logger).response
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import GuildCore
+
+/// The limits of a booking request, checked once at the edge.
+enum BookingRules {
+    /// Whole hours a booking may last.
+    static let durations = 1...72
+    /// How far ahead a booking may start.
+    static let horizon: TimeInterval = 180 * 24 * 3600
+
+    /// Times are kept to the second; fractions are dropped.
+    static func wholeSeconds(_ date: Date) -> Date {
+        Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
+    }
+
+    /// Checks a requested window: `start` in the future and within the horizon, `duration` in range.
+    static func checkWindow(start: Date, duration: Int, now: Date, startField: String = "start_time", durationField: String = "duration") throws {
+        guard durations.contains(duration) else {
+            throw APIError.invalidField(durationField, "must be a whole number of hours from \(durations.lowerBound) to \(durations.upperBound)")
+        }
+        guard start > now else { throw APIError.invalidField(startField, "must be in the future") }
+        guard start.timeIntervalSince(now) <= horizon else { throw APIError.invalidField(startField, "must be at most 180 days ahead") }
+    }
+
+    /// A free-text field: trimmed, 1 to `maximum` characters, no control characters.
+    static func text(_ value: String, field: String, maximum: Int = 64) throws -> String {
+        let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...maximum).contains(trimmed.count) else { throw APIError.invalidField(field, "must be 1 to \(maximum) characters") }
+        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw APIError.invalidField(field, "must not contain control characters")
+        }
+        return trimmed
+    }
+
+    /// A catalogue id (`vm5`, `pack_100`): 1 to 32 lower-case letters, digits, `_` or `-`.
+    static func identifier(_ value: String, field: String) throws -> String {
+        guard isIdentifier(value) else {
+            throw APIError.invalidField(field, "must be 1 to 32 lower-case letters, digits, '_' or '-', starting with a letter or digit")
+        }
+        return value
+    }
+
+    /// Whether `value` has the shape of a catalogue id (anything else cannot name one).
+    static func isIdentifier(_ value: some StringProtocol) -> Bool {
+        guard let first = value.first, (1...32).contains(value.count), first.isASCII, first.isLetter || first.isNumber else { return false }
+        return value.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "_" || $0 == "-") }
+    }
+}

@@ -1,0 +1,76 @@
+import Foundation
+import Hummingbird
+
+/// A bookable service (`ench`, `bo`, `kd`, `boss`) and what an hour of it costs.
+struct BookableService: ResponseCodable, Equatable {
+    var id: String
+    var type: String
+    var name: String
+    var pricePerHour: Money
+    var available: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case id, type, name, available
+        case pricePerHour = "price_per_hour"
+    }
+}
+
+/// A pack of hours sold in the shop.
+struct Pack: ResponseCodable, Equatable {
+    var id: String
+    var name: String
+    var hours: Int
+    var price: Money
+    var currency: String
+    var active: Bool
+}
+
+/// A game VM.
+struct VM: Encodable, Sendable, Equatable {
+    /// Whether a VM takes bookings: `online` and `offline` ones do (an offline VM is started for
+    /// its booking), one in `maintenance` takes none.
+    enum Status: String, Codable, Sendable, CaseIterable {
+        case online, offline, maintenance
+    }
+
+    var id: String
+    var name: String
+    var status: Status
+    var region: String
+    var cpu: Int
+    var memoryGB: Int
+    var statusChangedAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, status, region, cpu
+        case memoryGB = "memory"
+    }
+}
+
+/// An amount of money in whole cents, shown as a decimal number (`9.99`).
+struct Money: Codable, Sendable, Equatable, Comparable {
+    var cents: Int
+
+    init(cents: Int) { self.cents = cents }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let value = try container.decode(Double.self)
+        guard value.isFinite, value >= 0, value <= 100_000_000 else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be an amount from 0 to 100000000")
+        }
+        let cents = (value * 100).rounded()
+        guard abs(cents - value * 100) < 0.000_1 else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "must have at most two decimals")
+        }
+        self.cents = Int(cents)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        // Decimal keeps 9.99 exact in the JSON text (a Double may print 9.9900000000000002).
+        try container.encode(Decimal(cents) / 100)
+    }
+
+    static func < (lhs: Money, rhs: Money) -> Bool { lhs.cents < rhs.cents }
+}

@@ -1,0 +1,286 @@
+import Foundation
+import GuildCore
+import GuildEvents
+import GuildServiceKit
+import Logging
+import PostgresNIO
+
+/// A booking request that passed the edge's checks.
+struct BookingDraft: Sendable {
+    var userId: UUID
+    var service: String
+    var realm: String
+    var gameName: String
+    var vmId: String?
+    var start: Date
+    var duration: Int
+
+    var end: Date { start.addingTimeInterval(TimeInterval(duration) * 3600) }
+}
+
+/// Who asks to see or change a booking.
+struct Caller: Sendable {
+    var userId: UUID
+    var role: Role
+}
+
+/// Bookings: made, listed, cancelled and moved along their lifecycle.
+///
+/// No two live bookings overlap on a VM: the `bookings_no_overlap` exclusion constraint decides
+/// every race, and the hours charge commits in the same transaction as the reservation.
+struct BookingRepository: Sendable {
+    let database: Database
+    let refunds: RefundPolicy
+
+    // MARK: Booking
+
+    /// Reserves a VM (the requested one, or the first free one) and charges the hours.
+    func create(_ draft: BookingDraft, key: IdempotencyKey?, logger: Logger) async throws -> StoredReply {
+        try await database.idempotent(key, status: .created, logger: logger) { connection in
+            let available = try await connection.query("SELECT available FROM services WHERE id = \(draft.service)", logger: logger)
+                .decode(Bool.self).first { _ in true }
+            guard let available else { throw APIError(status: 404, code: "service_not_found", message: "service \(draft.service) not found") }
+            guard available else { throw APIError.conflict("service_unavailable", "service \(draft.service) is not taking bookings") }
+
+            let id = UUID.timeOrdered()
+            let booking: Booking
+            if let vmId = draft.vmId {
+                let status = try await connection.query("SELECT status FROM vms WHERE id = \(vmId)", logger: logger)
+                    .decode(String.self).first { _ in true }
+                guard let status else { throw APIError(status: 404, code: "vm_not_found", message: "VM \(vmId) not found") }
+                guard status != VM.Status.maintenance.rawValue else {
+                    throw APIError.conflict("vm_in_maintenance", "VM \(vmId) is in maintenance and takes no bookings")
+                }
+                do {
+                    booking = try await Self.insert(draft, id: id, vmId: vmId, on: connection, logger: logger)
+                } catch where DatabaseErrors.sqlState(error) == "23P01" {
+                    throw APIError.conflict("slot_taken", "VM \(vmId) is already booked for part of that time")
+                }
+            } else {
+                guard let picked = try await Self.insertOnFirstFreeVM(draft, id: id, on: connection, logger: logger) else {
+                    throw APIError.conflict("no_vm_available", "no VM is free for that time")
+                }
+                booking = picked
+            }
+            _ = try await Ledger.post(
+                LedgerPosting(userId: draft.userId, delta: -draft.duration, kind: .booking, bookingId: id), on: connection, logger: logger
+            )
+            logger.info("booking created", metadata: ["booking_id": "\(id)", "vm_id": "\(booking.vmId)"])
+            return booking
+        }
+    }
+
+    /// Tries the free VMs in order, each insert under a savepoint: a concurrent booking that
+    /// takes a VM first makes the exclusion constraint refuse it, and the next one is tried.
+    private static func insertOnFirstFreeVM(_ draft: BookingDraft, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Booking? {
+        let rows = try await connection.query(
+            """
+            SELECT v.id FROM vms v
+            WHERE v.status <> 'maintenance' AND NOT EXISTS (
+                SELECT 1 FROM bookings b
+                WHERE b.vm_id = v.id AND b.status <> 'cancelled' AND b.period && tstzrange(\(draft.start), \(draft.end), '[)')
+            )
+            ORDER BY v.id
+            """,
+            logger: logger
+        )
+        var candidates: [String] = []
+        for try await vmId in rows.decode(String.self) { candidates.append(vmId) }
+        for vmId in candidates {
+            try await connection.query("SAVEPOINT pick_vm", logger: logger)
+            do {
+                let booking = try await insert(draft, id: id, vmId: vmId, on: connection, logger: logger)
+                try await connection.query("RELEASE SAVEPOINT pick_vm", logger: logger)
+                return booking
+            } catch where DatabaseErrors.sqlState(error) == "23P01" {
+                try await connection.query("ROLLBACK TO SAVEPOINT pick_vm", logger: logger)
+            }
+        }
+        return nil
+    }
+
+    private static func insert(_ draft: BookingDraft, id: UUID, vmId: String, on connection: PostgresConnection, logger: Logger) async throws -> Booking {
+        let rows = try await connection.query(
+            """
+            INSERT INTO bookings (id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged)
+            VALUES (\(id), \(draft.userId), \(draft.service), \(draft.realm), \(draft.gameName), \(vmId), \(draft.start), \(draft.end),
+                    \(draft.duration), \(draft.duration))
+            RETURNING id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged, hours_refunded,
+                      status, created_at
+            """,
+            logger: logger
+        )
+        guard let booking = try await decode(rows).first else { throw APIError.internalError }
+        return booking
+    }
+
+    // MARK: Reading
+
+    /// Which bookings a list shows.
+    struct Filter: Sendable {
+        /// Only this user's; nil for everyone's.
+        var userId: UUID?
+        var status: Booking.Status?
+    }
+
+    /// One page of bookings, newest first, after the booking `cursor`.
+    func list(_ filter: Filter, after cursor: UUID?, limit: Int, logger: Logger) async throws -> [Booking] {
+        try await database.connection(logger: logger) { connection in
+            try await Self.decode(
+                try await connection.query(
+                    """
+                    SELECT id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged,
+                           hours_refunded, status, created_at
+                    FROM bookings
+                    WHERE (\(filter.userId)::uuid IS NULL OR user_id = \(filter.userId))
+                      AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
+                      AND (\(cursor)::uuid IS NULL OR id < \(cursor))
+                    ORDER BY id DESC LIMIT \(limit)
+                    """,
+                    logger: logger
+                )
+            )
+        }
+    }
+
+    func find(id: UUID, logger: Logger) async throws -> Booking? {
+        try await database.connection(logger: logger) { connection in
+            try await Self.find(id: id, lock: false, on: connection, logger: logger)
+        }
+    }
+
+    private static func find(id: UUID, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Booking? {
+        let query: PostgresQuery =
+            lock
+            ? """
+            SELECT id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged, hours_refunded,
+                   status, created_at
+            FROM bookings WHERE id = \(id) FOR UPDATE
+            """
+            : """
+            SELECT id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged, hours_refunded,
+                   status, created_at
+            FROM bookings WHERE id = \(id)
+            """
+        return try await decode(try await connection.query(query, logger: logger)).first
+    }
+
+    // MARK: Cancelling
+
+    /// Cancels a booking once, refunding what the policy gives back; a second cancel is a 409.
+    /// Owners and admins may cancel; a moderator gets 403, anyone else 404.
+    func cancel(id: UUID, by caller: Caller, at now: Date, key: IdempotencyKey?, logger: Logger) async throws -> StoredReply {
+        try await database.idempotent(key, logger: logger) { [refunds] connection in
+            guard var booking = try await Self.find(id: id, lock: true, on: connection, logger: logger) else { throw APIError.notFound("booking") }
+            if booking.userId != caller.userId && caller.role != .admin {
+                throw caller.role.isStaff ? APIError.forbidden("only the owner or an admin may cancel a booking") : APIError.notFound("booking")
+            }
+            guard let refund = refunds.refund(for: booking, at: now) else {
+                throw APIError.conflict("booking_not_cancellable", "the booking is \(booking.status == .cancelled ? "already cancelled" : "over")")
+            }
+            try await connection.query(
+                "UPDATE bookings SET status = 'cancelled', cancelled_at = \(now), hours_refunded = \(refund) WHERE id = \(id)",
+                logger: logger
+            )
+            booking.status = .cancelled
+            booking.hoursRefunded = refund
+            if refund > 0 {
+                _ = try await Ledger.post(
+                    LedgerPosting(userId: booking.userId, delta: refund, kind: .refund, bookingId: id, actorId: caller.userId),
+                    on: connection, logger: logger
+                )
+            }
+            try await Outbox.write(Self.event(EventType.bookingCancelled, booking, at: now), on: connection, logger: logger)
+            logger.info("booking cancelled", metadata: ["booking_id": "\(id)", "hours_refunded": "\(refund)"])
+            return booking
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Moves due bookings along, scheduled → active then active → completed, each exactly once
+    /// whichever replica gets there first (rows are claimed with `FOR UPDATE SKIP LOCKED` and
+    /// the update re-checks the status), writing `booking.started` / `booking.ended` with it.
+    /// Returns how many bookings it moved.
+    func advance(to now: Date, batch: Int = 200, logger: Logger) async throws -> Int {
+        let started = try await database.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                WITH due AS (
+                    SELECT id FROM bookings WHERE status = 'scheduled' AND start_time <= \(now)
+                    ORDER BY start_time LIMIT \(batch) FOR UPDATE SKIP LOCKED
+                )
+                UPDATE bookings b SET status = 'active', started_at = \(now) FROM due WHERE b.id = due.id AND b.status = 'scheduled'
+                RETURNING b.id, b.user_id, b.service_id, b.realm, b.game_name, b.vm_id, b.start_time, b.end_time, b.duration,
+                          b.hours_charged, b.hours_refunded, b.status, b.created_at
+                """,
+                logger: logger
+            )
+            let bookings = try await Self.decode(rows)
+            for booking in bookings {
+                try await Outbox.write(Self.event(EventType.bookingStarted, booking, at: now), on: connection, logger: logger)
+            }
+            return bookings.count
+        }
+        let ended = try await database.transaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                WITH due AS (
+                    SELECT id FROM bookings WHERE status = 'active' AND end_time <= \(now)
+                    ORDER BY end_time LIMIT \(batch) FOR UPDATE SKIP LOCKED
+                )
+                UPDATE bookings b SET status = 'completed', ended_at = \(now) FROM due WHERE b.id = due.id AND b.status = 'active'
+                RETURNING b.id, b.user_id, b.service_id, b.realm, b.game_name, b.vm_id, b.start_time, b.end_time, b.duration,
+                          b.hours_charged, b.hours_refunded, b.status, b.created_at
+                """,
+                logger: logger
+            )
+            let bookings = try await Self.decode(rows)
+            for booking in bookings {
+                try await Outbox.write(Self.event(EventType.bookingEnded, booking, at: now), on: connection, logger: logger)
+            }
+            return bookings.count
+        }
+        return started + ended
+    }
+
+    /// Forgets idempotency keys past their retention.
+    func pruneIdempotencyKeys(logger: Logger) async throws {
+        try await database.connection(logger: logger) { connection in
+            _ = try await connection.query(
+                "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => \(IdempotencyKey.retention))",
+                logger: logger
+            )
+        }
+    }
+
+    // MARK: Rows and events
+
+    static func decode(_ rows: PostgresRowSequence) async throws -> [Booking] {
+        var bookings: [Booking] = []
+        for try await (id, userId, service, realm, gameName, vmId, start, end, duration, charged, refunded, status, createdAt) in rows.decode(
+            (UUID, UUID, String, String, String, String, Date, Date, Int, Int, Int?, String, Date).self
+        ) {
+            bookings.append(
+                Booking(
+                    id: id, userId: userId, service: service, realm: realm, gameName: gameName, vmId: vmId, startTime: start, endTime: end,
+                    duration: duration, hoursCharged: charged, hoursRefunded: refunded, status: Booking.Status(rawValue: status) ?? .scheduled,
+                    createdAt: createdAt
+                )
+            )
+        }
+        return bookings
+    }
+
+    static func event(_ type: String, _ booking: Booking, at now: Date) -> EventEnvelope {
+        var data: [String: JSONValue] = [
+            "booking_id": .string(booking.id.uuidString.lowercased()),
+            "vm_id": .string(booking.vmId),
+            "service": .string(booking.service),
+            "start_time": .string(RFC3339.format(booking.startTime)),
+            "end_time": .string(RFC3339.format(booking.endTime)),
+        ]
+        if let refunded = booking.hoursRefunded { data["hours_refunded"] = .number(Double(refunded)) }
+        return EventEnvelope(id: UUID(), type: type, occurredAt: now, userId: booking.userId.uuidString.lowercased(), data: .object(data))
+    }
+}
