@@ -20,6 +20,14 @@ extension Request {
             decoder.dateDecodingStrategy = .custom(RFC3339.decode(from:))
             return try decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
+            // Foundation reports a fractional or huge number decoded as an integer as corrupt
+            // JSON with no path; when the JSON is fine, name the number that cannot be one.
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+                let value = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer)),
+                let field = value.firstNonIntegralNumber()
+            {
+                throw APIError.invalidField(field, "must be a whole number")
+            }
             throw APIError(decoding: error)
         } catch let error as APIError {
             throw error
@@ -59,6 +67,28 @@ extension APIError {
         case is Double.Type: "a number"
         case is Bool.Type: "a boolean"
         default: "\(type)".contains("Array") ? "an array" : "an object"
+        }
+    }
+}
+
+extension JSONValue {
+    /// The path of the first number that is not a whole number an `Int` can hold, if any.
+    func firstNonIntegralNumber(path: String = "") -> String? {
+        switch self {
+        case .number(let value):
+            return value.rounded() == value && abs(value) < 9.0e15 ? nil : (path.isEmpty ? "body" : path)
+        case .object(let members):
+            for key in members.keys.sorted() {
+                if let found = members[key]?.firstNonIntegralNumber(path: path.isEmpty ? key : "\(path).\(key)") { return found }
+            }
+            return nil
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                if let found = element.firstNonIntegralNumber(path: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        default:
+            return nil
         }
     }
 }

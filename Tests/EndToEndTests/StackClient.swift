@@ -59,6 +59,35 @@ struct StackClient {
         try await send(method, path, token: token, body: try JSONEncoder().encode(json))
     }
 
+    /// Sends `raw` as the JSON body.
+    func send(_ method: HTTPMethod, _ path: String, token: String? = nil, headers: [(String, String)] = [], raw: String) async throws -> Reply {
+        try await send(method, path, token: token, headers: headers, body: Data(raw.utf8))
+    }
+
+    /// A user made for one test.
+    struct TestUser {
+        var id: String
+        var token: String
+        var refresh: String
+        var name: String
+    }
+
+    /// A name no other test uses.
+    static func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+
+    /// Creates a user with `role` as the admin and logs them in.
+    func makeUser(role: String, admin: String) async throws -> TestUser {
+        let name = Self.unique(role)
+        let created = try await send(.POST, "/api/users", token: admin, json: ["username": name, "password": "password-\(name)", "role": role])
+        guard created.status == 201, let id = try created.json()["user_id"]?.stringValue else {
+            throw Failure(message: "creating a \(role) answered \(created.status): \(created.text)")
+        }
+        let login = try await send(.POST, "/api/auth/login", json: ["username": name, "password": "password-\(name)"])
+        guard login.status == 200 else { throw Failure(message: "login of \(name) answered \(login.status): \(login.text)") }
+        let body = try login.json()
+        return TestUser(id: id, token: body["token"]?.stringValue ?? "", refresh: body["refresh_token"]?.stringValue ?? "", name: name)
+    }
+
     /// Logs in as the stack's first admin and returns the access token.
     func adminToken() async throws -> String {
         let reply = try await send(

@@ -12,18 +12,10 @@ struct UserAdminTests {
         stack = try StackClient()
     }
 
-    func unique(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())" }
+    func unique(_ prefix: String) -> String { StackClient.unique(prefix) }
 
-    /// Creates a user as the admin and logs them in; returns (user id, access token, refresh token).
-    func makeUser(role: String, admin: String) async throws -> (id: String, token: String, refresh: String, name: String) {
-        let name = unique(role)
-        let created = try await stack.send(.POST, "/api/users", token: admin, json: ["username": name, "password": "password-\(name)", "role": role])
-        #expect(created.status == 201, "\(created.text)")
-        let id = try created.json()["user_id"]?.stringValue ?? ""
-        let login = try await stack.send(.POST, "/api/auth/login", json: ["username": name, "password": "password-\(name)"])
-        #expect(login.status == 200, "\(login.text)")
-        let body = try login.json()
-        return (id, body["token"]?.stringValue ?? "", body["refresh_token"]?.stringValue ?? "", name)
+    func makeUser(role: String, admin: String) async throws -> StackClient.TestUser {
+        try await stack.makeUser(role: role, admin: admin)
     }
 
     func status(_ method: HTTPMethod, _ path: String, _ token: String, json: [String: String]? = nil) async throws -> Int {

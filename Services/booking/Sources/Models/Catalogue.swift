@@ -56,8 +56,8 @@ struct Money: Codable, Sendable, Equatable, Comparable {
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let value = try container.decode(Double.self)
-        guard value.isFinite, value >= 0, value <= 100_000_000 else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be an amount from 0 to 100000000")
+        guard value.isFinite, value >= 0, value <= 100_000 else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be an amount from 0 to 100000")
         }
         let cents = (value * 100).rounded()
         guard abs(cents - value * 100) < 0.000_1 else {

@@ -1,0 +1,103 @@
+@testable import BookingService
+import Foundation
+import GuildCore
+import GuildServiceKit
+import Testing
+
+/// The booking service's pure rules: prices, refunds, limits.
+@Suite("booking: pricing, refunds and request rules")
+struct BookingRulesTests {
+    func booking(start: Date, hours: Int, status: Booking.Status = .scheduled) -> Booking {
+        Booking(
+            id: UUID(), userId: UUID(), service: "bo", realm: "EU", gameName: "x", vmId: "vm0", startTime: start,
+            endTime: start.addingTimeInterval(TimeInterval(hours) * 3600), duration: hours, hoursCharged: hours, hoursRefunded: nil,
+            status: status, createdAt: start
+        )
+    }
+
+    @Test func tenHoursOrMoreGetTenPercentOff() {
+        let pricing = Pricing.standard
+        #expect(pricing.estimate(hours: 9, pricePerHour: Money(cents: 150)) == .init(
+            basePrice: Money(cents: 150), hours: 9, totalPrice: Money(cents: 1350), discountApplied: 0, finalPrice: Money(cents: 1350)))
+        #expect(pricing.estimate(hours: 10, pricePerHour: Money(cents: 150)) == .init(
+            basePrice: Money(cents: 150), hours: 10, totalPrice: Money(cents: 1500), discountApplied: 10, finalPrice: Money(cents: 1350)))
+    }
+
+    @Test func theLargestDiscountAHourCountQualifiesForApplies() throws {
+        let pricing = try #require(Pricing(rules: "10:10, 50:15"))
+        #expect(pricing.estimate(hours: 49, pricePerHour: Money(cents: 100)).discountApplied == 10)
+        #expect(pricing.estimate(hours: 50, pricePerHour: Money(cents: 100)).discountApplied == 15)
+        // 15 % of 7.77 is 1.1655: rounded to the nearest cent.
+        #expect(pricing.estimate(hours: 777, pricePerHour: Money(cents: 1)).finalPrice == Money(cents: 660))
+        #expect(Pricing(rules: "")?.estimate(hours: 100, pricePerHour: Money(cents: 1)).discountApplied == 0)
+        #expect(Pricing(rules: "10") == nil)
+        #expect(Pricing(rules: "10:101") == nil)
+        #expect(Pricing(rules: "0:5") == nil)
+    }
+
+    @Test func beforeTheStartEverythingComesBack() {
+        let now = Date()
+        let policy = RefundPolicy(afterStart: .unusedHours)
+        #expect(policy.refund(for: booking(start: now.addingTimeInterval(60), hours: 5), at: now) == 5)
+        #expect(RefundPolicy(afterStart: .none).refund(for: booking(start: now.addingTimeInterval(60), hours: 5), at: now) == 5)
+    }
+
+    @Test func afterTheStartOnlyUnusedWholeHoursComeBack() {
+        let now = Date()
+        let started = booking(start: now.addingTimeInterval(-90 * 60), hours: 4, status: .active)
+        #expect(RefundPolicy(afterStart: .unusedHours).refund(for: started, at: now) == 2)
+        #expect(RefundPolicy(afterStart: .none).refund(for: started, at: now) == 0)
+        // Still `scheduled` because the lifecycle job has not run yet: time decides, not the status.
+        let late = booking(start: now.addingTimeInterval(-30 * 60), hours: 1)
+        #expect(RefundPolicy(afterStart: .unusedHours).refund(for: late, at: now) == 0)
+    }
+
+    @Test func endedAndCancelledBookingsCannotBeCancelled() {
+        let now = Date()
+        let policy = RefundPolicy(afterStart: .unusedHours)
+        #expect(policy.refund(for: booking(start: now.addingTimeInterval(60), hours: 2, status: .cancelled), at: now) == nil)
+        #expect(policy.refund(for: booking(start: now.addingTimeInterval(-3 * 3600), hours: 2, status: .completed), at: now) == nil)
+        #expect(policy.refund(for: booking(start: now.addingTimeInterval(-3 * 3600), hours: 2, status: .active), at: now) == nil)
+    }
+
+    @Test func aWindowMustStartInTheFutureWithinTheHorizon() throws {
+        let now = Date()
+        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now, duration: 1, now: now) }
+        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now.addingTimeInterval(60), duration: 0, now: now) }
+        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now.addingTimeInterval(60), duration: 73, now: now) }
+        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now.addingTimeInterval(181 * 86400), duration: 1, now: now) }
+        try BookingRules.checkWindow(start: now.addingTimeInterval(180 * 86400), duration: 72, now: now)
+    }
+
+    @Test func catalogueIdsAndTextsAreChecked() throws {
+        #expect(BookingRules.isIdentifier("vm0"))
+        #expect(BookingRules.isIdentifier("pack_10"))
+        #expect(!BookingRules.isIdentifier("VM0"))
+        #expect(!BookingRules.isIdentifier("-vm"))
+        #expect(!BookingRules.isIdentifier(String(repeating: "a", count: 33)))
+        #expect(!BookingRules.isIdentifier("vm\u{0}"))
+        #expect(try BookingRules.text("  EU  ", field: "realm") == "EU")
+        #expect(throws: APIError.invalidField("realm", "must not contain control characters")) { try BookingRules.text("E\u{0}U", field: "realm") }
+        #expect(throws: APIError.self) { try BookingRules.text("   ", field: "realm") }
+    }
+
+    @Test func moneyHasAtMostTwoDecimals() throws {
+        struct Body: Decodable { var price: Money }
+        #expect(try JSONDecoder().decode(Body.self, from: Data(#"{"price":9.99}"#.utf8)).price == Money(cents: 999))
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Body.self, from: Data(#"{"price":9.999}"#.utf8)) }
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Body.self, from: Data(#"{"price":-1}"#.utf8)) }
+        #expect(String(decoding: try JSONEncoder().encode(Money(cents: 999)), as: UTF8.self) == "9.99")
+    }
+
+    @Test func timestampsAcceptFractionsAndIdsSortByTime() throws {
+        let whole = try #require(RFC3339.parse("2026-11-22T10:30:00Z"))
+        #expect(RFC3339.parse("2026-11-22T10:30:00.000Z") == whole)
+        #expect(RFC3339.parse("2026-11-22T12:30:00+02:00") == whole)
+        #expect(RFC3339.parse("tomorrow") == nil)
+        #expect(RFC3339.format(whole) == "2026-11-22T10:30:00Z")
+        let earlier = UUID.timeOrdered(at: whole)
+        let later = UUID.timeOrdered(at: whole.addingTimeInterval(0.002))
+        #expect(earlier.uuidString < later.uuidString)
+        #expect(earlier.uuidString.dropFirst(14).first == "7")
+    }
+}
