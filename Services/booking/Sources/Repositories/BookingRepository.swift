@@ -51,13 +51,12 @@ struct BookingRepository: Sendable {
                 guard status != VM.Status.maintenance.rawValue else {
                     throw APIError.conflict("vm_in_maintenance", "VM \(vmId) is in maintenance and takes no bookings")
                 }
-                do {
-                    booking = try await Self.insert(draft, id: id, vmId: vmId, on: connection, logger: logger)
-                } catch where DatabaseErrors.sqlState(error) == "23P01" {
+                guard let reserved = try await Self.reserve(draft, id: id, vmId: vmId, on: connection, logger: logger) else {
                     throw APIError.conflict("slot_taken", "VM \(vmId) is already booked for part of that time")
                 }
+                booking = reserved
             } else {
-                guard let picked = try await Self.insertOnFirstFreeVM(draft, id: id, on: connection, logger: logger) else {
+                guard let picked = try await Self.reserveFirstFreeVM(draft, id: id, on: connection, logger: logger) else {
                     throw APIError.conflict("no_vm_available", "no VM is free for that time")
                 }
                 booking = picked
@@ -70,9 +69,8 @@ struct BookingRepository: Sendable {
         }
     }
 
-    /// Tries the free VMs in order, each insert under a savepoint: a concurrent booking that
-    /// takes a VM first makes the exclusion constraint refuse it, and the next one is tried.
-    private static func insertOnFirstFreeVM(_ draft: BookingDraft, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Booking? {
+    /// Tries the VMs that look free, in id order, until one is reserved.
+    private static func reserveFirstFreeVM(_ draft: BookingDraft, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Booking? {
         let rows = try await connection.query(
             """
             SELECT v.id FROM vms v
@@ -87,16 +85,35 @@ struct BookingRepository: Sendable {
         var candidates: [String] = []
         for try await vmId in rows.decode(String.self) { candidates.append(vmId) }
         for vmId in candidates {
-            try await connection.query("SAVEPOINT pick_vm", logger: logger)
-            do {
-                let booking = try await insert(draft, id: id, vmId: vmId, on: connection, logger: logger)
-                try await connection.query("RELEASE SAVEPOINT pick_vm", logger: logger)
-                return booking
-            } catch where DatabaseErrors.sqlState(error) == "23P01" {
-                try await connection.query("ROLLBACK TO SAVEPOINT pick_vm", logger: logger)
-            }
+            if let booking = try await reserve(draft, id: id, vmId: vmId, on: connection, logger: logger) { return booking }
         }
         return nil
+    }
+
+    /// Reserves `vmId` for the draft's window, or returns nil when the window is taken.
+    ///
+    /// Requests for one VM take turns on a transaction-scoped advisory lock and look before
+    /// they insert: concurrent inserts of overlapping rows would otherwise wait on each other
+    /// inside the exclusion constraint (and deadlock in a storm). Locks are taken in VM id
+    /// order, so transactions never wait on each other in a cycle. The constraint stays the
+    /// guarantee; the lock only keeps the contention orderly.
+    private static func reserve(_ draft: BookingDraft, id: UUID, vmId: String, on connection: PostgresConnection, logger: Logger) async throws -> Booking? {
+        _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext('booking.vm'), hashtext(\(vmId)))", logger: logger)
+        let taken = try await connection.query(
+            """
+            SELECT EXISTS (
+                SELECT 1 FROM bookings
+                WHERE vm_id = \(vmId) AND status <> 'cancelled' AND period && tstzrange(\(draft.start), \(draft.end), '[)')
+            )
+            """,
+            logger: logger
+        ).decode(Bool.self).first { _ in true } ?? true
+        guard !taken else { return nil }
+        do {
+            return try await insert(draft, id: id, vmId: vmId, on: connection, logger: logger)
+        } catch where DatabaseErrors.sqlState(error) == "23P01" {
+            throw APIError.conflict("slot_taken", "VM \(vmId) is already booked for part of that time")
+        }
     }
 
     private static func insert(_ draft: BookingDraft, id: UUID, vmId: String, on connection: PostgresConnection, logger: Logger) async throws -> Booking {
@@ -203,45 +220,42 @@ struct BookingRepository: Sendable {
     /// the update re-checks the status), writing `booking.started` / `booking.ended` with it.
     /// Returns how many bookings it moved.
     func advance(to now: Date, batch: Int = 200, logger: Logger) async throws -> Int {
-        let started = try await database.transaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                """
-                WITH due AS (
-                    SELECT id FROM bookings WHERE status = 'scheduled' AND start_time <= \(now)
-                    ORDER BY start_time LIMIT \(batch) FOR UPDATE SKIP LOCKED
-                )
-                UPDATE bookings b SET status = 'active', started_at = \(now) FROM due WHERE b.id = due.id AND b.status = 'scheduled'
-                RETURNING b.id, b.user_id, b.service_id, b.realm, b.game_name, b.vm_id, b.start_time, b.end_time, b.duration,
-                          b.hours_charged, b.hours_refunded, b.status, b.created_at
-                """,
-                logger: logger
+        let started = try await move(
+            """
+            WITH due AS (
+                SELECT id FROM bookings WHERE status = 'scheduled' AND start_time <= \(now)
+                ORDER BY start_time LIMIT \(batch) FOR UPDATE SKIP LOCKED
             )
-            let bookings = try await Self.decode(rows)
-            for booking in bookings {
-                try await Outbox.write(Self.event(EventType.bookingStarted, booking, at: now), on: connection, logger: logger)
-            }
-            return bookings.count
-        }
-        let ended = try await database.transaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                """
-                WITH due AS (
-                    SELECT id FROM bookings WHERE status = 'active' AND end_time <= \(now)
-                    ORDER BY end_time LIMIT \(batch) FOR UPDATE SKIP LOCKED
-                )
-                UPDATE bookings b SET status = 'completed', ended_at = \(now) FROM due WHERE b.id = due.id AND b.status = 'active'
-                RETURNING b.id, b.user_id, b.service_id, b.realm, b.game_name, b.vm_id, b.start_time, b.end_time, b.duration,
-                          b.hours_charged, b.hours_refunded, b.status, b.created_at
-                """,
-                logger: logger
+            UPDATE bookings b SET status = 'active', started_at = \(now) FROM due WHERE b.id = due.id AND b.status = 'scheduled'
+            RETURNING b.id, b.user_id, b.service_id, b.realm, b.game_name, b.vm_id, b.start_time, b.end_time, b.duration,
+                      b.hours_charged, b.hours_refunded, b.status, b.created_at
+            """,
+            announcing: EventType.bookingStarted, at: now, logger: logger
+        )
+        let ended = try await move(
+            """
+            WITH due AS (
+                SELECT id FROM bookings WHERE status = 'active' AND end_time <= \(now)
+                ORDER BY end_time LIMIT \(batch) FOR UPDATE SKIP LOCKED
             )
-            let bookings = try await Self.decode(rows)
-            for booking in bookings {
-                try await Outbox.write(Self.event(EventType.bookingEnded, booking, at: now), on: connection, logger: logger)
-            }
-            return bookings.count
-        }
+            UPDATE bookings b SET status = 'completed', ended_at = \(now) FROM due WHERE b.id = due.id AND b.status = 'active'
+            RETURNING b.id, b.user_id, b.service_id, b.realm, b.game_name, b.vm_id, b.start_time, b.end_time, b.duration,
+                      b.hours_charged, b.hours_refunded, b.status, b.created_at
+            """,
+            announcing: EventType.bookingEnded, at: now, logger: logger
+        )
         return started + ended
+    }
+
+    /// Runs one transition and writes its event for every booking it moved, in one transaction.
+    private func move(_ transition: PostgresQuery, announcing type: String, at now: Date, logger: Logger) async throws -> Int {
+        try await database.transaction(logger: logger) { connection in
+            let bookings = try await Self.decode(try await connection.query(transition, logger: logger))
+            for booking in bookings {
+                try await Outbox.write(Self.event(type, booking, at: now), on: connection, logger: logger)
+            }
+            return bookings.count
+        }
     }
 
     /// Forgets idempotency keys past their retention.
