@@ -6,16 +6,31 @@ import GuildServiceKit
 import GuildTestSupport
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The stack's own PostgreSQL, pinned to one service's schema: for checking invariants the API
 /// cannot show and for moving a booking through time.
+///
+/// One client per schema serves the whole test run and is never shut down: tests come and go
+/// while it keeps its connections, instead of each test starting and stopping a pool.
 func withStackDatabase<T: Sendable>(schema: String, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
-    let url = try TestEnvironment.require("GUILDHALL_STACK_DATABASE_URL")
-    let client = PostgresClient(configuration: try .init(url: url, schema: schema), backgroundLogger: e2eLogger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { await client.run() }
-        defer { group.cancelAll() }
-        return try await body(client)
+    try await body(try StackDatabases.shared.client(schema: schema))
+}
+
+private final class StackDatabases: Sendable {
+    static let shared = StackDatabases()
+    private let clients = Mutex<[String: PostgresClient]>([:])
+
+    func client(schema: String) throws -> PostgresClient {
+        let url = try TestEnvironment.require("GUILDHALL_STACK_DATABASE_URL")
+        return try clients.withLock { clients in
+            if let client = clients[schema] { return client }
+            let client = PostgresClient(configuration: try .init(url: url, schema: schema), backgroundLogger: e2eLogger)
+            // Runs for the rest of the test process; the process's end closes its connections.
+            Task.detached { await client.run() }
+            clients[schema] = client
+            return client
+        }
     }
 }
 

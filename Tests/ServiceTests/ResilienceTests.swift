@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import BookingService
+import TicketsService
 import Configuration
 import Foundation
 import GuildTestSupport
@@ -26,14 +27,15 @@ struct ResilienceTests {
         let stop = try TestEnvironment.require("GUILDHALL_TEST_OUTAGE_PG_STOP")
         let start = try TestEnvironment.require("GUILDHALL_TEST_OUTAGE_PG_START")
         let reader = testReader(database: try TestEnvironment.require("GUILDHALL_TEST_OUTAGE_DATABASE_URL"), redis: try TestEnvironment.redisURL())
-        let app = try await buildApplication(reader: reader)
+        // The tickets service: the outage is about the shared kit (health, pool, recovery), not a service's own jobs.
+        let app = try await TicketsService.buildApplication(reader: reader)
         try await app.test(.live) { client in
-            let healthy = try await client.execute(uri: "/api/booking/health", method: .get)
+            let healthy = try await client.execute(uri: "/api/tickets/health", method: .get)
             #expect(healthy.status == .ok)
 
             #expect(try await runShell(stop) == 0)
             do {
-                let degraded = try await client.execute(uri: "/api/booking/health", method: .get)
+                let degraded = try await client.execute(uri: "/api/tickets/health", method: .get)
                 #expect(degraded.status == .serviceUnavailable)
                 #expect(degraded.headers[.retryAfter] != nil)
                 let report = try JSONDecoder().decode(Report.self, from: Data(buffer: degraded.body))
@@ -47,16 +49,16 @@ struct ResilienceTests {
             #expect(try await runShell(start) == 0)
 
             let recovered = try await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
-                try await client.execute(uri: "/api/booking/health", method: .get).status == .ok
+                try await client.execute(uri: "/api/tickets/health", method: .get).status == .ok
             }
-            #expect(recovered, "booking did not recover after PostgreSQL came back")
+            #expect(recovered, "tickets did not recover after PostgreSQL came back")
         }
     }
 
     @Test func redisGoingDownTurnsHealthTo503AndHTTPKeepsAnswering() async throws {
         let redis = try RedisServerProcess()
         try redis.start()
-        let app = try await buildApplication(reader: testReader(database: try TestEnvironment.databaseURL(), redis: redis.url))
+        let app = try await BookingService.buildApplication(reader: testReader(database: try TestEnvironment.databaseURL(), redis: redis.url))
         try await app.test(.live) { client in
             #expect(try await client.execute(uri: "/api/booking/health", method: .get).status == .ok)
             redis.stop()
