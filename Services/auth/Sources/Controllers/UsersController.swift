@@ -36,29 +36,14 @@ struct UserAdminController: Sendable {
         group.patch(":user_id", use: change)
     }
 
-    struct Page: ResponseEncodable {
-        var items: [UserResponse]
-        var nextCursor: String?
-        enum CodingKeys: String, CodingKey {
-            case items
-            case nextCursor = "next_cursor"
-        }
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(items, forKey: .items)
-            try container.encode(nextCursor, forKey: .nextCursor)
-        }
-    }
-
-    @Sendable func list(request: Request, context: AuthenticatedContext) async throws -> Page {
+    @Sendable func list(request: Request, context: AuthenticatedContext) async throws -> Page<UserResponse> {
         try context.requireStaff()
         let limit = try Pagination.limit(request)
         let cursor = try Pagination.cursor(request)
         let query = request.uri.queryParameters["q"].map(String.init)
         if let query, query.count > 64 { throw APIError.invalidField("q", "must be at most 64 characters") }
         let found = try await admin.list(query: query.flatMap { $0.isEmpty ? nil : $0 }, after: cursor, limit: limit + 1, logger: context.logger)
-        let page = Array(found.prefix(limit))
-        return Page(items: page.map(UserResponse.init), nextCursor: found.count > limit ? page.last?.id.uuidString.lowercased() : nil)
+        return Page(fetched: found.map(UserResponse.init), limit: limit) { $0.userId }
     }
 
     @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> UserResponse {

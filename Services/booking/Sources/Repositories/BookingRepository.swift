@@ -71,21 +71,8 @@ struct BookingRepository: Sendable {
 
     /// Tries the VMs that look free, in id order, until one is reserved.
     private static func reserveFirstFreeVM(_ draft: BookingDraft, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Booking? {
-        let rows = try await connection.query(
-            """
-            SELECT v.id FROM vms v
-            WHERE v.status <> 'maintenance' AND NOT EXISTS (
-                SELECT 1 FROM bookings b
-                WHERE b.vm_id = v.id AND b.status <> 'cancelled' AND b.period && tstzrange(\(draft.start), \(draft.end), '[)')
-            )
-            ORDER BY v.id
-            """,
-            logger: logger
-        )
-        var candidates: [String] = []
-        for try await vmId in rows.decode(String.self) { candidates.append(vmId) }
-        for vmId in candidates {
-            if let booking = try await reserve(draft, id: id, vmId: vmId, on: connection, logger: logger) { return booking }
+        for vm in try await VMRepository.free(from: draft.start, to: draft.end, on: connection, logger: logger) {
+            if let booking = try await reserve(draft, id: id, vmId: vm.id, on: connection, logger: logger) { return booking }
         }
         return nil
     }

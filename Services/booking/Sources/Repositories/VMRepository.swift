@@ -144,23 +144,28 @@ struct VMRepository: Sendable {
     /// The VMs that take bookings and are free for all of `[start, end)`.
     func free(from start: Date, to end: Date, logger: Logger) async throws -> [VM] {
         try await database.connection(logger: logger) { connection in
-            let rows = try await connection.query(
-                """
-                SELECT v.id, v.name, v.status, v.region, v.cpu, v.memory_gb, v.status_changed_at FROM vms v
-                WHERE v.status <> 'maintenance' AND NOT EXISTS (
-                    SELECT 1 FROM bookings b
-                    WHERE b.vm_id = v.id AND b.status <> 'cancelled' AND b.period && tstzrange(\(start), \(end), '[)')
-                )
-                ORDER BY v.id
-                """,
-                logger: logger
-            )
-            var vms: [VM] = []
-            for try await (id, name, status, region, cpu, memory, changed) in rows.decode((String, String, String, String, Int, Int, Date).self) {
-                vms.append(VM(id: id, name: name, status: VM.Status(rawValue: status) ?? .offline, region: region, cpu: cpu, memoryGB: memory, statusChangedAt: changed))
-            }
-            return vms
+            try await Self.free(from: start, to: end, on: connection, logger: logger)
         }
+    }
+
+    /// The same on a given connection (the booking transaction picks from these), in id order.
+    static func free(from start: Date, to end: Date, on connection: PostgresConnection, logger: Logger) async throws -> [VM] {
+        let rows = try await connection.query(
+            """
+            SELECT v.id, v.name, v.status, v.region, v.cpu, v.memory_gb, v.status_changed_at FROM vms v
+            WHERE v.status <> 'maintenance' AND NOT EXISTS (
+                SELECT 1 FROM bookings b
+                WHERE b.vm_id = v.id AND b.status <> 'cancelled' AND b.period && tstzrange(\(start), \(end), '[)')
+            )
+            ORDER BY v.id
+            """,
+            logger: logger
+        )
+        var vms: [VM] = []
+        for try await (id, name, status, region, cpu, memory, changed) in rows.decode((String, String, String, String, Int, Int, Date).self) {
+            vms.append(VM(id: id, name: name, status: VM.Status(rawValue: status) ?? .offline, region: region, cpu: cpu, memoryGB: memory, statusChangedAt: changed))
+        }
+        return vms
     }
 
     /// `GET /api/booking/stats`.
