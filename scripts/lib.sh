@@ -197,11 +197,12 @@ gh_bin_path() {
 # gh_start_service NAME REPLICA PORT INTERNAL_PORT: runs one replica with the run's settings
 # (the GH_* variables set by the caller) plus the caller's own environment.
 gh_start_service() {
-    local name="$1" replica="$2" port="$3" internal_port="$4"
+    local name="$1" replica="$2" port="$3" internal_port="$4" verify_port="${5:-}"
     local log="$GH_RUN/logs/$name-$replica.log"
     (
         cd "$GH_ROOT"
         export HOST=127.0.0.1 PORT="$port" INTERNAL_PORT="$internal_port"
+        [[ -n "$verify_port" ]] && export VERIFY_PORT="$verify_port"
         export DATABASE_URL="$GH_DATABASE_URL" REDIS_URL="$GH_REDIS_URL"
         export INTERNAL_API_SECRET="$GH_INTERNAL_SECRET"
         export JWKS_URL="http://127.0.0.1:$GH_AUTH_PORT/api/auth/jwks"
@@ -232,7 +233,7 @@ gh_start_stack() {
 
     # auth first: it creates the schema's first admin and the development signing key that
     # the other auth replicas read.
-    local name replica count port internal servers var
+    local name replica count port internal verify servers var verify_servers=""
     for name in "${GH_SERVICES[@]}"; do
         var="GH_REPLICAS_${name^^}"
         count="${!var:-1}"
@@ -245,9 +246,14 @@ gh_start_stack() {
                 gh_free_port port
             fi
             gh_free_port internal
+            verify=""
+            if [[ $name == auth ]]; then
+                gh_free_port verify
+                verify_servers+="server 127.0.0.1:$verify max_fails=1 fail_timeout=2s; "
+            fi
             [[ $replica == 1 ]] && printf -v "$var" '%s' "$port"
             [[ $name == auth && $replica == 1 ]] && GH_AUTH_PORT="$port"
-            gh_start_service "$name" "$replica" "$port" "$internal"
+            gh_start_service "$name" "$replica" "$port" "$internal" "$verify"
             printf '%s %s %s %s\n' "$name" "$replica" "$port" "$internal" >>"$GH_RUN/services"
             servers+="server 127.0.0.1:$port max_fails=1 fail_timeout=2s; "
             if [[ $name == auth && $replica == 1 ]]; then
@@ -256,6 +262,7 @@ gh_start_stack() {
         done
         printf -v "GH_${name^^}_SERVERS" '%s' "$servers"
     done
+    GH_AUTH_VERIFY_SERVERS="$verify_servers"
     while read -r name replica port internal; do
         gh_wait_service "$name" "$replica" "$port" || return 1
     done <"$GH_RUN/services"
@@ -289,6 +296,7 @@ gh_start_nginx() {
     GUILDHALL_LISTEN="127.0.0.1:$GH_NGINX_PORT" \
     GUILDHALL_RESOLVER="# upstreams are loopback addresses" \
     GUILDHALL_AUTH_SERVERS="$GH_AUTH_SERVERS" \
+    GUILDHALL_AUTH_VERIFY_SERVERS="$GH_AUTH_VERIFY_SERVERS" \
     GUILDHALL_BOOKING_SERVERS="$GH_BOOKING_SERVERS" \
     GUILDHALL_TICKETS_SERVERS="$GH_TICKETS_SERVERS" \
     GUILDHALL_LEVELING_SERVERS="$GH_LEVELING_SERVERS" \

@@ -64,12 +64,30 @@ public final class TokenVerifier: Sendable {
     /// Whether any key is loaded.
     public var isReady: Bool { hasKeys.load(ordering: .acquiring) }
 
+    /// What the cache of verified tokens knows about a token, without suspending.
+    public enum CachedAnswer: Sendable, Equatable {
+        /// Verified before, unexpired and not revoked.
+        case valid(Identity)
+        /// Verified before, but expired or revoked since.
+        case refused
+        /// Not seen recently: ``verify(_:now:)`` must check its signature.
+        case unknown
+    }
+
+    /// Answers from the cache alone: cheap enough for an event loop, and what nearly every
+    /// request of a signed-in user gets (a token is used many times during its life).
+    public func cachedAnswer(_ token: String, now: Date = Date()) -> CachedAnswer {
+        guard let cached = cached(token) else { return .unknown }
+        guard cached.expiresAt > now, !isRevoked(cached) else { return .refused }
+        return .valid(cached)
+    }
+
     /// Verifies `token` and returns who it identifies.
     public func verify(_ token: String, now: Date = Date()) async throws(TokenError) -> Identity {
-        if let cached = cached(token) {
-            guard cached.expiresAt > now else { throw .invalid("expired") }
-            try checkRevocation(cached)
-            return cached
+        switch cachedAnswer(token, now: now) {
+        case .valid(let identity): return identity
+        case .refused: throw .invalid("expired or revoked")
+        case .unknown: break
         }
         guard isReady else { throw .noKeys }
         guard token.utf8.count < 4096, Self.headerUsesEdDSAWithKid(token) else { throw .invalid("unsupported token header") }
@@ -91,9 +109,11 @@ public final class TokenVerifier: Sendable {
     }
 
     private func checkRevocation(_ identity: Identity) throws(TokenError) {
-        if let revocations, revocations.isRevoked(sessionId: identity.sessionId, userId: identity.userId) {
-            throw .invalid("revoked")
-        }
+        if isRevoked(identity) { throw .invalid("revoked") }
+    }
+
+    private func isRevoked(_ identity: Identity) -> Bool {
+        revocations?.isRevoked(sessionId: identity.sessionId, userId: identity.userId) ?? false
     }
 
     // MARK: - Cache
@@ -110,6 +130,16 @@ public final class TokenVerifier: Sendable {
             }
             cache.current[token] = identity
         }
+    }
+
+    /// The token of an `Authorization: Bearer <token>` header (the scheme in any case), nil for
+    /// any other header.
+    public static func bearerToken(_ authorization: String) -> String? {
+        let utf8 = authorization.utf8
+        guard utf8.count > 7, utf8.prefix(7).elementsEqual("bearer ".utf8, by: { $0 == $1 || ($1 >= 0x61 && $0 == $1 - 0x20) }) else {
+            return nil
+        }
+        return String(Substring(utf8.dropFirst(7)))
     }
 
     /// Only `EdDSA` with a `kid` is accepted; `alg: none`, HMAC confusion and key-less headers are refused up front.

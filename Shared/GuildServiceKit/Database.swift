@@ -1,6 +1,8 @@
 import Foundation
 import GuildCore
 import Logging
+import NIOCore
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -21,9 +23,10 @@ public func withDeadline<T: Sendable>(_ duration: Duration, _ operation: @escapi
             let work = Task {
                 do { outcome.finish(.success(try await operation())) } catch { outcome.finish(.failure(error)) }
             }
-            let timer = Task {
-                try? await Task.sleep(for: duration)
-                if !Task.isCancelled { outcome.finish(.failure(DeadlineExceeded())) }
+            // An event loop's timer rather than a sleeping task: it is set and cancelled on every
+            // query, and costs a heap entry instead of a task and a Dispatch timer.
+            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(duration)) {
+                outcome.finish(.failure(DeadlineExceeded()))
                 work.cancel()
             }
             outcome.onFinish { timer.cancel() }

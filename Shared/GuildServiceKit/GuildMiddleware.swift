@@ -29,10 +29,7 @@ public struct GuildMiddleware: RouterMiddleware {
         let requestId = request.headers[.requestID].flatMap { $0.count <= 128 ? $0 : nil } ?? context.id
         context.requestId = requestId
         context.logger[metadataKey: "request_id"] = .string(requestId)
-        if let authorization = request.headers[.authorization], authorization.count > 7,
-            authorization.prefix(7).lowercased() == "bearer "
-        {
-            let token = String(authorization.dropFirst(7))
+        if let token = request.headers[.authorization].flatMap(TokenVerifier.bearerToken) {
             context.bearerToken = token
             if let verifier, let identity = try? await verifier.verify(token) {
                 context.identity = identity
@@ -117,16 +114,18 @@ public struct GuildMiddleware: RouterMiddleware {
 }
 
 /// `http_responses_total{service, status_class}`: five counters made once, so counting costs no allocation.
-struct ResponseCounters: Sendable {
+public struct ResponseCounters: Sendable {
     private let counters: [Counter]
 
-    init(service: String) {
+    /// Creates (or finds) the service's counters.
+    public init(service: String) {
         counters = ["1xx", "2xx", "3xx", "4xx", "5xx"].map {
             Counter(label: "http_responses_total", dimensions: [("service", service), ("status_class", $0)])
         }
     }
 
-    func count(_ status: Int) {
+    /// Counts one response with `status`.
+    public func count(_ status: Int) {
         counters[min(max(status / 100 - 1, 0), 4)].increment()
     }
 }

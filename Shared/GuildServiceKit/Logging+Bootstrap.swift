@@ -6,13 +6,46 @@ public enum GuildLogging {
     private static let bootstrapped = LockedFlag()
 
     /// Bootstraps swift-log once: plain text, or one JSON object per line with `LOG_FORMAT=json`.
+    ///
+    /// Both handlers format metadata only when they write a line. Every request sets metadata on
+    /// its logger (the request id, the user), so a handler that formats on every change (as
+    /// swift-log's `StreamLogHandler` does) would cost each request that work even when nothing
+    /// is logged.
     public static func bootstrap(format: String, level: Logger.Level) {
         guard bootstrapped.setOnce() else { return }
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = format == "json" ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler = format == "json" ? JSONLogHandler(label: label) : TextLogHandler(label: label)
             handler.logLevel = level
             return handler
         }
+    }
+}
+
+/// Writes one line of text per event to standard error: `time level label: message key=value …`.
+public struct TextLogHandler: LogHandler {
+    /// The logger's label.
+    public let label: String
+    /// Minimum level.
+    public var logLevel: Logger.Level = .info
+    /// Metadata attached to every line.
+    public var metadata: Logger.Metadata = [:]
+
+    /// Creates the handler.
+    public init(label: String) { self.label = label }
+
+    /// Metadata by key.
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    /// Writes one line.
+    public func log(event: LogEvent) {
+        var line = "\(Date().formatted(.iso8601)) \(event.level) \(label): \(event.message)"
+        let fields = event.metadata.map { metadata.merging($0, uniquingKeysWith: { $1 }) } ?? metadata
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
+        line += "\n"
+        FileHandle.standardError.write(Data(line.utf8))
     }
 }
 

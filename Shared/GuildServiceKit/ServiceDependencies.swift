@@ -1,6 +1,8 @@
 import GuildAuth
 import GuildRedis
+import Dispatch
 import Logging
+import NIOPosix
 import PostgresNIO
 import Synchronization
 
@@ -35,7 +37,9 @@ public struct ServiceDependencies: Sendable {
         logger.logLevel = settings.logLevel
         self.settings = settings
         self.logger = logger
-        self.postgres = PostgresClient(configuration: try .init(url: settings.databaseURL, schema: settings.name), backgroundLogger: logger)
+        self.postgres = PostgresClient(
+            configuration: try .init(url: settings.databaseURL, schema: settings.name), eventLoopGroup: EventLoopsInTurn.shared, backgroundLogger: logger
+        )
         self.database = Database(client: postgres)
         self.redisConfiguration = try RedisConfiguration(url: settings.redisURL)
         self.redis = RedisClient(configuration: redisConfiguration, logger: logger)
@@ -60,5 +64,25 @@ public final class ReadySignal: Sendable {
     /// Waits until it opens; throws `CancellationError` if cancelled first.
     public func wait() async throws {
         while !isOpen { try await Task.sleep(for: .milliseconds(50)) }
+    }
+}
+
+/// The process's event loops, handed out strictly in turn.
+///
+/// PostgresNIO opens each pooled connection on `any()`, which, asked from an event loop, answers
+/// that same loop. With tasks running on the event loops (see ``runGuildService(_:)``) every
+/// connection would then sit on one loop, and every handler would continue there after its first
+/// query: one busy thread and one idle one. Handing loops out in turn spreads them.
+final class EventLoopsInTurn: EventLoopGroup, Sendable {
+    static let shared = EventLoopsInTurn(MultiThreadedEventLoopGroup.singleton)
+    private let base: MultiThreadedEventLoopGroup
+
+    init(_ base: MultiThreadedEventLoopGroup) { self.base = base }
+
+    func next() -> any EventLoop { base.next() }
+    func any() -> any EventLoop { base.next() }
+    func makeIterator() -> EventLoopIterator { base.makeIterator() }
+    func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
+        base.shutdownGracefully(queue: queue, callback)
     }
 }

@@ -89,6 +89,23 @@ struct BookingRulesTests {
         #expect(String(decoding: try JSONEncoder().encode(Money(cents: 999)), as: UTF8.self) == "9.99")
     }
 
+    @Test func amountsPrintAsExactDecimals() throws {
+        // Every cent up to 200.00, then a stride through the whole range up to 100000.00.
+        let amounts = Array(0...20_000) + Array(stride(from: 20_001, through: 10_000_000, by: 4_999)) + [10_000_000]
+        let encoder = JSONEncoder()
+        for cents in amounts {
+            let fraction = cents % 100
+            let expected = fraction == 0 ? "\(cents / 100)"
+                : fraction % 10 == 0 ? "\(cents / 100).\(fraction / 10)"
+                : "\(cents / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+            let printed = String(decoding: try encoder.encode(Money(cents: cents)), as: UTF8.self)
+            guard printed == expected else {
+                Issue.record("\(cents) cents printed as \(printed), expected \(expected)")
+                return
+            }
+        }
+    }
+
     @Test func timestampsAcceptFractionsAndIdsSortByTime() throws {
         let whole = try #require(RFC3339.parse("2026-11-22T10:30:00Z"))
         #expect(RFC3339.parse("2026-11-22T10:30:00.000Z") == whole)

@@ -61,7 +61,10 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             UserAdminController(users: users, admin: UserAdminRepository(database: dependencies.database), hasher: hasher, revoker: revoker)
                 .addRoutes(to: usersGroup)
         },
-        services: [revocationFeed],
+        services: [
+            revocationFeed,
+            VerifyListener(host: common.host, port: settings.verifyPort, verifier: dependencies.verifier, logger: logger),
+        ],
         afterMigrations: {
             guard let username = settings.adminUsername, let password = settings.adminPassword else { return }
             try await AdminBootstrap(users: users, hasher: hasher).ensureAdmin(username: username, password: password, logger: logger)

@@ -19,6 +19,8 @@ struct AuthSettings: Sendable {
     var loginLimits: LoginThrottle.Limits
     /// Discord login; nil until `DISCORD_CLIENT_ID` is set.
     var discord: DiscordSettings?
+    /// The port of nginx's verify-token listener (`VERIFY_PORT`, default 8281), on `HOST`.
+    var verifyPort: Int
     /// bcrypt cost (`BCRYPT_COST`).
     var bcryptCost: UInt8
     /// The first admin, created at first start when both are set.
@@ -38,6 +40,8 @@ struct AuthSettings: Sendable {
             windowSeconds: max(1, reader.int(forKey: "login.failure.window", default: 900))
         )
         self.discord = try DiscordSettings.read(reader, production: common.isProduction)
+        self.verifyPort = reader.int(forKey: "verify.port", default: 8281)
+        guard (0...65535).contains(verifyPort) else { throw ConfigurationError.invalid("VERIFY_PORT", "must be a port number") }
         let cost = reader.int(forKey: "bcrypt.cost", default: 11)
         guard (4...16).contains(cost) else { throw ConfigurationError.invalid("BCRYPT_COST", "must be between 4 and 16") }
         self.bcryptCost = UInt8(cost)

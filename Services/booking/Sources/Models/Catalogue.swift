@@ -68,8 +68,10 @@ struct Money: Codable, Sendable, Equatable, Comparable {
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        // Decimal keeps 9.99 exact in the JSON text (a Double may print 9.9900000000000002).
-        try container.encode(Decimal(cents) / 100)
+        // A correctly rounded division of two exact integers is the Double nearest to the exact
+        // amount, the same one "9.99" parses to, so the encoder's shortest form prints "9.99"
+        // (Decimal would print the same, at many times the cost on every catalogue response).
+        try container.encode(Double(cents) / 100)
     }
 
     static func < (lhs: Money, rhs: Money) -> Bool { lhs.cents < rhs.cents }
