@@ -234,6 +234,7 @@ gh_start_stack() {
     # auth first: it creates the schema's first admin and the development signing key that
     # the other auth replicas read.
     local name replica count port internal verify servers var verify_servers=""
+    GH_AUTH_VERIFY_PORTS=""
     for name in "${GH_SERVICES[@]}"; do
         var="GH_REPLICAS_${name^^}"
         count="${!var:-1}"
@@ -250,11 +251,12 @@ gh_start_stack() {
             if [[ $name == auth ]]; then
                 gh_free_port verify
                 verify_servers+="server 127.0.0.1:$verify max_fails=1 fail_timeout=2s; "
+                GH_AUTH_VERIFY_PORTS+="$verify "
             fi
             [[ $replica == 1 ]] && printf -v "$var" '%s' "$port"
             [[ $name == auth && $replica == 1 ]] && GH_AUTH_PORT="$port"
             gh_start_service "$name" "$replica" "$port" "$internal" "$verify"
-            printf '%s %s %s %s\n' "$name" "$replica" "$port" "$internal" >>"$GH_RUN/services"
+            printf '%s %s %s %s %s\n' "$name" "$replica" "$port" "$internal" "$verify" >>"$GH_RUN/services"
             servers+="server 127.0.0.1:$port max_fails=1 fail_timeout=2s; "
             if [[ $name == auth && $replica == 1 ]]; then
                 gh_wait_service auth 1 "$port" || return 1
@@ -263,7 +265,7 @@ gh_start_stack() {
         printf -v "GH_${name^^}_SERVERS" '%s' "$servers"
     done
     GH_AUTH_VERIFY_SERVERS="$verify_servers"
-    while read -r name replica port internal; do
+    while read -r name replica port internal verify; do
         gh_wait_service "$name" "$replica" "$port" || return 1
     done <"$GH_RUN/services"
 
@@ -332,10 +334,11 @@ INTERNAL_API_SECRET=$GH_INTERNAL_SECRET
 ADMIN_USERNAME=$GH_ADMIN_USERNAME
 ADMIN_PASSWORD=$GH_ADMIN_PASSWORD
 EOF
-    local name replica port internal
-    while read -r name replica port internal; do
+    local name replica port internal verify
+    while read -r name replica port internal verify; do
         printf '%s_%s_URL=http://127.0.0.1:%s\n%s_%s_INTERNAL_URL=http://127.0.0.1:%s\n' \
             "${name^^}" "$replica" "$port" "${name^^}" "$replica" "$internal" >>"$GH_RUN/env"
+        [[ -n "$verify" ]] && printf '%s_%s_VERIFY_URL=http://127.0.0.1:%s\n' "${name^^}" "$replica" "$verify" >>"$GH_RUN/env"
     done <"$GH_RUN/services"
     chmod 600 "$GH_RUN/env"
 }

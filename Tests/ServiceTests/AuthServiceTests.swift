@@ -16,7 +16,7 @@ struct AuthServiceTests {
 
     func reader(redis: String, username: String, extra: [AbsoluteConfigKey: ConfigValue] = [:]) throws -> ConfigReader {
         var values: [AbsoluteConfigKey: ConfigValue] = [
-            "host": "127.0.0.1", "port": 0, "internal.port": 0,
+            "host": "127.0.0.1", "port": 0, "internal.port": 0, "verify.port": 0,
             "database.url": .init(stringLiteral: try TestEnvironment.databaseURL()),
             "redis.url": .init(stringLiteral: redis),
             "data.dir": .init(stringLiteral: FileManager.default.temporaryDirectory.appendingPathComponent("guildhall-auth-tests").path),

@@ -90,4 +90,31 @@ struct TokenVerifierTests {
         _ = try await verifier.verify(token)
         await #expect(throws: TokenError.self) { try await verifier.verify(token, now: Date().addingTimeInterval(120)) }
     }
+
+    @Test func theCacheAnswersOnlyForTokensItHasVerifiedAndStillHonoursExpiryAndRevocation() async throws {
+        let revocations = RevocationList(retention: 3600)
+        let verifier = TokenVerifier(policy: policy, revocations: revocations)
+        await verifier.add(publicKey: key.privateKey.publicKey, kid: key.kid)
+        let token = try await sign(Self.claims(expiresIn: 60))
+        #expect(verifier.cachedAnswer(token) == .unknown)
+        #expect(verifier.cachedAnswer("not-a-token") == .unknown)
+        let identity = try await verifier.verify(token)
+        #expect(verifier.cachedAnswer(token) == .valid(identity))
+        #expect(verifier.cachedAnswer(token, now: Date().addingTimeInterval(120)) == .refused)
+        revocations.add(.session(identity.sessionId))
+        #expect(verifier.cachedAnswer(token) == .refused)
+        await #expect(throws: TokenError.self) { try await verifier.verify(token) }
+    }
+
+    @Test func onlyABearerAuthorizationHeaderGivesAToken() {
+        #expect(TokenVerifier.bearerToken("Bearer abc.def.ghi") == "abc.def.ghi")
+        #expect(TokenVerifier.bearerToken("bearer abc") == "abc")
+        #expect(TokenVerifier.bearerToken("BEARER abc") == "abc")
+        #expect(TokenVerifier.bearerToken("Bearer ") == nil)
+        #expect(TokenVerifier.bearerToken("Bearer") == nil)
+        #expect(TokenVerifier.bearerToken("Basic dXNlcjpwYXNz") == nil)
+        #expect(TokenVerifier.bearerToken("Bearer\u{0}abc") == nil)
+        #expect(TokenVerifier.bearerToken("Bearerxabc") == nil)
+        #expect(TokenVerifier.bearerToken("Béarer abc") == nil)
+    }
 }
