@@ -1,5 +1,6 @@
 import GuildAuth
 import GuildServiceKit
+import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -138,9 +139,9 @@ final class VerifyHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func respond(_ identity: Identity?, to request: HTTPRequestHead, context: ChannelHandlerContext) {
         var headers = HTTPHeaders()
         if let identity {
-            headers.add(name: "X-User-Id", value: identity.userId)
-            headers.add(name: "X-User-Role", value: identity.role.rawValue)
-            headers.add(name: "X-Session-Id", value: identity.sessionId)
+            headers.add(name: HTTPField.Name.userId.rawName, value: identity.userId)
+            headers.add(name: HTTPField.Name.userRole.rawName, value: identity.role.rawValue)
+            headers.add(name: HTTPField.Name.sessionId.rawName, value: identity.sessionId)
         }
         headers.add(name: "Cache-Control", value: "no-store")
         write(identity == nil ? .unauthorized : .ok, headers: headers, body: nil, to: request, context: context)
