@@ -15,6 +15,9 @@ import NIOPosix
 @MainActor
 public func runGuildService<App: ApplicationProtocol>(_ build: (ConfigReader) async throws -> App) async throws {
     let reader = ConfigReader(provider: EnvironmentVariablesProvider())
+    if let loops = reader.int(forKey: "event.loops"), loops > 0 {
+        NIOSingletons.groupLoopCountSuggestion = loops
+    }
     if reader.string(forKey: "guildhall.executor", default: "event-loops") != "swift" {
         NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
     }

@@ -26,6 +26,14 @@ enum RawHTTP {
     static func exchange(
         _ request: String, port: Int, wait: Duration = .seconds(2), done: @escaping @Sendable (String) -> Bool = { _ in false }
     ) async throws -> Exchange {
+        try await exchange(pieces: [request], port: port, wait: wait, done: done)
+    }
+
+    /// Like `exchange(_:port:wait:done:)`, with the request sent in `pieces`, 20 ms apart, so that
+    /// the server reads it in parts.
+    static func exchange(
+        pieces: [String], port: Int, wait: Duration = .seconds(2), done: @escaping @Sendable (String) -> Bool = { _ in false }
+    ) async throws -> Exchange {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in
                 channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
@@ -38,7 +46,10 @@ enum RawHTTP {
         }
         defer { scheduled.cancel() }
         return try await channel.executeThenClose { inbound, outbound in
-            try await outbound.write(ByteBuffer(string: request))
+            for (index, piece) in pieces.enumerated() {
+                if index > 0 { try await Task.sleep(for: .milliseconds(20)) }
+                try await outbound.write(ByteBuffer(string: piece))
+            }
             var text = ""
             do {
                 for try await chunk in inbound {

@@ -111,6 +111,28 @@ struct VerifyGateTests {
         }
     }
 
+    @Test func requestsArrivingInPiecesOrWithABodyAreAnsweredAndOverlongHeadsRefused() async throws {
+        let user = try await stack.makeUser(role: "user", admin: try await stack.adminToken())
+        for port in try ports() {
+            let request = Self.request(token: user.token)
+            let cuts = [5, request.utf8.count / 2, request.utf8.count - 1].map { request.utf8.index(request.startIndex, offsetBy: $0) }
+            let pieces = [String(request[..<cuts[0]]), String(request[cuts[0]..<cuts[1]]), String(request[cuts[1]..<cuts[2]]), String(request[cuts[2]...])]
+            let slow = try await RawHTTP.exchange(pieces: pieces, port: port, done: Self.answers(1))
+            #expect(slow.statuses == [200], "port \(port), a request in pieces: \(slow.text)")
+
+            // A body is skipped, also when it comes after the answer, and the next request is read.
+            let post = "POST /api/auth/verify-token HTTP/1.1\r\nAuthorization: Bearer \(user.token)\r\nContent-Length: 10\r\n\r\n"
+            let withBody = try await RawHTTP.exchange(pieces: [post + "01234", "56789" + request], port: port, done: Self.answers(2))
+            #expect(withBody.statuses == [200, 200], "port \(port), a request with a body: \(withBody.text)")
+
+            let overlong = "GET /api/auth/verify-token HTTP/1.1\r\nX-Padding: \(String(repeating: "a", count: 20_000))\r\n\r\n"
+            let refused = try await RawHTTP.exchange(overlong, port: port)
+            #expect(refused.statuses == [431], "port \(port): \(refused.text.prefix(200))")
+            #expect(refused.text.contains(#""code":"headers_too_large""#))
+            #expect(refused.closed)
+        }
+    }
+
     @Test func aLoggedOutSessionIsRefusedByEveryReplicaWithinASecond() async throws {
         let user = try await stack.makeUser(role: "user", admin: try await stack.adminToken())
         let ports = try ports()

@@ -63,7 +63,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         },
         services: [
             revocationFeed,
-            VerifyListener(host: common.host, port: settings.verifyPort, verifier: dependencies.verifier, logger: logger),
+            VerifyListener(host: common.host, port: settings.verifyPort, threads: settings.verifyThreads, verifier: dependencies.verifier, logger: logger),
         ],
         afterMigrations: {
             guard let username = settings.adminUsername, let password = settings.adminPassword else { return }

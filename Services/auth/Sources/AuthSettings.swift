@@ -21,6 +21,8 @@ struct AuthSettings: Sendable {
     var discord: DiscordSettings?
     /// The port of nginx's verify-token listener (`VERIFY_PORT`, default 8281), on `HOST`.
     var verifyPort: Int
+    /// The verify-token listener's own event loops (`VERIFY_THREADS`, default 1).
+    var verifyThreads: Int
     /// bcrypt cost (`BCRYPT_COST`).
     var bcryptCost: UInt8
     /// The first admin, created at first start when both are set.
@@ -42,6 +44,8 @@ struct AuthSettings: Sendable {
         self.discord = try DiscordSettings.read(reader, production: common.isProduction)
         self.verifyPort = reader.int(forKey: "verify.port", default: 8281)
         guard (0...65535).contains(verifyPort) else { throw ConfigurationError.invalid("VERIFY_PORT", "must be a port number") }
+        self.verifyThreads = reader.int(forKey: "verify.threads", default: 1)
+        guard (1...64).contains(verifyThreads) else { throw ConfigurationError.invalid("VERIFY_THREADS", "must be between 1 and 64") }
         let cost = reader.int(forKey: "bcrypt.cost", default: 11)
         guard (4...16).contains(cost) else { throw ConfigurationError.invalid("BCRYPT_COST", "must be between 4 and 16") }
         self.bcryptCost = UInt8(cost)

@@ -1,4 +1,6 @@
+import Foundation
 import GuildAuth
+import GuildCore
 import GuildServiceKit
 import HTTPTypes
 import Logging
@@ -17,24 +19,39 @@ import Synchronization
 /// before has its signature checked asynchronously. The answers are the same as the public
 /// route's: 200 with `X-User-Id`, `X-User-Role`, `X-Session-Id`, or 401. Neither has a body, so
 /// nginx keeps the connection after a refusal too.
+///
+/// The listener has event loops of its own (`VERIFY_THREADS`, default one), apart from the ones
+/// that serve auth's API. One loop answers tens of thousands of cached tokens a second; two loops
+/// of one process taking turns on a busy core is what made verify-token's tail slow.
 struct VerifyListener: Service {
     let host: String
     let port: Int
+    let threads: Int
     let verifier: TokenVerifier
     let logger: Logger
 
     func run() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        do {
+            try await serve(on: group)
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    private func serve(on group: MultiThreadedEventLoopGroup) async throws {
         let connections = OpenConnections()
         let responses = ResponseCounters(service: "auth")
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [verifier] channel in
                 connections.add(channel)
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(VerifyHandler(verifier: verifier, responses: responses))
+                    try channel.pipeline.syncOperations.addHandler(VerifyConnection(verifier: verifier, responses: responses))
                 }
             }
             .bind(host: host, port: port)
@@ -73,17 +90,26 @@ final class OpenConnections: Sendable {
     }
 }
 
-/// Answers one connection's verify-token requests, one at a time (NIO's pipeline handler holds
-/// back a pipelined request until the previous answer is written).
-final class VerifyHandler: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+/// One connection from nginx: reads request heads as they come (pipelined ones in order), answers
+/// each from the verified-token cache on the event loop, and flushes once per read.
+final class VerifyConnection: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
-    static let path = "/api/auth/verify-token"
+    /// The longest request head accepted; an access token is well under 1 KiB.
+    static let headLimit = 16 * 1024
 
     private let verifier: TokenVerifier
     private let responses: ResponseCounters
-    private var head: HTTPRequestHead?
+    /// Bytes received and not handled yet.
+    private var received: ByteBuffer?
+    /// What is left of the current request's body, skipped unread.
+    private var bodyToSkip = 0
+    /// A first-seen token's signature is being checked; later requests wait for its answer.
+    private var checking = false
+    /// Shutdown asked this connection to close after the answer under way.
+    private var closeAfterAnswer = false
+    private var closed = false
 
     init(verifier: TokenVerifier, responses: ResponseCounters) {
         self.verifier = verifier
@@ -91,86 +117,158 @@ final class VerifyHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            self.head = head
-        case .body:
-            break  // verify-token reads no body
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            answer(head, context: context)
+        var bytes = unwrapInboundIn(data)
+        if received == nil {
+            received = bytes
+        } else {
+            received!.writeBuffer(&bytes)
         }
+        if checking, received!.readableBytes > Self.headLimit {
+            return fail(.init(status: 431, code: "headers_too_large", message: "too much pipelined input"), context: context)
+        }
+        handleReceived(context: context)
     }
 
-    /// A request NIO could not parse has had its 400 (from NIO's error handler); the connection
-    /// cannot be trusted to be in step any more.
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        received = nil
+        context.fireChannelInactive()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        close(context: context)
     }
 
-    private func answer(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
-        let path = head.uri.utf8.firstIndex(of: UInt8(ascii: "?")).map { head.uri[..<$0] } ?? Substring(head.uri)
-        guard path == Self.path else {
-            return respond(.notFound, error: #"{"error":{"code":"not_found","message":"route not found"}}"#, to: head, context: context)
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else { return context.fireUserInboundEventTriggered(event) }
+        if checking {
+            closeAfterAnswer = true
+        } else {
+            close(context: context)
         }
-        guard head.method == .GET || head.method == .POST else {
-            return respond(.methodNotAllowed, error: #"{"error":{"code":"method_not_allowed","message":"use GET or POST"}}"#, to: head, context: context)
+    }
+
+    /// Answers every whole request received, in order, until one needs its signature checked.
+    private func handleReceived(context: ChannelHandlerContext) {
+        var answered = false
+        defer { if answered { context.flush() } }
+        while !checking, !closed, var buffer = received.take(), buffer.readableBytes > 0 {
+            if bodyToSkip > 0 {
+                let skipped = min(bodyToSkip, buffer.readableBytes)
+                buffer.moveReaderIndex(forwardBy: skipped)
+                bodyToSkip -= skipped
+                received = buffer
+                continue
+            }
+            let parsed = buffer.withUnsafeReadableBytes { GateRequest.parse($0, limit: Self.headLimit) }
+            switch parsed {
+            case .incomplete:
+                received = buffer
+                return
+            case .malformed:
+                return fail(.init(status: 400, code: "malformed_request", message: "not an HTTP/1.x request this listener can read"), context: context)
+            case .tooLarge:
+                return fail(.init(status: 431, code: "headers_too_large", message: "the request head is too large"), context: context)
+            case .request(let request, let length):
+                buffer.moveReaderIndex(forwardBy: length)
+                received = buffer
+                bodyToSkip = request.bodyLength
+                answered = true
+                answer(request, context: context)
+            }
         }
-        guard let token = head.headers.first(name: "authorization").flatMap(TokenVerifier.bearerToken) else {
-            return respond(nil, to: head, context: context)
+    }
+
+    private func answer(_ request: GateRequest, context: ChannelHandlerContext) {
+        guard request.isVerifyPath else {
+            return write(error: .notFound("route"), request: request, context: context)
+        }
+        guard request.method != .other else {
+            return write(error: .methodNotAllowed(allowed: ["GET", "POST"]), request: request, context: context)
+        }
+        guard let token = request.authorization.flatMap(TokenVerifier.bearerToken) else {
+            return write(nil, request: request, context: context)
         }
         switch verifier.cachedAnswer(token) {
         case .valid(let identity):
-            respond(identity, to: head, context: context)
+            write(identity, request: request, context: context)
         case .refused:
-            respond(nil, to: head, context: context)
+            write(nil, request: request, context: context)
         case .unknown:
             // First sight of this token: its signature is checked once, then it is cached.
+            checking = true
             let promise = context.eventLoop.makePromise(of: Identity?.self)
             promise.completeWithTask { [verifier] in try? await verifier.verify(token) }
             promise.futureResult.assumeIsolated().whenSuccess { identity in
-                self.respond(identity, to: head, context: context)
+                self.checking = false
+                guard !self.closed else { return }
+                self.write(identity, request: request, context: context)
+                context.flush()
+                if self.closeAfterAnswer { return self.close(context: context) }
+                self.handleReceived(context: context)
             }
         }
     }
 
     /// 200 with the identity headers, or 401 without one; no body either way.
-    private func respond(_ identity: Identity?, to request: HTTPRequestHead, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
+    private func write(_ identity: Identity?, request: GateRequest, context: ChannelHandlerContext) {
+        var head = context.channel.allocator.buffer(capacity: 224)
         if let identity {
-            headers.add(name: HTTPField.Name.userId.rawName, value: identity.userId)
-            headers.add(name: HTTPField.Name.userRole.rawName, value: identity.role.rawValue)
-            headers.add(name: HTTPField.Name.sessionId.rawName, value: identity.sessionId)
+            head.writeStaticString("HTTP/1.1 200 OK\r\n")
+            head.writeField(HTTPField.Name.userId.rawName, identity.userId)
+            head.writeField(HTTPField.Name.userRole.rawName, identity.role.rawValue)
+            head.writeField(HTTPField.Name.sessionId.rawName, identity.sessionId)
+        } else {
+            head.writeStaticString("HTTP/1.1 401 Unauthorized\r\n")
         }
-        headers.add(name: "Cache-Control", value: "no-store")
-        write(identity == nil ? .unauthorized : .ok, headers: headers, body: nil, to: request, context: context)
+        head.writeStaticString("Cache-Control: no-store\r\nContent-Length: 0\r\n")
+        finish(head, status: identity == nil ? 401 : 200, keepAlive: request.keepAlive, context: context)
     }
 
     /// An error in the contract's JSON shape, for requests that are not verify-token calls.
-    private func respond(_ status: HTTPResponseStatus, error body: StaticString, to request: HTTPRequestHead, context: ChannelHandlerContext) {
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        if status == .methodNotAllowed { headers.add(name: "Allow", value: "GET, POST") }
-        write(status, headers: headers, body: ByteBuffer(staticString: body), to: request, context: context)
+    private func write(error: APIError, request: GateRequest?, context: ChannelHandlerContext) {
+        let body = ErrorBody(error: .init(code: error.code, message: error.message, requestId: request?.requestId))
+        let json = (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"code":"\#(error.code)"}}"#.utf8)
+        var head = context.channel.allocator.buffer(capacity: 160 + json.count)
+        head.writeString("HTTP/1.1 \(error.statusCode) \(HTTPResponseStatus(statusCode: error.statusCode).reasonPhrase)\r\n")
+        for (name, value) in error.extraHeaders { head.writeField(name, value) }
+        head.writeStaticString("Content-Type: application/json; charset=utf-8\r\n")
+        head.writeField("Content-Length", String(json.count))
+        finish(head, body: json, status: error.statusCode, keepAlive: request?.keepAlive ?? false, context: context)
     }
 
-    private func write(
-        _ status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?, to request: HTTPRequestHead, context: ChannelHandlerContext
-    ) {
-        var headers = headers
-        headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0))
-        let keepAlive = request.isKeepAlive
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        responses.count(Int(status.code))
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: status, headers: headers))), promise: nil)
-        if let body { context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
-        if keepAlive {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        } else {
-            let written = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: written)
-            written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        }
+    /// A request that cannot be read: its error, and the connection closed, since it is out of step.
+    private func fail(_ error: APIError, context: ChannelHandlerContext) {
+        write(error: error, request: nil, context: context)
+        context.flush()
+    }
+
+    private func finish(_ head: ByteBuffer, body: Data? = nil, status: Int, keepAlive: Bool, context: ChannelHandlerContext) {
+        var head = head
+        head.writeStaticString(keepAlive ? "\r\n" : "Connection: close\r\n\r\n")
+        if let body { head.writeBytes(body) }
+        responses.count(status)
+        guard !keepAlive else { return context.write(wrapOutboundOut(head), promise: nil) }
+        received = nil
+        closed = true
+        let written = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(head), promise: written)
+        written.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+    }
+
+    private func close(context: ChannelHandlerContext) {
+        guard !closed else { return }
+        closed = true
+        received = nil
+        context.close(promise: nil)
+    }
+}
+
+extension ByteBuffer {
+    fileprivate mutating func writeField(_ name: String, _ value: String) {
+        writeString(name)
+        writeStaticString(": ")
+        writeString(value)
+        writeStaticString("\r\n")
     }
 }
