@@ -89,16 +89,23 @@ public func buildGuildApplication(
 ///
 /// A SIGTERM while it waits ends the wait: the service stops instead of retrying forever.
 public func migrateUntilDone(_ migrations: MigrationRunner, dependencies: ServiceDependencies) async throws {
+    try await retryUntilDone("waiting for PostgreSQL to apply migrations", logger: dependencies.logger) {
+        try await migrations.run(on: dependencies.postgres, logger: dependencies.logger)
+    }
+    dependencies.ready.open()
+}
+
+/// Runs `operation` until it succeeds, logging `waiting` and backing off (250 ms doubling to 5 s)
+/// after each failure. A SIGTERM while it waits ends the wait with `CancellationError`.
+public func retryUntilDone(_ waiting: String, logger: Logger, _ operation: @escaping @Sendable () async throws -> Void) async throws {
     try await cancelWhenGracefulShutdown {
         var backoff = Duration.milliseconds(250)
         while true {
             do {
-                try await migrations.run(on: dependencies.postgres, logger: dependencies.logger)
-                dependencies.ready.open()
-                return
+                return try await operation()
             } catch {
                 try Task.checkCancellation()
-                dependencies.logger.warning("waiting for PostgreSQL to apply migrations", metadata: ["error": "\(String(reflecting: error))"])
+                logger.warning("\(waiting)", metadata: ["error": "\(String(reflecting: error))"])
                 try await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(5))
             }

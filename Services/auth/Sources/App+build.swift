@@ -25,13 +25,18 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     let logger = dependencies.logger
     let sessions = SessionRepository(database: dependencies.database)
     let revoker = Revoker(list: revocations, redis: dependencies.redis)
+    let reloadRevocations: @Sendable () async throws -> Void = {
+        let (revokedSessions, disabledUsers) = try await sessions.revocations(window: revocationWindow, logger: logger)
+        revocations.merge(sessions: revokedSessions, disabledUsers: disabledUsers)
+    }
+    // Opens once the revocations are loaded at start-up; no token is answered before.
+    let revocationsLoaded = ReadySignal()
     let revocationFeed = RedisSubscriber(
         configuration: dependencies.redisConfiguration, channels: [RevocationList.channel], logger: logger,
         onSubscribed: {
             // (Re)connected: catch up on whatever was revoked while this replica was not listening.
             do {
-                let (revokedSessions, disabledUsers) = try await sessions.revocations(window: revocationWindow, logger: logger)
-                revocations.merge(sessions: revokedSessions, disabledUsers: disabledUsers)
+                try await reloadRevocations()
             } catch {
                 logger.warning("could not reload revocations from PostgreSQL", metadata: ["error": "\(error)"])
             }
@@ -63,9 +68,16 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         },
         services: [
             revocationFeed,
-            VerifyListener(host: common.host, port: settings.verifyPort, threads: settings.verifyThreads, verifier: dependencies.verifier, logger: logger),
+            VerifyListener(
+                host: common.host, port: settings.verifyPort, threads: settings.verifyThreads, verifier: dependencies.verifier,
+                ready: revocationsLoaded, logger: logger
+            ),
         ],
         afterMigrations: {
+            // Before the public and the verify-token listeners answer anything: what was revoked
+            // while this replica was away.
+            try await retryUntilDone("waiting for PostgreSQL to load revocations", logger: logger, reloadRevocations)
+            revocationsLoaded.open()
             guard let username = settings.adminUsername, let password = settings.adminPassword else { return }
             try await AdminBootstrap(users: users, hasher: hasher).ensureAdmin(username: username, password: password, logger: logger)
         }

@@ -28,9 +28,16 @@ struct VerifyListener: Service {
     let port: Int
     let threads: Int
     let verifier: TokenVerifier
+    /// Opens once revocations are loaded; the listener binds only then.
+    let ready: ReadySignal
     let logger: Logger
 
     func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await ready.wait() }
+        } catch is CancellationError {
+            return
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         do {
             try await serve(on: group)
