@@ -15,14 +15,18 @@ import NIOPosix
 @MainActor
 public func runGuildService<App: ApplicationProtocol>(_ build: (ConfigReader) async throws -> App) async throws {
     let reader = ConfigReader(provider: EnvironmentVariablesProvider())
-    if let loops = reader.int(forKey: "event.loops"), loops > 0 {
-        NIOSingletons.groupLoopCountSuggestion = loops
-    }
-    if reader.string(forKey: "guildhall.executor", default: "event-loops") != "swift" {
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-    }
     let application: App
     do {
+        // `EVENT_LOOPS`: how many event loops the process runs (default: one per core).
+        if let loops = reader.string(forKey: "event.loops") {
+            guard let count = Int(loops), (1...256).contains(count) else {
+                throw ConfigurationError.invalid("EVENT_LOOPS", "must be a number between 1 and 256")
+            }
+            NIOSingletons.groupLoopCountSuggestion = count
+        }
+        if reader.string(forKey: "guildhall.executor", default: "event-loops") != "swift" {
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
         application = try await build(reader)
     } catch let error as ConfigurationError {
         FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))

@@ -1,6 +1,7 @@
 import AuthService
 import Configuration
 import Foundation
+import GuildServiceKit
 import GuildTestSupport
 import HTTPTypes
 import Hummingbird
@@ -92,6 +93,11 @@ struct AuthServiceTests {
             let reply = try await client.execute(uri: "/api/auth/verify-token", method: .get, headers: [.authorization: "Bearer \(token)"])
             #expect(reply.status == .unauthorized, "a replica started after the logout accepted the revoked token")
         }
+    }
+
+    @Test(arguments: [0, 65]) func aVerifyThreadCountOutOfRangeStopsStartUp(_ threads: Int) async throws {
+        let reader = try reader(redis: "redis://127.0.0.1:1", username: "unused", extra: ["verify.threads": .init(integerLiteral: threads)])
+        await #expect(throws: GuildServiceKit.ConfigurationError.self) { _ = try await buildApplication(reader: reader) }
     }
 
     @Test func discordRoutesAnswer503UntilDiscordIsConfigured() async throws {
