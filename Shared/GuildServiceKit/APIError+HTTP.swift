@@ -25,10 +25,14 @@ extension APIError: HTTPResponseError {
 
     /// Builds the response without a context (middleware and tests).
     public func errorResponse(requestId: String?) -> Response {
-        let body = ErrorBody(error: .init(code: code, message: message, requestId: requestId))
-        let data = (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal_error","message":"unexpected error"}}"#.utf8)
         var fields: HTTPFields = self.headers
         fields[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(bytes: jsonBody(requestId: requestId))))
+    }
+
+    /// The contract's JSON error body, `{"error": {"code", "message", "request_id"}}`.
+    public func jsonBody(requestId: String?) -> Data {
+        let body = ErrorBody(error: .init(code: code, message: message, requestId: requestId))
+        return (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"code":"internal_error","message":"unexpected error"}}"#.utf8)
     }
 }

@@ -51,6 +51,11 @@ public struct GuildMiddleware: RouterMiddleware {
 
     /// Maps any error to the error of the contract; unexpected ones are logged as errors.
     public static func apiError(for error: any Error, logger: Logger) -> APIError {
+        if let error = error as? PSQLError, let answer = DatabaseErrors.answer(for: error) {
+            // A query the database refused for its data, not for being down: never a 500.
+            logger.notice("database refused the request", metadata: ["sql_state": "\(error.serverInfo?[.sqlState] ?? "")"])
+            return answer
+        }
         switch error {
         case let error as APIError:
             return error
@@ -60,10 +65,6 @@ public struct GuildMiddleware: RouterMiddleware {
             // The transaction's own failure is what matters (its rollback error, if any, follows from it).
             let cause: (any Error)? = error.closureError ?? error.beginError ?? error.commitError
             return apiError(for: cause ?? error.rollbackError ?? DeadlineExceeded(), logger: logger)
-        case let error as PSQLError where DatabaseErrors.answer(for: error) != nil:
-            // A query the database refused for its data, not for being down: never a 500.
-            logger.notice("database refused the request", metadata: ["sql_state": "\(error.serverInfo?[.sqlState] ?? "")"])
-            return DatabaseErrors.answer(for: error) ?? .internalError
         case let error as PSQLError where DatabaseErrors.isUnavailable(error):
             logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
             return .unavailable("database")

@@ -86,8 +86,8 @@ final class OpenConnections: Sendable {
         channel.closeFuture.whenComplete { [self] _ in _ = channels.withLock { $0.removeValue(forKey: id) } }
     }
 
-    /// Asks every connection to close once idle (NIO's HTTP pipeline closes an idle one at once
-    /// and a busy one after its response) and waits until all have.
+    /// Asks every connection to close once idle (``VerifyConnection`` closes an idle one at once
+    /// and one waiting for a signature check after its answer) and waits until all have.
     func quiesce() async {
         let open = channels.withLock { Array($0.values) }
         for channel in open {
@@ -237,11 +237,10 @@ final class VerifyConnection: ChannelInboundHandler {
 
     /// An error in the contract's JSON shape, for requests that are not verify-token calls.
     private func write(error: APIError, request: GateRequest?, context: ChannelHandlerContext) {
-        let body = ErrorBody(error: .init(code: error.code, message: error.message, requestId: request?.requestId))
-        let json = (try? JSONEncoder().encode(body)) ?? Data(#"{"error":{"code":"\#(error.code)"}}"#.utf8)
+        let json = error.jsonBody(requestId: request?.requestId)
         var head = context.channel.allocator.buffer(capacity: 160 + json.count)
         head.writeString("HTTP/1.1 \(error.statusCode) \(HTTPResponseStatus(statusCode: error.statusCode).reasonPhrase)\r\n")
-        for (name, value) in error.extraHeaders { head.writeField(name, value) }
+        for field in error.headers { head.writeField(field.name.rawName, field.value) }
         head.writeStaticString("Content-Type: application/json; charset=utf-8\r\n")
         head.writeField("Content-Length", String(json.count))
         finish(head, body: json, status: error.statusCode, keepAlive: request?.keepAlive ?? false, context: context)
