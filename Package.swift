@@ -76,6 +76,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
@@ -92,11 +93,19 @@ let package = Package(
         .target(
             name: "AuthService",
             dependencies: [
-                "GuildServiceKit", "GuildAuth", "GuildCore", "GuildRedis",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "GuildServiceKit", "GuildAuth", "GuildCore", "GuildRedis", "GuildEvents", "GuildMigrations",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             path: "Services/auth/Sources"
@@ -105,32 +114,62 @@ let package = Package(
         .target(
             name: "BookingService",
             dependencies: [
-                "GuildServiceKit", "GuildCore", "GuildEvents",
+                "GuildServiceKit", "GuildCore", "GuildEvents", "GuildMigrations",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/booking/Sources"
         ),
         .executableTarget(name: "BookingServer", dependencies: ["BookingService", "GuildServiceKit"], path: "Services/booking/Main"),
-        .target(name: "TicketsService", dependencies: ["GuildServiceKit"], path: "Services/tickets/Sources"),
+        .target(
+            name: "TicketsService",
+            dependencies: [
+                "GuildServiceKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            path: "Services/tickets/Sources"
+        ),
         .executableTarget(name: "TicketsServer", dependencies: ["TicketsService", "GuildServiceKit"], path: "Services/tickets/Main"),
-        .target(name: "LevelingService", dependencies: ["GuildServiceKit"], path: "Services/leveling/Sources"),
+        .target(
+            name: "LevelingService",
+            dependencies: [
+                "GuildServiceKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            path: "Services/leveling/Sources"
+        ),
         .executableTarget(name: "LevelingServer", dependencies: ["LevelingService", "GuildServiceKit"], path: "Services/leveling/Main"),
         .target(
             name: "NotifyService",
-            dependencies: ["GuildServiceKit",
+            dependencies: [
+                "GuildServiceKit", "GuildAuth", "GuildCore", "GuildEvents", "GuildMigrations", "GuildRedis",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),],
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Services/notify/Sources"
         ),
         .executableTarget(name: "NotifyServer", dependencies: ["NotifyService", "GuildServiceKit"], path: "Services/notify/Main"),
+
+        // The list of services, for the tools and tests that work through all of them.
+        .target(
+            name: "GuildStack",
+            dependencies: ["AuthService", "BookingService", "TicketsService", "LevelingService", "NotifyService", "GuildServiceKit"],
+            path: "Services/Stack"
+        ),
 
         // MARK: Operator tooling
         .executableTarget(
             name: "GuildCtl",
             dependencies: [
-                "AuthService", "BookingService", "TicketsService", "LevelingService", "NotifyService",
-                "GuildServiceKit", "GuildMigrations",
+                "GuildStack", "AuthService", "GuildServiceKit",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -142,7 +181,8 @@ let package = Package(
         .target(
             name: "GuildTestSupport",
             dependencies: [
-                "GuildRedis",
+                "GuildServiceKit", "GuildMigrations",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/GuildTestSupport"
@@ -150,8 +190,9 @@ let package = Package(
         .testTarget(
             name: "SharedTests",
             dependencies: [
-                "GuildServiceKit", "GuildTestSupport", "GuildEvents", "GuildRedis", "GuildAuth", "GuildMigrations",
+                "GuildServiceKit", "GuildTestSupport", "GuildEvents", "GuildRedis", "GuildAuth", "GuildMigrations", "GuildCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -161,9 +202,12 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "AuthService", "BookingService", "TicketsService", "LevelingService", "NotifyService",
-                "GuildServiceKit", "GuildTestSupport",
+                "AuthService", "BookingService", "TicketsService", "GuildStack",
+                "GuildServiceKit", "GuildTestSupport", "GuildCore", "GuildMigrations",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -173,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "GuildCore", "GuildTestSupport", "GuildServiceKit", "GuildEvents", "GuildRedis",
+                "GuildCore", "GuildTestSupport", "GuildServiceKit", "GuildEvents", "GuildRedis", "GuildStack",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -182,6 +226,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
     ]

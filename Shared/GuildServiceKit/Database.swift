@@ -168,6 +168,18 @@ public struct Database: Sendable {
         }
     }
 
+    /// Runs one statement that adds a row; when its key is taken (a unique violation) the
+    /// answer is `taken` (`service_exists` …) instead of the generic conflict.
+    public func insert(_ statement: PostgresQuery, ifTaken taken: APIError, logger: Logger) async throws {
+        do {
+            try await connection(logger: logger) { connection in
+                _ = try await connection.query(statement, logger: logger)
+            }
+        } catch where DatabaseErrors.sqlState(error) == "23505" {
+            throw taken
+        }
+    }
+
     /// Runs `body` with a connection, outside a transaction.
     public func connection<T: Sendable>(
         logger: Logger,

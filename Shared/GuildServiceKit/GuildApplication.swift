@@ -19,23 +19,26 @@ public enum KeySource: Sendable {
     case local
 }
 
-/// Builds a service the way every Guildhall service is built:
+/// Builds a service the way every Guildhall service is built, from its descriptor (in
+/// `dependencies.service`) and what only it has:
 ///
-/// - the public listener on `PORT` with ``GuildMiddleware``, `GET /api/<name>/health`, the service's
-///   routes and `405` for wrong methods;
-/// - the private listener on `INTERNAL_PORT` with `/metrics` and the `/internal/*` routes behind the
-///   shared secret;
-/// - migrations applied before the public listener opens (retried until PostgreSQL answers);
-/// - the services in start order `[postgres, redis, keys, outbox relay, <the service's own>, internal listener]`,
-///   stopped in reverse on SIGTERM after the public listener has drained.
+/// - the public listener on `PORT` with ``GuildMiddleware``, `GET /api/<name>/health`, the
+///   service's routes (each group public or for signed-in callers) and `405` for wrong methods;
+/// - the private listener on `INTERNAL_PORT` with `/metrics`, and behind the shared secret
+///   `/internal/health`, `/internal/routes` (every public route with its visibility) and the
+///   service's own `/internal/*` routes;
+/// - the shared tables and the service's migrations applied before the public listener opens
+///   (retried until PostgreSQL answers), then `afterMigrations`;
+/// - the services in start order `[postgres, redis, keys, outbox relay, <jobs>, internal listener]`,
+///   stopped in reverse on SIGTERM after the public listener has drained; jobs start only once
+///   the schema is migrated.
 public func buildGuildApplication(
     _ dependencies: ServiceDependencies,
-    migrations: MigrationRunner,
     keys: KeySource = .jwks,
     server: HTTPServerBuilder = .http1(),
-    routes: (Router<GuildRequestContext>) -> Void,
+    routes: (ServiceRoutes) -> Void,
     internalRoutes: (Router<GuildRequestContext>) -> Void = { _ in },
-    services: [any Service] = [],
+    jobs: [any Service] = [],
     afterMigrations: @escaping @Sendable () async throws -> Void = {}
 ) -> some ApplicationProtocol {
     let settings = dependencies.settings
@@ -43,8 +46,12 @@ public func buildGuildApplication(
 
     let router = Router(context: GuildRequestContext.self)
     router.add(middleware: GuildMiddleware(verifier: dependencies.verifier, service: settings.name))
-    HealthCheck(settings: settings, postgres: dependencies.postgres, redis: dependencies.redis).addRoute(to: router)
-    routes(router)
+    let serviceRoutes = ServiceRoutes(router: router)
+    serviceRoutes.recordingPublic { router in
+        HealthCheck(settings: settings, postgres: dependencies.postgres, redis: dependencies.redis).addRoute(to: router)
+    }
+    routes(serviceRoutes)
+    let listing = serviceRoutes.listing
     router.answerUnsupportedMethodsWith405()
 
     let internalRouter = Router(context: GuildRequestContext.self)
@@ -54,6 +61,7 @@ public func buildGuildApplication(
     secured.get("health") { _, _ in
         InternalHealth(status: "ok", service: settings.name, version: settings.version)
     }
+    secured.get("routes") { _, _ in listing }
     internalRoutes(internalRouter)
     internalRouter.answerUnsupportedMethodsWith405()
     let internalApplication = Application(
@@ -68,7 +76,7 @@ public func buildGuildApplication(
     }
     let relay = OutboxRelay(postgres: dependencies.postgres, redis: dependencies.redis, logger: logger)
     backgroundServices.append(AfterMigrations(relay, ready: dependencies.ready))
-    backgroundServices.append(contentsOf: services.map { AfterMigrations($0, ready: dependencies.ready) as any Service })
+    backgroundServices.append(contentsOf: jobs.map { AfterMigrations($0, ready: dependencies.ready) as any Service })
     backgroundServices.append(internalApplication)
 
     var application = Application(
@@ -79,38 +87,10 @@ public func buildGuildApplication(
         logger: logger
     )
     application.beforeServerStarts {
-        try await migrateUntilDone(migrations, dependencies: dependencies)
+        try await migrateUntilDone(dependencies.service.migrations, dependencies: dependencies)
         try await afterMigrations()
     }
     return application
-}
-
-/// Applies migrations, retrying with backoff while PostgreSQL is unreachable, then opens `ready`.
-///
-/// A SIGTERM while it waits ends the wait: the service stops instead of retrying forever.
-public func migrateUntilDone(_ migrations: MigrationRunner, dependencies: ServiceDependencies) async throws {
-    try await retryUntilDone("waiting for PostgreSQL to apply migrations", logger: dependencies.logger) {
-        try await migrations.run(on: dependencies.postgres, logger: dependencies.logger)
-    }
-    dependencies.ready.open()
-}
-
-/// Runs `operation` until it succeeds, logging `waiting` and backing off (250 ms doubling to 5 s)
-/// after each failure. A SIGTERM while it waits ends the wait with `CancellationError`.
-public func retryUntilDone(_ waiting: String, logger: Logger, _ operation: @escaping @Sendable () async throws -> Void) async throws {
-    try await cancelWhenGracefulShutdown {
-        var backoff = Duration.milliseconds(250)
-        while true {
-            do {
-                return try await operation()
-            } catch {
-                try Task.checkCancellation()
-                logger.warning("\(waiting)", metadata: ["error": "\(String(reflecting: error))"])
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
-        }
-    }
 }
 
 /// `GET /internal/health`.
@@ -120,81 +100,3 @@ struct InternalHealth: ResponseEncodable {
     var version: String
 }
 
-/// Runs a service only after the schema is migrated.
-struct AfterMigrations: Service {
-    let service: any Service
-    let ready: ReadySignal
-
-    init(_ service: any Service, ready: ReadySignal) {
-        self.service = service
-        self.ready = ready
-    }
-
-    func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown { try await ready.wait() }
-        } catch is CancellationError {
-            return
-        }
-        try await service.run()
-    }
-}
-
-/// Lets through only callers that present `Authorization: Bearer <INTERNAL_API_SECRET>`.
-public struct InternalSecretMiddleware: RouterMiddleware {
-    /// The context it works on.
-    public typealias Context = GuildRequestContext
-    private let expected: [UInt8]
-
-    /// Creates the middleware.
-    public init(secret: String) { self.expected = Array("Bearer \(secret)".utf8) }
-
-    /// Refuses with 401 unless the secret matches (compared in constant time).
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let presented = Array((request.headers[.authorization] ?? "").utf8)
-        var difference = UInt8(presented.count == expected.count ? 0 : 1)
-        for index in 0..<min(presented.count, expected.count) { difference |= presented[index] ^ expected[index] }
-        guard difference == 0 else { throw APIError.unauthorized("the internal API secret is required") }
-        return try await next(request, context)
-    }
-}
-
-/// Loads the JWKS from auth at start (retrying until it answers) and refreshes it every five minutes.
-public struct JWKSLoader: Service {
-    let url: String
-    let verifier: TokenVerifier
-    let logger: Logger
-
-    /// Creates the loader.
-    public init(url: String, verifier: TokenVerifier, logger: Logger) {
-        self.url = url
-        self.verifier = verifier
-        self.logger = logger
-    }
-
-    /// Loads until graceful shutdown.
-    public func run() async throws {
-        await cancelWhenGracefulShutdown { await loadLoop() }
-    }
-
-    private func loadLoop() async {
-        var backoff = Duration.milliseconds(200)
-        while !Task.isCancelled {
-            do {
-                var request = HTTPClientRequest(url: url)
-                request.method = .GET
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
-                guard response.status == .ok else { throw APIError.unavailable("auth JWKS (HTTP \(response.status.code))") }
-                let body = try await response.body.collect(upTo: 256 * 1024)
-                try await verifier.add(jwksJSON: String(buffer: body))
-                backoff = .milliseconds(200)
-                try await Task.sleep(for: .seconds(300))
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("could not load JWKS; retrying", metadata: ["url": "\(url)", "error": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
-        }
-    }
-}

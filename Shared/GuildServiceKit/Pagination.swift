@@ -2,45 +2,77 @@ import Foundation
 import GuildCore
 import Hummingbird
 
-/// `?limit=` and `?cursor=` as the contract defines them.
-public enum Pagination {
-    /// `limit`: default 50, 1 to 200; anything else is a 400 naming the field.
-    public static func limit(_ request: Request, default defaultLimit: Int = 50) throws -> Int {
-        guard let text = request.uri.queryParameters["limit"] else { return defaultLimit }
-        guard let limit = Int(String(text)), (1...200).contains(limit) else { throw APIError.invalidField("limit", "must be an integer from 1 to 200") }
-        return limit
+/// `?limit=` and `?cursor=` of a list request, as the contract defines them.
+public struct PageRequest: Sendable, Equatable {
+    /// How many items the page shows: default 50, 1 to 200.
+    public var limit: Int
+    /// The id of the last item of the previous page; nil for the first page.
+    public var cursor: UUID?
+
+    /// How many items to fetch: one more than the page shows, so the extra one says whether
+    /// there is a next page.
+    public var fetchLimit: Int { limit + 1 }
+
+    /// Creates a page request.
+    public init(limit: Int = 50, cursor: UUID? = nil) {
+        self.limit = limit
+        self.cursor = cursor
     }
 
-    /// `cursor`: opaque to clients; here the id of the last item of the previous page.
-    public static func cursor(_ request: Request) throws -> UUID? {
-        guard let text = request.uri.queryParameters["cursor"], !text.isEmpty else { return nil }
-        guard let cursor = UUID(uuidString: String(text)) else { throw APIError.invalidField("cursor", "is not a cursor this API returned") }
-        return cursor
+    /// Reads `limit` and `cursor` from `request`; a bad value is a 400 naming the field.
+    public init(_ request: Request, defaultLimit: Int = 50) throws {
+        self.limit = defaultLimit
+        if let text = request.uri.queryParameters["limit"] {
+            guard let limit = Int(String(text)), (1...200).contains(limit) else {
+                throw APIError.invalidField("limit", "must be an integer from 1 to 200")
+            }
+            self.limit = limit
+        }
+        if let text = request.uri.queryParameters["cursor"], !text.isEmpty {
+            // Cursors are opaque to clients; here the id of the last item of the previous page.
+            guard let cursor = UUID(uuidString: String(text)) else { throw APIError.invalidField("cursor", "is not a cursor this API returned") }
+            self.cursor = cursor
+        }
     }
 }
 
-/// One page of a list: `{"items": [...], "next_cursor": "..." | null}`.
+/// One page of a list: `{"items": [...], "next_cursor": "..." | null}`, where a list may name
+/// its items otherwise (`transactions`) and carry fields of its own beside them (`unread_count`).
 public struct Page<Item: Encodable & Sendable>: ResponseEncodable, Sendable {
     /// The items of this page.
     public var items: [Item]
     /// The cursor of the next page; nil (sent as `null`) on the last one.
     public var nextCursor: String?
+    /// The name the items are sent under.
+    public var itemsKey: String
+    /// Fields sent beside the items, encoded into the same object.
+    public var extra: (any Encodable & Sendable)?
 
-    /// Makes a page from up to `limit + 1` items fetched: the extra one only says there is more.
-    public init(fetched: [Item], limit: Int, cursor: (Item) -> String) {
-        self.items = Array(fetched.prefix(limit))
-        self.nextCursor = fetched.count > limit ? items.last.map(cursor) : nil
+    /// Makes a page from up to `request.fetchLimit` items fetched: the extra one only says there
+    /// is more. `cursor` gives the cursor that follows an item.
+    public init(
+        fetched: [Item], request: PageRequest, itemsKey: String = "items", extra: (any Encodable & Sendable)? = nil,
+        cursor: (Item) -> UUID
+    ) {
+        self.items = Array(fetched.prefix(request.limit))
+        self.nextCursor = fetched.count > request.limit ? items.last.map { cursor($0).uuidString.lowercased() } : nil
+        self.itemsKey = itemsKey
+        self.extra = extra
     }
 
-    enum CodingKeys: String, CodingKey {
-        case items
-        case nextCursor = "next_cursor"
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { self.stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
-    /// Encodes `next_cursor` as `null` rather than leaving it out.
+    /// Encodes the extra fields, the items and `next_cursor` (as `null` on the last page).
     public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(items, forKey: .items)
-        try container.encode(nextCursor, forKey: .nextCursor)
+        try extra?.encode(to: encoder)
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(items, forKey: Key(itemsKey))
+        try container.encode(nextCursor, forKey: Key("next_cursor"))
     }
 }

@@ -4,8 +4,8 @@ import HTTPTypes
 import Hummingbird
 
 extension Request {
-    /// Decodes a JSON body, answering 400 with the offending field named, or 413 when too large.
-    /// Dates are RFC 3339, with or without fractional seconds.
+    /// Decodes a JSON body by the contract's rules (``GuildJSON/decoder``: `snake_case` names,
+    /// RFC 3339 dates), answering 400 with the offending field named, or 413 when too large.
     public func decodeJSON<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> T {
         var request = self
         let buffer: ByteBuffer
@@ -16,9 +16,7 @@ extension Request {
         }
         guard buffer.readableBytes > 0 else { throw APIError.malformedBody("a JSON body is required") }
         do {
-            let decoder = JSONDecoder()
-            decoder.dateDecodingStrategy = .custom(RFC3339.decode(from:))
-            return try decoder.decode(T.self, from: Data(buffer: buffer))
+            return try GuildJSON.decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             // Foundation reports a fractional or huge number decoded as an integer as corrupt
             // JSON with no path; when the JSON is fine, name the number that cannot be one.

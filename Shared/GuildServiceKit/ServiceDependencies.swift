@@ -1,3 +1,4 @@
+import Configuration
 import GuildAuth
 import GuildRedis
 import Dispatch
@@ -8,11 +9,13 @@ import Synchronization
 
 /// What a service's handlers and background jobs share: settings, logger and the clients.
 ///
-/// The clients are `Service`s; ``buildGuildApplication(_:migrations:jwks:routes:internalRoutes:services:)``
+/// The clients are `Service`s; ``buildGuildApplication(_:keys:server:routes:internalRoutes:jobs:afterMigrations:)``
 /// runs them in the service group, first to start and last to stop.
 public struct ServiceDependencies: Sendable {
     /// The settings read at start.
     public let settings: ServiceSettings
+    /// The service's descriptor.
+    public var service: ServiceDescriptor { settings.service }
     /// The service's logger.
     public let logger: Logger
     /// The PostgreSQL client, pinned to the service's schema.
@@ -27,6 +30,11 @@ public struct ServiceDependencies: Sendable {
     public let verifier: TokenVerifier
     /// Set once the schema is migrated; background jobs wait for it.
     public let ready: ReadySignal
+
+    /// Reads the common settings of `service` and creates its clients.
+    public init(_ service: ServiceDescriptor, reader: ConfigReader) throws {
+        try self.init(settings: ServiceSettings(service, reader: reader))
+    }
 
     /// Creates the clients (nothing connects until the group runs).
     /// With `revocations`, the verifier also refuses tokens of revoked sessions and disabled users.

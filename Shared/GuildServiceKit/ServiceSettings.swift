@@ -8,8 +8,10 @@ import Logging
 /// `DATABASE_URL`. Every value has a development default; with `GUILDHALL_ENV=production` the
 /// secrets and endpoints must be given, and a missing one stops start-up naming it.
 public struct ServiceSettings: Sendable {
+    /// The service these settings are for.
+    public let service: ServiceDescriptor
     /// The service name: `auth`, `booking`, `tickets`, `leveling`, `notify`. Also its schema.
-    public var name: String
+    public var name: String { service.name }
     /// The version reported by health.
     public var version: String
     /// Address to bind both listeners to.
@@ -35,14 +37,14 @@ public struct ServiceSettings: Sendable {
     /// True when `GUILDHALL_ENV=production`: no development defaults for secrets.
     public var isProduction: Bool
 
-    /// Reads the settings of `service`, whose development ports are `defaultPort` and `defaultPort + 100`.
-    public init(service: String, defaultPort: Int, reader: ConfigReader) throws {
-        self.name = service
+    /// Reads the settings of `service`; its development ports are the descriptor's.
+    public init(_ service: ServiceDescriptor, reader: ConfigReader) throws {
+        self.service = service
         self.version = reader.string(forKey: "guildhall.version", default: GuildVersion.current)
         self.isProduction = reader.string(forKey: "guildhall.env", default: "development") == "production"
         self.host = reader.string(forKey: "host", default: "127.0.0.1")
-        self.port = reader.int(forKey: "port", default: defaultPort)
-        self.internalPort = reader.int(forKey: "internal.port", default: defaultPort + 100)
+        self.port = reader.int(forKey: "port", default: service.defaultPort)
+        self.internalPort = reader.int(forKey: "internal.port", default: service.defaultInternalPort)
         self.logLevel = Logger.Level(rawValue: reader.string(forKey: "log.level", default: "info").lowercased()) ?? .info
         self.logFormat = reader.string(forKey: "log.format", default: "text")
         self.tokenPolicy = TokenPolicy(

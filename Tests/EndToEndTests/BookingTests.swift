@@ -423,6 +423,14 @@ struct BookingTests {
         #expect(try await stack.send(.GET, "/api/booking/bookings?user_id=\(owner.id)", token: stranger.token).status == 403)
         #expect(try await stack.send(.GET, "/api/booking/bookings?all=true", token: stranger.token).status == 403)
         #expect(try await stack.send(.GET, "/api/booking/wallet?user_id=\(owner.id)", token: stranger.token).status == 403)
+        // A user_id that is empty or not a user id is refused, never ignored.
+        for query in ["user_id=", "user_id=not-a-user"] {
+            for path in ["/api/booking/bookings", "/api/booking/wallet"] {
+                let reply = try await stack.send(.GET, "\(path)?\(query)", token: owner.token)
+                #expect(reply.status == 400, "\(path)?\(query): \(reply.text)")
+                #expect(try reply.errorCode() == "invalid_field")
+            }
+        }
         #expect(try await stack.send(.POST, "/api/booking/admin/grant", token: stranger.token, raw: #"{"user_id":"\#(stranger.id)","hours":5,"reason":"me"}"#).status == 403)
         #expect(try await stack.send(.POST, "/api/booking/vms", token: stranger.token, raw: #"{"id":"x1","name":"x","region":"x","cpu":1,"memory":1}"#).status == 403)
         #expect(try await stack.send(.PATCH, "/api/booking/vms/\(vm)", token: stranger.token, raw: #"{"status":"maintenance"}"#).status == 403)

@@ -34,6 +34,19 @@ struct LiveAndEventsTests {
         #expect(inbox["next_cursor"] != nil, "next_cursor must be present (null on the last page)")
     }
 
+    /// A page that ends with the last notification says so, even when it is full.
+    @Test func anInboxPageHoldingTheLastNotificationHasNoNextCursor() async throws {
+        let user = try await stack.makeUser(role: "user", admin: try await stack.adminToken())
+        var page = JSONValue.null
+        let arrived = try await eventually(timeout: .seconds(15)) {
+            page = try await stack.send(.GET, "/api/notifications?limit=1", token: user.token).json()
+            return page["items"]?.array?.count == 1
+        }
+        #expect(arrived, "no welcome for a new user: \(page)")
+        #expect(page["next_cursor"] == .null, "one notification on a page of one: nothing follows")
+        #expect(page["unread_count"]?.int == 1)
+    }
+
     @Test func aWebSocketAuthenticatesWithTheTokenInTheQuery() async throws {
         let token = try await stack.adminToken()
         // Twice: every upgrade must get a fresh upstream connection.

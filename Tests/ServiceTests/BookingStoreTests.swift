@@ -19,21 +19,8 @@ struct BookingStoreTests {
 
     /// Runs `body` on a fresh copy of the booking schema, dropped afterwards.
     func withBookingSchema(_ body: @Sendable (Database) async throws -> Void) async throws {
-        let schema = "booking_\(UInt32.random(in: 0...UInt32.max))"
-        let client = PostgresClient(configuration: try .init(url: try TestEnvironment.databaseURL(), schema: schema), backgroundLogger: Self.logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { await client.run() }
-            defer { group.cancelAll() }
-            // The extension lives outside the throwaway schema, so dropping it takes nothing else along.
-            try await client.query("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public", logger: Self.logger)
-            try await MigrationRunner(schema: schema, migrations: BookingMigrations.runner.migrations).run(on: client, logger: Self.logger)
-            do {
-                try await body(Database(client: client, deadline: .seconds(30)))
-            } catch {
-                _ = try? await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: Self.logger)
-                throw error
-            }
-            try await client.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: Self.logger)
+        try await withTestPostgres(schema: uniqueSchema("booking"), migrations: ServiceDescriptor.booking.migrations.migrations) { client in
+            try await body(Database(client: client, deadline: .seconds(30)))
         }
     }
 

@@ -39,7 +39,7 @@ struct EventDeliveryTests {
             let deliveriesTable = Migration(version: 2, name: "deliveries", statements: [
                 "CREATE TABLE deliveries (seq bigserial PRIMARY KEY, event_id uuid NOT NULL)"
             ])
-            try await MigrationRunner(schema: schema, migrations: [EventTables.migration(version: 1), deliveriesTable]).run(on: postgres, logger: testLogger)
+            try await MigrationRunner(schema: schema, migrations: [EventTables.migration, deliveriesTable]).run(on: postgres, logger: testLogger)
             let relay = OutboxRelay(postgres: postgres, redis: redis, logger: testLogger)
             let consumer = EventConsumer(
                 group: "consumer-\(schema)", redis: redisConfiguration, postgres: postgres, logger: testLogger,

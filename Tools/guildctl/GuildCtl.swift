@@ -1,14 +1,10 @@
-import Foundation
 import ArgumentParser
 import AuthService
-import BookingService
-import GuildMigrations
+import Foundation
 import GuildServiceKit
-import LevelingService
+import GuildStack
 import Logging
-import NotifyService
 import PostgresNIO
-import TicketsService
 
 /// The operator's command line.
 @main
@@ -52,23 +48,20 @@ extension GuildCtl {
         static let configuration = CommandConfiguration(abstract: "Apply pending migrations (each service also does this at start).")
 
         @OptionGroup var database: DatabaseOptions
-        @Option(help: "One service (auth, booking, tickets, leveling, notify); all when omitted.")
+        @Option(help: "One service (\(GuildStack.services.map(\.name).joined(separator: ", "))); all when omitted.")
         var service: String?
 
-        static let runners: [String: MigrationRunner] = [
-            "auth": AuthMigrations.runner,
-            "booking": BookingMigrations.runner,
-            "tickets": TicketsMigrations.runner,
-            "leveling": LevelingMigrations.runner,
-            "notify": NotifyMigrations.runner,
-        ]
-
         func run() async throws {
-            let names = service.map { [$0] } ?? Self.runners.keys.sorted()
-            for name in names {
-                guard let runner = Self.runners[name] else { throw ValidationError("unknown service \(name)") }
-                let applied = try await database.withClient(schema: name) { client, logger in try await runner.run(on: client, logger: logger) }
-                print("\(name): \(applied.isEmpty ? "up to date" : "applied \(applied.map(String.init).joined(separator: ", "))")")
+            var services = GuildStack.services
+            if let service {
+                guard let found = GuildStack.service(named: service) else { throw ValidationError("unknown service \(service)") }
+                services = [found]
+            }
+            for service in services {
+                let applied = try await database.withClient(schema: service.schema) { client, logger in
+                    try await service.migrations.run(on: client, logger: logger)
+                }
+                print("\(service.name): \(applied.isEmpty ? "up to date" : "applied \(applied.map(String.init).joined(separator: ", "))")")
             }
         }
     }
@@ -86,8 +79,8 @@ extension GuildCtl {
                 throw ValidationError("give --password or set ADMIN_PASSWORD")
             }
             let username = self.username
-            let created = try await database.withClient(schema: "auth") { client, logger in
-                try await AuthMigrations.runner.run(on: client, logger: logger)
+            let created = try await database.withClient(schema: ServiceDescriptor.auth.schema) { client, logger in
+                try await ServiceDescriptor.auth.migrations.run(on: client, logger: logger)
                 return try await AdminBootstrap(database: Database(client: client)).ensureAdmin(username: username, password: password, logger: logger)
             }
             print(created ? "admin \(username) created" : "\(username) exists already; nothing changed")

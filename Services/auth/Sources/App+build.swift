@@ -8,7 +8,7 @@ import Logging
 
 /// Builds the auth service from configuration (the executable and the tests both call this).
 public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
-    let common = try ServiceSettings(service: "auth", defaultPort: 8081, reader: reader)
+    let common = try ServiceSettings(.auth, reader: reader)
     let settings = try AuthSettings(reader: reader, common: common)
     // A revoked session must be refused for as long as one of its access tokens can be unexpired.
     let revocationWindow = settings.accessTokenLifetime + .seconds(60)
@@ -16,7 +16,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     let dependencies = try ServiceDependencies(settings: common, revocations: revocations)
     await dependencies.verifier.add(publicKey: settings.signingKey.privateKey.publicKey, kid: settings.signingKey.kid)
 
-    let users = UserPostgresRepository(database: dependencies.database)
+    let users = UserRepository(database: dependencies.database)
     let hasher = PasswordHasher(cost: settings.bcryptCost)
     let issuer = await TokenIssuer(
         key: settings.signingKey, policy: dependencies.settings.tokenPolicy,
@@ -48,25 +48,25 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
 
     return buildGuildApplication(
         dependencies,
-        migrations: AuthMigrations.runner,
         keys: .local,
-        routes: { router in
+        routes: { routes in
             let login = LoginController(users: users, hasher: hasher, issuer: issuer, throttle: LoginThrottle(redis: dependencies.redis, limits: settings.loginLimits))
-            router.addRoutes(login.endpoints, atPath: "/api/auth")
-            DiscordController(settings: settings.discord, users: users, redis: dependencies.redis, login: login)
-                .addRoutes(discord: router.group("/api/discord"), auth: router.group("/api/auth"))
-            router.addRoutes(TokenController(signingKey: settings.signingKey, verifier: dependencies.verifier).endpoints, atPath: "/api/auth")
-            router.addRoutes(
-                RefreshController(sessions: sessions, issuer: issuer, revoker: revoker, redis: dependencies.redis, grace: settings.refreshGrace).endpoints,
-                atPath: "/api/auth"
+            let discord = DiscordController(settings: settings.discord, users: users, redis: dependencies.redis, login: login)
+            routes.open(
+                "/api/auth",
+                login.endpoints, discord.exchangeEndpoints,
+                TokenController(signingKey: settings.signingKey, verifier: dependencies.verifier).endpoints,
+                RefreshController(sessions: sessions, issuer: issuer, revoker: revoker, redis: dependencies.redis, grace: settings.refreshGrace).endpoints
             )
-            router.group("/api/auth", context: AuthenticatedContext.self).addRoutes(SessionsController(sessions: sessions, revoker: revoker).endpoints)
-            let usersGroup = router.group("/api/users", context: AuthenticatedContext.self)
-            usersGroup.addRoutes(UsersController(users: users).endpoints)
-            UserAdminController(users: users, admin: UserAdminRepository(database: dependencies.database), hasher: hasher, revoker: revoker)
-                .addRoutes(to: usersGroup)
+            routes.open("/api/discord", discord.endpoints)
+            routes.signedIn("/api/auth", SessionsController(sessions: sessions, revoker: revoker).endpoints)
+            routes.signedIn(
+                "/api/users",
+                UsersController(users: users).endpoints,
+                UserAdminController(users: users, admin: UserAdminRepository(database: dependencies.database), hasher: hasher, revoker: revoker).endpoints
+            )
         },
-        services: [
+        jobs: [
             revocationFeed,
             VerifyListener(
                 host: common.host, port: settings.verifyPort, threads: settings.verifyThreads, verifier: dependencies.verifier,
@@ -82,34 +82,4 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             try await AdminBootstrap(users: users, hasher: hasher).ensureAdmin(username: username, password: password, logger: logger)
         }
     )
-}
-
-/// Creates the first admin from `ADMIN_USERNAME` / `ADMIN_PASSWORD` (start-up and `guildctl create-admin`).
-public struct AdminBootstrap: Sendable {
-    let users: any UserRepository
-    let hasher: PasswordHasher
-
-    /// Uses the auth schema through `database`.
-    public init(database: Database, bcryptCost: UInt8 = 11) {
-        self.init(users: UserPostgresRepository(database: database), hasher: PasswordHasher(cost: bcryptCost))
-    }
-
-    init(users: any UserRepository, hasher: PasswordHasher) {
-        self.users = users
-        self.hasher = hasher
-    }
-
-    /// Creates `username` as an admin unless the name exists; returns whether it created it.
-    @discardableResult
-    public func ensureAdmin(username: String, password: String, logger: Logger) async throws -> Bool {
-        if let reason = PasswordHasher.validate(password) { throw APIError.invalidField("ADMIN_PASSWORD", reason) }
-        if try await users.find(username: username, logger: logger) != nil { return false }
-        do {
-            _ = try await users.create(username: username, passwordHash: try await hasher.hash(password), role: .admin, logger: logger)
-        } catch let error as APIError where error == .usernameTaken {
-            return false
-        }
-        logger.info("admin created", metadata: ["username": "\(username)"])
-        return true
-    }
 }

@@ -8,9 +8,9 @@ import HummingbirdWebSocket
 
 /// Builds the notify service from configuration (the executable and the tests both call this).
 public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
-    let dependencies = try ServiceDependencies(settings: ServiceSettings(service: "notify", defaultPort: 8085, reader: reader))
+    let dependencies = try ServiceDependencies(.notify, reader: reader)
     let live = LiveConnections()
-    let inbox = NotificationPostgresRepository(database: dependencies.database)
+    let inbox = NotificationRepository(database: dependencies.database)
 
     let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
     WebSocketController(verifier: dependencies.verifier, live: live).addRoutes(to: webSocketRouter)
@@ -29,16 +29,15 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     )
     return buildGuildApplication(
         dependencies,
-        migrations: NotifyMigrations.runner,
         // Frames up to 64 KiB (a ticket message is at most 4000 characters); a ping every
         // 30 s closes connections whose client has gone.
         server: .http1WebSocketUpgrade(
             webSocketRouter: webSocketRouter,
             configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: .seconds(30))))
         ),
-        routes: { router in
-            router.group("/api/notifications", context: AuthenticatedContext.self).addRoutes(NotificationsController(repository: inbox).endpoints)
+        routes: { routes in
+            routes.signedIn("/api/notifications", NotificationsController(repository: inbox).endpoints)
         },
-        services: [fanout, consumer]
+        jobs: [fanout, consumer]
     )
 }

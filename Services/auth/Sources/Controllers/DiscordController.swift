@@ -15,20 +15,29 @@ import NIOCore
 /// browser by a cookie and expires after ten minutes. The callback creates or links the
 /// account by Discord id, then redirects to the allowlisted return URL with a one-time login
 /// code in the fragment (never tokens); the app trades the code for tokens at `exchange`.
-struct DiscordController<Users: UserRepository>: Sendable {
+struct DiscordController: Sendable {
     let settings: DiscordSettings?
-    let users: Users
+    let users: UserRepository
     let redis: RedisClient
-    let login: LoginController<Users>
+    let login: LoginController
 
     static var stateLifetime: Int { 600 }
     static var codeLifetime: Int { 60 }
     static var cookieName: String { "guildhall_oauth" }
 
-    func addRoutes(discord: RouterGroup<GuildRequestContext>, auth: RouterGroup<GuildRequestContext>) {
-        discord.get("auth", use: start)
-        discord.get("callback", use: callback)
-        auth.post("exchange", use: exchange)
+    /// `/api/discord/auth` and `/api/discord/callback`.
+    var endpoints: RouteCollection<GuildRequestContext> {
+        let routes = RouteCollection(context: GuildRequestContext.self)
+        routes.get("auth", use: start)
+        routes.get("callback", use: callback)
+        return routes
+    }
+
+    /// `/api/auth/exchange`: a one-time login code for tokens.
+    var exchangeEndpoints: RouteCollection<GuildRequestContext> {
+        let routes = RouteCollection(context: GuildRequestContext.self)
+        routes.post("exchange", use: exchange)
+        return routes
     }
 
     private func configured() throws -> DiscordSettings {
@@ -48,7 +57,6 @@ struct DiscordController<Users: UserRepository>: Sendable {
 
     struct AuthURL: ResponseEncodable {
         var authUrl: String
-        enum CodingKeys: String, CodingKey { case authUrl = "auth_url" }
     }
 
     @Sendable func start(request: Request, context: GuildRequestContext) async throws -> Response {
@@ -137,7 +145,7 @@ struct DiscordController<Users: UserRepository>: Sendable {
         var code: String
     }
 
-    @Sendable func exchange(request: Request, context: GuildRequestContext) async throws -> LoginController<Users>.LoginResponse {
+    @Sendable func exchange(request: Request, context: GuildRequestContext) async throws -> LoginController.LoginResponse {
         _ = try configured()
         let body = try await request.decodeJSON(as: ExchangeRequest.self, context: context)
         guard !body.code.isEmpty, body.code.count <= 128 else { throw APIError.invalidField("code", "must be a login code") }

@@ -5,8 +5,8 @@ import HTTPTypes
 import Hummingbird
 
 /// `POST /api/auth/login`: password login.
-struct LoginController<Users: UserRepository>: Sendable {
-    let users: Users
+struct LoginController: Sendable {
+    let users: UserRepository
     let hasher: PasswordHasher
     let issuer: TokenIssuer
     let throttle: LoginThrottle
@@ -34,27 +34,6 @@ struct LoginController<Users: UserRepository>: Sendable {
         var role: Role
         var discordId: String?
         var permissions: [String]
-
-        enum CodingKeys: String, CodingKey {
-            case token, user, role, permissions
-            case refreshToken = "refresh_token"
-            case tokenType = "token_type"
-            case expiresIn = "expires_in"
-            case discordId = "discord_id"
-        }
-
-        /// `discord_id` is `null` for accounts without Discord, never left out.
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(token, forKey: .token)
-            try container.encode(refreshToken, forKey: .refreshToken)
-            try container.encode(tokenType, forKey: .tokenType)
-            try container.encode(expiresIn, forKey: .expiresIn)
-            try container.encode(user, forKey: .user)
-            try container.encode(role, forKey: .role)
-            try container.encode(discordId, forKey: .discordId)
-            try container.encode(permissions, forKey: .permissions)
-        }
     }
 
     @Sendable func login(request: Request, context: GuildRequestContext) async throws -> LoginResponse {

@@ -39,7 +39,6 @@ struct RefreshController: Sendable {
 
     struct RefreshRequest: Decodable {
         var refreshToken: String
-        enum CodingKeys: String, CodingKey { case refreshToken = "refresh_token" }
     }
 
     struct RefreshResponse: ResponseEncodable, Codable, Sendable {
@@ -47,12 +46,6 @@ struct RefreshController: Sendable {
         var refreshToken: String
         var tokenType = "Bearer"
         var expiresIn: Int
-        enum CodingKeys: String, CodingKey {
-            case token
-            case refreshToken = "refresh_token"
-            case tokenType = "token_type"
-            case expiresIn = "expires_in"
-        }
     }
 
     @Sendable func refresh(request: Request, context: GuildRequestContext) async throws -> RefreshResponse {
@@ -90,7 +83,7 @@ struct RefreshController: Sendable {
     private func graceKey(_ hash: String) -> String { "guildhall:auth:refresh-grace:\(hash)" }
 
     private func rememberForGrace(hash: String, response: RefreshResponse, logger: Logger) async {
-        guard let json = try? String(decoding: JSONEncoder().encode(response), as: UTF8.self) else { return }
+        guard let json = try? GuildJSON.string(response) else { return }
         do {
             _ = try await redis.send(["SET", graceKey(hash), json, "PX", String(Int(grace.seconds * 1000))])
         } catch {
@@ -102,7 +95,7 @@ struct RefreshController: Sendable {
     private func pairFromGrace(hash: String) async -> RefreshResponse? {
         for _ in 0..<20 {
             if let value = try? await redis.send(["GET", graceKey(hash)]), let json = value.string,
-                let response = try? JSONDecoder().decode(RefreshResponse.self, from: Data(json.utf8))
+                let response = try? GuildJSON.decoder.decode(RefreshResponse.self, from: Data(json.utf8))
             {
                 return response
             }
@@ -142,17 +135,16 @@ struct SessionsController: Sendable {
     }
 
     @Sendable func own(request: Request, context: AuthenticatedContext) async throws -> SessionList {
-        guard let userId = UUID(uuidString: context.identity.userId) else { throw APIError.unauthorized() }
-        let limit = try Pagination.limit(request)
-        return SessionList(items: try await sessions.live(userId: userId, currentSession: context.identity.sessionId, limit: limit, logger: context.logger))
+        let limit = try PageRequest(request).limit
+        return SessionList(items: try await sessions.live(userId: context.caller.userId, currentSession: context.identity.sessionId, limit: limit, logger: context.logger))
     }
 
     @Sendable func revoke(request: Request, context: AuthenticatedContext) async throws -> Success {
-        guard let id = context.parameters.get("id").flatMap(UUID.init(uuidString:)) else { throw APIError.notFound("session") }
+        let id = try context.parameters.uuid("id", or: .sessionNotFound)
         // Someone else's session is "not found" to anyone but an admin.
         guard let owner = try await sessions.owner(of: id, logger: context.logger),
-            owner.uuidString.lowercased() == context.identity.userId || context.identity.role == .admin
-        else { throw APIError.notFound("session") }
+            owner == context.caller.userId || context.caller.role == .admin
+        else { throw APIError.sessionNotFound }
         try await sessions.revoke(sessionId: id, reason: "revoked", logger: context.logger)
         await revoker.revoke(.session(id.uuidString.lowercased()), logger: context.logger)
         return Success()
@@ -160,7 +152,7 @@ struct SessionsController: Sendable {
 
     @Sendable func all(request: Request, context: AuthenticatedContext) async throws -> SessionList {
         try context.require(.admin)
-        let limit = try Pagination.limit(request, default: 200)
+        let limit = try PageRequest(request, defaultLimit: 200).limit
         return SessionList(items: try await sessions.live(userId: nil, currentSession: context.identity.sessionId, limit: limit, logger: context.logger))
     }
 }

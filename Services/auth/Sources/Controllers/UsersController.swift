@@ -5,8 +5,8 @@ import HTTPTypes
 import Hummingbird
 
 /// `/api/users/...`: the caller's own profile.
-struct UsersController<Users: UserRepository>: Sendable {
-    let users: Users
+struct UsersController: Sendable {
+    let users: UserRepository
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         let routes = RouteCollection(context: AuthenticatedContext.self)
@@ -15,42 +15,40 @@ struct UsersController<Users: UserRepository>: Sendable {
     }
 
     @Sendable func me(request: Request, context: AuthenticatedContext) async throws -> UserResponse {
-        guard let id = UUID(uuidString: context.identity.userId), let user = try await users.find(id: id, logger: context.logger) else {
-            throw APIError.notFound("user")
-        }
+        guard let user = try await users.find(id: context.caller.userId, logger: context.logger) else { throw APIError.userNotFound }
         return UserResponse(user)
     }
 }
 
 /// `/api/users` for staff: list and look up (moderator, admin); create and change (admin).
 struct UserAdminController: Sendable {
-    let users: any UserRepository
+    let users: UserRepository
     let admin: UserAdminRepository
     let hasher: PasswordHasher
     let revoker: Revoker
 
-    func addRoutes(to group: RouterGroup<AuthenticatedContext>) {
-        group.get(use: list)
-        group.post(use: create)
-        group.get(":user_id", use: show)
-        group.patch(":user_id", use: change)
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.get(use: list)
+        routes.post(use: create)
+        routes.get(":user_id", use: show)
+        routes.patch(":user_id", use: change)
+        return routes
     }
 
     @Sendable func list(request: Request, context: AuthenticatedContext) async throws -> Page<UserResponse> {
         try context.requireStaff()
-        let limit = try Pagination.limit(request)
-        let cursor = try Pagination.cursor(request)
+        let page = try PageRequest(request)
         let query = request.uri.queryParameters["q"].map(String.init)
         if let query, query.count > 64 { throw APIError.invalidField("q", "must be at most 64 characters") }
-        let found = try await admin.list(query: query.flatMap { $0.isEmpty ? nil : $0 }, after: cursor, limit: limit + 1, logger: context.logger)
-        return Page(fetched: found.map(UserResponse.init), limit: limit) { $0.userId }
+        let found = try await admin.list(query: query.flatMap { $0.isEmpty ? nil : $0 }, after: page.cursor, limit: page.fetchLimit, logger: context.logger)
+        return Page(fetched: found.map(UserResponse.init), request: page) { $0.userId }
     }
 
     @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> UserResponse {
         try context.requireStaff()
-        guard let id = context.parameters.get("user_id").flatMap(UUID.init(uuidString:)),
-            let user = try await users.find(id: id, logger: context.logger)
-        else { throw APIError.notFound("user") }
+        let id = try context.parameters.uuid("user_id", or: .userNotFound)
+        guard let user = try await users.find(id: id, logger: context.logger) else { throw APIError.userNotFound }
         return UserResponse(user)
     }
 
@@ -79,8 +77,7 @@ struct UserAdminController: Sendable {
         var discordId: String??
 
         enum CodingKeys: String, CodingKey {
-            case role, disabled
-            case discordId = "discord_id"
+            case role, disabled, discordId
         }
 
         init(from decoder: any Decoder) throws {
@@ -96,7 +93,7 @@ struct UserAdminController: Sendable {
 
     @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> UserResponse {
         try context.require(.admin)
-        guard let id = context.parameters.get("user_id").flatMap(UUID.init(uuidString:)) else { throw APIError.notFound("user") }
+        let id = try context.parameters.uuid("user_id", or: .userNotFound)
         let body = try await request.decodeJSON(as: ChangeRequest.self, context: context)
         guard body.role != nil || body.disabled != nil || body.discordId != nil else {
             throw APIError.malformedBody("give at least one of role, disabled, discord_id")
@@ -104,13 +101,13 @@ struct UserAdminController: Sendable {
         if case .some(.some(let discordId)) = body.discordId, !(17...20).contains(discordId.count) || !discordId.allSatisfy(\.isASCIIDigit) {
             throw APIError.invalidField("discord_id", "must be a Discord id: 17 to 20 digits, as a string")
         }
-        if id.uuidString.lowercased() == context.identity.userId, body.disabled == true || (body.role.map { $0 != .admin } ?? false) {
+        if id == context.caller.userId, body.disabled == true || (body.role.map { $0 != .admin } ?? false) {
             throw APIError.conflict("cannot_change_self", "an admin cannot disable or demote their own account")
         }
         guard let (user, endedSessions) = try await admin.apply(
             UserChange(role: body.role, disabled: body.disabled, discordId: body.discordId), to: id, logger: context.logger
         ) else {
-            throw APIError.notFound("user")
+            throw APIError.userNotFound
         }
         let userId = user.id.uuidString.lowercased()
         for session in endedSessions { await revoker.revoke(.session(session), logger: context.logger) }

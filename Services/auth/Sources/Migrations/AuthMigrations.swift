@@ -1,10 +1,9 @@
-import GuildEvents
 import GuildMigrations
 
 /// The `auth` schema.
 public enum AuthMigrations {
-    /// Every migration of the auth service, applied at start and by `guildctl migrate`.
-    public static let runner = MigrationRunner(schema: "auth", migrations: [initial, EventTables.migration(version: 2)])
+    /// The service's own migrations (version 2, the event tables, is now the kit's).
+    static let all = [initial]
 
     static let initial = Migration(
         version: 1,

@@ -8,4 +8,8 @@ extension APIError {
     static let accountDisabled = APIError(status: 403, code: "account_disabled", message: "this account is disabled")
     /// The username is taken.
     static let usernameTaken = APIError(status: 409, code: "username_taken", message: "that username is already taken")
+    /// No user with that id (or the caller may not see them).
+    static let userNotFound = APIError.notFound("user")
+    /// No session with that id that the caller may see.
+    static let sessionNotFound = APIError.notFound("session")
 }

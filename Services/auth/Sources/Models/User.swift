@@ -15,8 +15,8 @@ struct User: Sendable, Equatable {
 }
 
 /// A user as the API shows it (`GET /api/users/me`, login's `user`).
-struct UserResponse: ResponseCodable, Equatable {
-    var userId: String
+struct UserResponse: ResponseEncodable, Equatable {
+    var userId: UUID
     var discordId: String?
     var username: String
     var avatar: String?
@@ -26,7 +26,7 @@ struct UserResponse: ResponseCodable, Equatable {
     var createdAt: Date
 
     init(_ user: User) {
-        self.userId = user.id.uuidString.lowercased()
+        self.userId = user.id
         self.discordId = user.discordId
         self.username = user.username
         self.avatar = user.avatar
@@ -34,26 +34,6 @@ struct UserResponse: ResponseCodable, Equatable {
         self.permissions = Permissions.of(user.role)
         self.disabled = user.disabled
         self.createdAt = user.createdAt
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case username, avatar, role, permissions, disabled
-        case userId = "user_id"
-        case discordId = "discord_id"
-        case createdAt = "created_at"
-    }
-
-    /// Absent values are sent as `null`, never left out.
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(userId, forKey: .userId)
-        try container.encode(discordId, forKey: .discordId)
-        try container.encode(username, forKey: .username)
-        try container.encode(avatar, forKey: .avatar)
-        try container.encode(role, forKey: .role)
-        try container.encode(permissions, forKey: .permissions)
-        try container.encode(disabled, forKey: .disabled)
-        try container.encode(createdAt, forKey: .createdAt)
     }
 }
 

@@ -17,34 +17,14 @@ enum RefreshOutcome: Sendable {
 
 /// A session as its owner or an admin sees it.
 struct SessionResponse: ResponseEncodable, Sendable {
-    var id: String
-    var userId: String
+    var id: UUID
+    var userId: UUID
     var platform: String
     var device: String?
     var createdAt: Date
     var lastSeenAt: Date
     var expiresAt: Date
     var current: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case id, platform, device, current
-        case userId = "user_id"
-        case createdAt = "created_at"
-        case lastSeenAt = "last_seen_at"
-        case expiresAt = "expires_at"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(id, forKey: .id)
-        try container.encode(userId, forKey: .userId)
-        try container.encode(platform, forKey: .platform)
-        try container.encode(device, forKey: .device)
-        try container.encode(createdAt, forKey: .createdAt)
-        try container.encode(lastSeenAt, forKey: .lastSeenAt)
-        try container.encode(expiresAt, forKey: .expiresAt)
-        try container.encode(current, forKey: .current)
-    }
 }
 
 /// Sessions and their refresh tokens in the `auth` schema.
@@ -124,10 +104,9 @@ struct SessionRepository: Sendable {
             )
             var result: [SessionResponse] = []
             for try await (id, user, platform, device, created, seen, expires) in rows.decode((UUID, UUID, String, String?, Date, Date, Date).self) {
-                let sessionId = id.uuidString.lowercased()
                 result.append(SessionResponse(
-                    id: sessionId, userId: user.uuidString.lowercased(), platform: platform, device: device,
-                    createdAt: created, lastSeenAt: seen, expiresAt: expires, current: sessionId == currentSession
+                    id: id, userId: user, platform: platform, device: device,
+                    createdAt: created, lastSeenAt: seen, expiresAt: expires, current: id.uuidString.lowercased() == currentSession
                 ))
             }
             return result

@@ -5,29 +5,8 @@ import GuildServiceKit
 import Logging
 import PostgresNIO
 
-/// Accounts and sessions.
-protocol UserRepository: Sendable {
-    /// The user with this username (case-insensitive).
-    func find(username: String, logger: Logger) async throws -> User?
-    /// The user with this id.
-    func find(id: UUID, logger: Logger) async throws -> User?
-    /// Creates a user and, in the same transaction, its `auth.user_created` event.
-    func create(username: String, passwordHash: String?, role: Role, discordId: String?, avatar: String?, logger: Logger) async throws -> User
-    /// The user linked to this Discord account.
-    func find(discordId: String, logger: Logger) async throws -> User?
-    /// Opens a session with its first refresh token.
-    func openSession(userId: UUID, platform: String, device: String?, refreshTokenHash: String, lifetime: Duration, logger: Logger) async throws -> UUID
-}
-
-extension UserRepository {
-    /// Creates a local (password) user.
-    func create(username: String, passwordHash: String?, role: Role, logger: Logger) async throws -> User {
-        try await create(username: username, passwordHash: passwordHash, role: role, discordId: nil, avatar: nil, logger: logger)
-    }
-}
-
-/// ``UserRepository`` on PostgreSQL (the `auth` schema).
-struct UserPostgresRepository: UserRepository {
+/// Accounts on PostgreSQL (the `auth` schema), and the sessions opened at login.
+struct UserRepository: Sendable {
     let database: Database
 
     func find(username: String, logger: Logger) async throws -> User? {
@@ -116,5 +95,12 @@ struct UserPostgresRepository: UserRepository {
             )
         }
         return nil
+    }
+}
+
+extension UserRepository {
+    /// Creates a local (password) user.
+    func create(username: String, passwordHash: String?, role: Role, logger: Logger) async throws -> User {
+        try await create(username: username, passwordHash: passwordHash, role: role, discordId: nil, avatar: nil, logger: logger)
     }
 }

@@ -23,17 +23,10 @@ struct BookingController: Sendable {
         var startTime: Date
         var gameName: String
         var vmId: String?
-
-        enum CodingKeys: String, CodingKey {
-            case service, realm, duration
-            case startTime = "start_time"
-            case gameName = "game_name"
-            case vmId = "vm_id"
-        }
     }
 
     @Sendable func create(request: Request, context: AuthenticatedContext) async throws -> Response {
-        let caller = try context.caller
+        let caller = context.caller
         let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
         let start = BookingRules.wholeSeconds(body.startTime)
         try BookingRules.checkWindow(start: start, duration: body.duration, now: Date())
@@ -52,40 +45,34 @@ struct BookingController: Sendable {
     }
 
     @Sendable func list(request: Request, context: AuthenticatedContext) async throws -> Page<Booking> {
-        let caller = try context.caller
-        let limit = try Pagination.limit(request)
-        let cursor = try Pagination.cursor(request)
+        let page = try PageRequest(request)
         let status = try request.query("status").map { text in
             guard let status = Booking.Status(rawValue: text) else {
                 throw APIError.invalidField("status", "must be one of \(Booking.Status.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             return status
         }
-        var filter = BookingRepository.Filter(userId: caller.userId, status: status)
-        if let other = request.query("user_id") {
-            guard let id = UUID(uuidString: other) else { throw APIError.invalidField("user_id", "must be a user id") }
-            if id != caller.userId { try context.requireStaff() }
-            filter.userId = id
-        } else if try request.queryBool("all") == true {
+        var filter = BookingRepository.Filter(userId: try context.subject(of: request), status: status)
+        if request.uri.queryParameters["user_id"] == nil, try request.queryBool("all") == true {
             try context.requireStaff()
             filter.userId = nil
         }
-        let found = try await bookings.list(filter, after: cursor, limit: limit + 1, logger: context.logger)
-        return Page(fetched: found, limit: limit) { $0.id.uuidString.lowercased() }
+        let found = try await bookings.list(filter, after: page.cursor, limit: page.fetchLimit, logger: context.logger)
+        return Page(fetched: found, request: page) { $0.id }
     }
 
     @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> Booking {
-        let caller = try context.caller
-        let id = try uuidParameter(context.parameters.get("booking_id"), what: "booking")
-        guard let booking = try await bookings.find(id: id, logger: context.logger), booking.userId == caller.userId || caller.role.isStaff else {
-            throw APIError.notFound("booking")
+        let caller = context.caller
+        let id = try context.parameters.uuid("booking_id", or: .bookingNotFound)
+        guard let booking = try await bookings.find(id: id, logger: context.logger), booking.userId == caller.userId || caller.isStaff else {
+            throw APIError.bookingNotFound
         }
         return booking
     }
 
     @Sendable func cancel(request: Request, context: AuthenticatedContext) async throws -> Response {
-        let caller = try context.caller
-        let id = try uuidParameter(context.parameters.get("booking_id"), what: "booking")
+        let caller = context.caller
+        let id = try context.parameters.uuid("booking_id", or: .bookingNotFound)
         let key = try IdempotencyKey.from(request, owner: caller.userId, fingerprint: "cancel|\(id.uuidString.lowercased())")
         return try await bookings.cancel(id: id, by: caller, at: Date(), key: key, logger: context.logger).response
     }

@@ -35,7 +35,7 @@ struct CatalogueController: Sendable {
         guard let hours = try request.query("hours", in: Pricing.hourRange) else { throw APIError.invalidField("hours", "is required") }
         guard let serviceId = request.query("service") else { throw APIError.invalidField("service", "is required") }
         guard BookingRules.isIdentifier(serviceId), let service = try await catalogue.service(id: serviceId, logger: context.logger) else {
-            throw APIError(status: 404, code: "service_not_found", message: "service \(serviceId) not found")
+            throw APIError.serviceNotFound(serviceId)
         }
         return pricing.estimate(hours: hours, pricePerHour: service.pricePerHour)
     }
@@ -46,10 +46,6 @@ struct CatalogueController: Sendable {
         var name: String
         var pricePerHour: Money
         var available: Bool?
-        enum CodingKeys: String, CodingKey {
-            case id, type, name, available
-            case pricePerHour = "price_per_hour"
-        }
     }
 
     @Sendable func addService(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<BookableService> {
@@ -70,10 +66,6 @@ struct CatalogueController: Sendable {
         var name: String?
         var pricePerHour: Money?
         var available: Bool?
-        enum CodingKeys: String, CodingKey {
-            case name, available
-            case pricePerHour = "price_per_hour"
-        }
     }
 
     @Sendable func changeService(request: Request, context: AuthenticatedContext) async throws -> BookableService {
@@ -86,7 +78,7 @@ struct CatalogueController: Sendable {
         let name = try body.name.map { try BookingRules.text($0, field: "name") }
         guard BookingRules.isIdentifier(id),
             let service = try await catalogue.change(service: id, name: name, pricePerHour: body.pricePerHour, available: body.available, logger: context.logger)
-        else { throw APIError(status: 404, code: "service_not_found", message: "service \(id) not found") }
+        else { throw APIError.serviceNotFound(id) }
         return service
     }
 
@@ -141,7 +133,7 @@ struct CatalogueController: Sendable {
             let pack = try await catalogue.change(
                 pack: id, name: name, hours: hours, price: body.price, currency: currency, active: body.active, logger: context.logger
             )
-        else { throw APIError(status: 404, code: "pack_not_found", message: "pack \(id) not found") }
+        else { throw APIError.packNotFound(id) }
         return pack
     }
 

@@ -32,7 +32,7 @@ struct VMController: Sendable {
     @Sendable func show(request: Request, context: GuildRequestContext) async throws -> VMRepository.Listing {
         let id = context.parameters.get("vm_id") ?? ""
         guard BookingRules.isIdentifier(id), let listing = try await vms.list(id: id, logger: context.logger).first else {
-            throw APIError(status: 404, code: "vm_not_found", message: "VM \(id) not found")
+            throw APIError.vmNotFound(id)
         }
         return listing
     }
@@ -43,22 +43,7 @@ struct VMController: Sendable {
         var endTime: Date
         var duration: Int
         var vms: [VM]
-
-        enum CodingKeys: String, CodingKey {
-            case service, duration, vms, count
-            case startTime = "start_time"
-            case endTime = "end_time"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(service, forKey: .service)
-            try container.encode(startTime, forKey: .startTime)
-            try container.encode(endTime, forKey: .endTime)
-            try container.encode(duration, forKey: .duration)
-            try container.encode(vms, forKey: .vms)
-            try container.encode(vms.count, forKey: .count)
-        }
+        var count: Int
     }
 
     /// The VMs free for `[start, start + duration)`; with `service`, none when it takes no bookings.
@@ -70,13 +55,13 @@ struct VMController: Sendable {
         let serviceId = request.query("service")
         if let serviceId {
             guard BookingRules.isIdentifier(serviceId), let service = try await catalogue.service(id: serviceId, logger: context.logger) else {
-                throw APIError(status: 404, code: "service_not_found", message: "service \(serviceId) not found")
+                throw APIError.serviceNotFound(serviceId)
             }
             open = service.available
         }
         let end = start.addingTimeInterval(TimeInterval(duration) * 3600)
         let free = open ? try await vms.free(from: start, to: end, logger: context.logger) : []
-        return Availability(service: serviceId, startTime: start, endTime: end, duration: duration, vms: free)
+        return Availability(service: serviceId, startTime: start, endTime: end, duration: duration, vms: free, count: free.count)
     }
 
     @Sendable func stats(request: Request, context: GuildRequestContext) async throws -> VMRepository.Stats {
@@ -105,7 +90,7 @@ struct VMController: Sendable {
             statusChangedAt: Date()
         )
         try await vms.add(vm, logger: context.logger)
-        guard let listing = try await vms.list(id: vm.id, logger: context.logger).first else { throw APIError.notFound("VM") }
+        guard let listing = try await vms.list(id: vm.id, logger: context.logger).first else { throw APIError.vmNotFound(vm.id) }
         return EditedResponse(status: .created, response: listing)
     }
 
@@ -122,10 +107,6 @@ struct VMController: Sendable {
         var vm: VMRepository.Listing
         /// Bookings still to run on the VM, which an admin putting it in maintenance must look after.
         var affectedBookings: [Booking]
-        enum CodingKeys: String, CodingKey {
-            case vm
-            case affectedBookings = "affected_bookings"
-        }
     }
 
     /// `PATCH /vms/{vm_id}` (or `PATCH /vms` with `id` in the body).
@@ -145,7 +126,7 @@ struct VMController: Sendable {
         }
         guard BookingRules.isIdentifier(id), let affected = try await vms.change(id: id, change, logger: context.logger),
             let listing = try await vms.list(id: id, logger: context.logger).first
-        else { throw APIError(status: 404, code: "vm_not_found", message: "VM \(id) not found") }
+        else { throw APIError.vmNotFound(id) }
         context.logger.info("VM changed", metadata: ["vm_id": "\(id)", "status": "\(listing.vm.status.rawValue)", "affected_bookings": "\(affected.count)"])
         return Changed(vm: listing, affectedBookings: affected)
     }

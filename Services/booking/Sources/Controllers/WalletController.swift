@@ -15,46 +15,25 @@ struct WalletController: Sendable {
         return routes
     }
 
-    struct Wallet: ResponseEncodable {
+    /// What a wallet page carries beside its ledger entries.
+    struct Balance: Encodable, Sendable {
         var hoursBalance: Int
-        var transactions: [LedgerEntry]
-        var nextCursor: String?
-
-        enum CodingKeys: String, CodingKey {
-            case transactions
-            case hoursBalance = "hours_balance"
-            case nextCursor = "next_cursor"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(hoursBalance, forKey: .hoursBalance)
-            try container.encode(transactions, forKey: .transactions)
-            try container.encode(nextCursor, forKey: .nextCursor)
-        }
     }
 
-    /// The caller's wallet; staff may look at anyone's with `?user_id=`.
-    @Sendable func wallet(request: Request, context: AuthenticatedContext) async throws -> Wallet {
-        var userId = try context.caller.userId
-        if let other = request.query("user_id") {
-            guard let id = UUID(uuidString: other) else { throw APIError.invalidField("user_id", "must be a user id") }
-            if id != userId { try context.requireStaff() }
-            userId = id
-        }
-        let limit = try Pagination.limit(request)
-        let (balance, entries) = try await wallets.wallet(of: userId, after: try Pagination.cursor(request), limit: limit + 1, logger: context.logger)
-        let page = Page(fetched: entries, limit: limit) { $0.id.uuidString.lowercased() }
-        return Wallet(hoursBalance: balance, transactions: page.items, nextCursor: page.nextCursor)
+    /// The caller's wallet (`{hours_balance, transactions, next_cursor}`); staff may look at anyone's with `?user_id=`.
+    @Sendable func wallet(request: Request, context: AuthenticatedContext) async throws -> Page<LedgerEntry> {
+        let userId = try context.subject(of: request)
+        let page = try PageRequest(request)
+        let (balance, entries) = try await wallets.wallet(of: userId, after: page.cursor, limit: page.fetchLimit, logger: context.logger)
+        return Page(fetched: entries, request: page, itemsKey: "transactions", extra: Balance(hoursBalance: balance)) { $0.id }
     }
 
     struct BuyRequest: Decodable {
         var packId: String
-        enum CodingKeys: String, CodingKey { case packId = "pack_id" }
     }
 
     @Sendable func buy(request: Request, context: AuthenticatedContext) async throws -> Response {
-        let caller = try context.caller
+        let caller = context.caller
         let body = try await request.decodeJSON(as: BuyRequest.self, context: context)
         let packId = try BookingRules.identifier(body.packId, field: "pack_id")
         let key = try IdempotencyKey.from(request, owner: caller.userId, fingerprint: "buy|\(packId)")
@@ -65,10 +44,6 @@ struct WalletController: Sendable {
         var userId: String
         var hours: Int
         var reason: String
-        enum CodingKeys: String, CodingKey {
-            case hours, reason
-            case userId = "user_id"
-        }
     }
 
     /// Hours that may be granted (or, negative, taken back) at once.
@@ -76,7 +51,7 @@ struct WalletController: Sendable {
 
     @Sendable func grant(request: Request, context: AuthenticatedContext) async throws -> Response {
         try context.require(.admin)
-        let caller = try context.caller
+        let caller = context.caller
         let body = try await request.decodeJSON(as: GrantRequest.self, context: context)
         guard let userId = UUID(uuidString: body.userId) else { throw APIError.invalidField("user_id", "must be a user id") }
         guard Self.grantRange.contains(body.hours), body.hours != 0 else {

@@ -17,14 +17,6 @@ struct Pricing: Sendable, Equatable {
         /// The discount in percent (0 when none applies).
         var discountApplied: Int
         var finalPrice: Money
-
-        enum CodingKeys: String, CodingKey {
-            case hours
-            case basePrice = "base_price"
-            case totalPrice = "total_price"
-            case discountApplied = "discount_applied"
-            case finalPrice = "final_price"
-        }
     }
 
     /// Estimates take 1 to 1000 hours.

@@ -1,13 +1,9 @@
-import GuildEvents
 import GuildMigrations
 
 /// The `booking` schema.
 public enum BookingMigrations {
-    /// Every migration of the booking service, applied at start and by `guildctl migrate`.
-    public static let runner = MigrationRunner(
-        schema: "booking",
-        migrations: [EventTables.migration(version: 1), catalogue, ledgerAndBookings]
-    )
+    /// The booking service's own migrations (version 1, the event tables, is now the kit's).
+    static let all = [catalogue, ledgerAndBookings]
 
     /// Services, VMs and shop packs, with the seeded catalogue.
     static let catalogue = Migration(
@@ -145,18 +141,6 @@ public enum BookingMigrations {
             """,
             "CREATE TRIGGER ledger_append_only BEFORE UPDATE OR DELETE ON ledger FOR EACH ROW EXECUTE FUNCTION ledger_is_append_only()",
             "CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger FOR EACH STATEMENT EXECUTE FUNCTION ledger_is_append_only()",
-            """
-            CREATE TABLE idempotency_keys (
-                owner_id uuid NOT NULL,
-                key text NOT NULL,
-                fingerprint text NOT NULL,
-                status integer,
-                response text,
-                created_at timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (owner_id, key)
-            )
-            """,
-            "CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at)",
         ]
     )
 }

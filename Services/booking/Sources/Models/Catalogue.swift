@@ -8,11 +8,6 @@ struct BookableService: ResponseCodable, Equatable {
     var name: String
     var pricePerHour: Money
     var available: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case id, type, name, available
-        case pricePerHour = "price_per_hour"
-    }
 }
 
 /// A pack of hours sold in the shop.

@@ -18,12 +18,6 @@ struct BookingDraft: Sendable {
     var end: Date { start.addingTimeInterval(TimeInterval(duration) * 3600) }
 }
 
-/// Who asks to see or change a booking.
-struct Caller: Sendable {
-    var userId: UUID
-    var role: Role
-}
-
 /// Bookings: made, listed, cancelled and moved along their lifecycle.
 ///
 /// No two live bookings overlap on a VM: the `bookings_no_overlap` exclusion constraint decides
@@ -39,25 +33,25 @@ struct BookingRepository: Sendable {
         try await database.idempotent(key, status: .created, logger: logger) { connection in
             let available = try await connection.query("SELECT available FROM services WHERE id = \(draft.service)", logger: logger)
                 .decode(Bool.self).first { _ in true }
-            guard let available else { throw APIError(status: 404, code: "service_not_found", message: "service \(draft.service) not found") }
-            guard available else { throw APIError.conflict("service_unavailable", "service \(draft.service) is not taking bookings") }
+            guard let available else { throw APIError.serviceNotFound(draft.service) }
+            guard available else { throw APIError.serviceUnavailable(draft.service) }
 
             let id = UUID.timeOrdered()
             let booking: Booking
             if let vmId = draft.vmId {
                 let status = try await connection.query("SELECT status FROM vms WHERE id = \(vmId)", logger: logger)
                     .decode(String.self).first { _ in true }
-                guard let status else { throw APIError(status: 404, code: "vm_not_found", message: "VM \(vmId) not found") }
+                guard let status else { throw APIError.vmNotFound(vmId) }
                 guard status != VM.Status.maintenance.rawValue else {
-                    throw APIError.conflict("vm_in_maintenance", "VM \(vmId) is in maintenance and takes no bookings")
+                    throw APIError.vmInMaintenance(vmId)
                 }
                 guard let reserved = try await Self.reserve(draft, id: id, vmId: vmId, on: connection, logger: logger) else {
-                    throw APIError.conflict("slot_taken", "VM \(vmId) is already booked for part of that time")
+                    throw APIError.slotTaken(vmId)
                 }
                 booking = reserved
             } else {
                 guard let picked = try await Self.reserveFirstFreeVM(draft, id: id, on: connection, logger: logger) else {
-                    throw APIError.conflict("no_vm_available", "no VM is free for that time")
+                    throw APIError.noVMAvailable
                 }
                 booking = picked
             }
@@ -99,7 +93,7 @@ struct BookingRepository: Sendable {
         do {
             return try await insert(draft, id: id, vmId: vmId, on: connection, logger: logger)
         } catch where DatabaseErrors.sqlState(error) == "23P01" {
-            throw APIError.conflict("slot_taken", "VM \(vmId) is already booked for part of that time")
+            throw APIError.slotTaken(vmId)
         }
     }
 
@@ -175,12 +169,12 @@ struct BookingRepository: Sendable {
     /// Owners and admins may cancel; a moderator gets 403, anyone else 404.
     func cancel(id: UUID, by caller: Caller, at now: Date, key: IdempotencyKey?, logger: Logger) async throws -> StoredReply {
         try await database.idempotent(key, logger: logger) { [refunds] connection in
-            guard var booking = try await Self.find(id: id, lock: true, on: connection, logger: logger) else { throw APIError.notFound("booking") }
+            guard var booking = try await Self.find(id: id, lock: true, on: connection, logger: logger) else { throw APIError.bookingNotFound }
             if booking.userId != caller.userId && caller.role != .admin {
-                throw caller.role.isStaff ? APIError.forbidden("only the owner or an admin may cancel a booking") : APIError.notFound("booking")
+                throw caller.role.isStaff ? APIError.cancelNotAllowed : APIError.bookingNotFound
             }
             guard let refund = refunds.refund(for: booking, at: now) else {
-                throw APIError.conflict("booking_not_cancellable", "the booking is \(booking.status == .cancelled ? "already cancelled" : "over")")
+                throw APIError.bookingNotCancellable(alreadyCancelled: booking.status == .cancelled)
             }
             try await connection.query(
                 "UPDATE bookings SET status = 'cancelled', cancelled_at = \(now), hours_refunded = \(refund) WHERE id = \(id)",

@@ -39,19 +39,13 @@ struct CatalogueRepository: Sendable {
 
     /// Adds a service; 409 when the id is taken.
     func add(_ service: BookableService, logger: Logger) async throws {
-        do {
-            try await database.connection(logger: logger) { connection in
-                _ = try await connection.query(
-                    """
-                    INSERT INTO services (id, type, name, price_per_hour_cents, available)
-                    VALUES (\(service.id), \(service.type), \(service.name), \(service.pricePerHour.cents), \(service.available))
-                    """,
-                    logger: logger
-                )
-            }
-        } catch where DatabaseErrors.sqlState(error) == "23505" {
-            throw APIError.conflict("service_exists", "service \(service.id) exists already")
-        }
+        try await database.insert(
+            """
+            INSERT INTO services (id, type, name, price_per_hour_cents, available)
+            VALUES (\(service.id), \(service.type), \(service.name), \(service.pricePerHour.cents), \(service.available))
+            """,
+            ifTaken: APIError.serviceExists(service.id), logger: logger
+        )
     }
 
     /// Changes the given fields of a service; nil when there is none with that id.
@@ -91,19 +85,13 @@ struct CatalogueRepository: Sendable {
 
     /// Adds a pack; 409 when the id is taken.
     func add(_ pack: Pack, logger: Logger) async throws {
-        do {
-            try await database.connection(logger: logger) { connection in
-                _ = try await connection.query(
-                    """
-                    INSERT INTO packs (id, name, hours, price_cents, currency, active)
-                    VALUES (\(pack.id), \(pack.name), \(pack.hours), \(pack.price.cents), \(pack.currency), \(pack.active))
-                    """,
-                    logger: logger
-                )
-            }
-        } catch where DatabaseErrors.sqlState(error) == "23505" {
-            throw APIError.conflict("pack_exists", "pack \(pack.id) exists already")
-        }
+        try await database.insert(
+            """
+            INSERT INTO packs (id, name, hours, price_cents, currency, active)
+            VALUES (\(pack.id), \(pack.name), \(pack.hours), \(pack.price.cents), \(pack.currency), \(pack.active))
+            """,
+            ifTaken: APIError.packExists(pack.id), logger: logger
+        )
     }
 
     /// Changes the given fields of a pack (`active: false` retires it from the shop).

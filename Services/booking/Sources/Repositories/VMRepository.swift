@@ -17,20 +17,6 @@ struct VMRepository: Sendable {
             var service: String
             var startTime: Date
             var endTime: Date
-
-            enum CodingKeys: String, CodingKey {
-                case id, service
-                case startTime = "start_time"
-                case endTime = "end_time"
-            }
-
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(id.uuidString.lowercased(), forKey: .id)
-                try container.encode(service, forKey: .service)
-                try container.encode(startTime, forKey: .startTime)
-                try container.encode(endTime, forKey: .endTime)
-            }
         }
 
         var vm: VM
@@ -38,8 +24,7 @@ struct VMRepository: Sendable {
         var now: Date
 
         enum CodingKeys: String, CodingKey {
-            case id, name, status, region, cpu, memory, uptime
-            case currentBooking = "current_booking"
+            case id, name, status, region, cpu, memory, uptime, currentBooking
         }
 
         func encode(to encoder: any Encoder) throws {
@@ -87,19 +72,13 @@ struct VMRepository: Sendable {
 
     /// Adds a VM; 409 when the id is taken.
     func add(_ vm: VM, logger: Logger) async throws {
-        do {
-            try await database.connection(logger: logger) { connection in
-                _ = try await connection.query(
-                    """
-                    INSERT INTO vms (id, name, status, region, cpu, memory_gb)
-                    VALUES (\(vm.id), \(vm.name), \(vm.status.rawValue), \(vm.region), \(vm.cpu), \(vm.memoryGB))
-                    """,
-                    logger: logger
-                )
-            }
-        } catch where DatabaseErrors.sqlState(error) == "23505" {
-            throw APIError.conflict("vm_exists", "VM \(vm.id) exists already")
-        }
+        try await database.insert(
+            """
+            INSERT INTO vms (id, name, status, region, cpu, memory_gb)
+            VALUES (\(vm.id), \(vm.name), \(vm.status.rawValue), \(vm.region), \(vm.cpu), \(vm.memoryGB))
+            """,
+            ifTaken: APIError.vmExists(vm.id), logger: logger
+        )
     }
 
     /// The fields an admin may change.
@@ -174,13 +153,6 @@ struct VMRepository: Sendable {
         var activeBookings: Int
         var availableServers: Int
         var totalPlayers: Int
-
-        enum CodingKeys: String, CodingKey {
-            case totalServers = "total_servers"
-            case activeBookings = "active_bookings"
-            case availableServers = "available_servers"
-            case totalPlayers = "total_players"
-        }
     }
 
     /// Servers, bookings running now, online VMs free now, and everyone who has booked.

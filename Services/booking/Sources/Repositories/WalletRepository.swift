@@ -44,7 +44,7 @@ enum Ledger {
         }
         guard let balance else {
             let current = try await Self.balance(of: posting.userId, on: connection, logger: logger)
-            throw APIError.unprocessable("insufficient_hours", "this needs \(-posting.delta) hours and the balance is \(current)")
+            throw APIError.insufficientHours(needed: -posting.delta, balance: current)
         }
         let id = UUID.timeOrdered()
         try await connection.query(
@@ -75,21 +75,6 @@ struct WalletRepository: Sendable {
         var transactionId: UUID
         var hoursAdded: Int
         var newBalance: Int
-
-        enum CodingKeys: String, CodingKey {
-            case success
-            case transactionId = "transaction_id"
-            case hoursAdded = "hours_added"
-            case newBalance = "new_balance"
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(success, forKey: .success)
-            try container.encode(transactionId.uuidString.lowercased(), forKey: .transactionId)
-            try container.encode(hoursAdded, forKey: .hoursAdded)
-            try container.encode(newBalance, forKey: .newBalance)
-        }
     }
 
     /// Buys the active pack `packId` for `userId`.
@@ -97,7 +82,7 @@ struct WalletRepository: Sendable {
         try await database.idempotent(key, logger: logger) { connection in
             let hours = try await connection.query("SELECT hours FROM packs WHERE id = \(packId) AND active", logger: logger)
                 .decode(Int.self).first { _ in true }
-            guard let hours else { throw APIError(status: 404, code: "pack_not_found", message: "pack \(packId) not found") }
+            guard let hours else { throw APIError.packNotFound(packId) }
             let (id, balance) = try await Ledger.post(
                 LedgerPosting(userId: userId, delta: hours, kind: .purchase, packId: packId), on: connection, logger: logger
             )

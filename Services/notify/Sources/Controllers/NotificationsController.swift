@@ -4,8 +4,8 @@ import GuildServiceKit
 import Hummingbird
 
 /// `GET /api/notifications`: the caller's inbox.
-struct NotificationsController<Repository: NotificationRepository>: Sendable {
-    let repository: Repository
+struct NotificationsController: Sendable {
+    let repository: NotificationRepository
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         let routes = RouteCollection(context: AuthenticatedContext.self)
@@ -13,31 +13,15 @@ struct NotificationsController<Repository: NotificationRepository>: Sendable {
         return routes
     }
 
-    struct Page: ResponseEncodable {
-        var items: [Notification]
+    /// What an inbox page carries beside its notifications.
+    struct Unread: Encodable, Sendable {
         var unreadCount: Int
-        var nextCursor: String?
-
-        enum CodingKeys: String, CodingKey {
-            case items
-            case unreadCount = "unread_count"
-            case nextCursor = "next_cursor"
-        }
-
-        /// `next_cursor` is always present: `null` on the last page.
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(items, forKey: .items)
-            try container.encode(unreadCount, forKey: .unreadCount)
-            try container.encode(nextCursor, forKey: .nextCursor)
-        }
     }
 
-    @Sendable func list(request: Request, context: AuthenticatedContext) async throws -> Page {
-        let limit = try Pagination.limit(request)
-        let cursor = try Pagination.cursor(request)
-        let page = try await repository.page(userId: context.identity.userId, limit: limit, after: cursor, logger: context.logger)
-        let next = page.items.count == limit ? page.items.last?.id : nil
-        return Page(items: page.items, unreadCount: page.unread, nextCursor: next)
+    /// `{items, unread_count, next_cursor}`, newest first.
+    @Sendable func list(request: Request, context: AuthenticatedContext) async throws -> Page<Notification> {
+        let page = try PageRequest(request)
+        let found = try await repository.page(userId: context.identity.userId, limit: page.fetchLimit, after: page.cursor, logger: context.logger)
+        return Page(fetched: found.items, request: page, extra: Unread(unreadCount: found.unread)) { $0.id }
     }
 }

@@ -13,7 +13,7 @@ enum UserCreatedHandler {
             let name = event.data["username"]?.stringValue ?? "there"
             let title = "Welcome to Guildhall"
             let body = "Hi \(name)! Book game time, open a ticket when you need help, and level up by taking part."
-            let id = try await NotificationPostgresRepository.insert(
+            let id = try await NotificationRepository.insert(
                 userId: userId, kind: "welcome", title: title, body: body, sourceEventId: event.id, on: connection, logger: logger
             )
             // Live delivery is best effort: the inbox row above is the record.

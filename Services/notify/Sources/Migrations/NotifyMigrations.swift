@@ -1,10 +1,9 @@
-import GuildEvents
 import GuildMigrations
 
 /// The `notify` schema.
 public enum NotifyMigrations {
-    /// Every migration of the notify service, applied at start and by `guildctl migrate`.
-    public static let runner = MigrationRunner(schema: "notify", migrations: [initial, EventTables.migration(version: 2)])
+    /// The service's own migrations (version 2, the event tables, is now the kit's).
+    static let all = [initial]
 
     static let initial = Migration(
         version: 1,

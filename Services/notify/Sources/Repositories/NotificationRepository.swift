@@ -6,29 +6,20 @@ import PostgresNIO
 
 /// One entry of a user's inbox.
 struct Notification: ResponseCodable, Equatable {
-    var id: String
+    var id: UUID
     var kind: String
     var title: String
     var body: String
     var read: Bool
     var createdAt: Date
-
-    enum CodingKeys: String, CodingKey {
-        case id, kind, title, body, read
-        case createdAt = "created_at"
-    }
 }
 
-/// The inbox.
-protocol NotificationRepository: Sendable {
-    /// A page of `userId`'s notifications, newest first, after `cursor` (the last id of the previous page).
-    func page(userId: String, limit: Int, after cursor: UUID?, logger: Logger) async throws -> (items: [Notification], unread: Int)
-}
-
-/// ``NotificationRepository`` on PostgreSQL (the `notify` schema).
-struct NotificationPostgresRepository: NotificationRepository {
+/// The inbox on PostgreSQL (the `notify` schema).
+struct NotificationRepository: Sendable {
     let database: Database
 
+    /// Up to `limit` of `userId`'s notifications, newest first, after `cursor` (the last id of
+    /// the previous page), and how many of all of them are unread.
     func page(userId: String, limit: Int, after cursor: UUID?, logger: Logger) async throws -> (items: [Notification], unread: Int) {
         try await database.connection(logger: logger) { connection in
             let rows = try await connection.query(
@@ -42,7 +33,7 @@ struct NotificationPostgresRepository: NotificationRepository {
             )
             var items: [Notification] = []
             for try await (id, kind, title, body, read, createdAt) in rows.decode((UUID, String, String, String, Bool, Date).self) {
-                items.append(Notification(id: id.uuidString.lowercased(), kind: kind, title: title, body: body, read: read, createdAt: createdAt))
+                items.append(Notification(id: id, kind: kind, title: title, body: body, read: read, createdAt: createdAt))
             }
             var unread = 0
             for try await count in try await connection.query(

@@ -1,26 +1,29 @@
 import Foundation
 import GuildCore
-import GuildServiceKit
+import GuildMigrations
 import HTTPTypes
 import Hummingbird
 import Logging
 import PostgresNIO
 
-/// An `Idempotency-Key` sent with a write that moves hours: a retry with the same key returns
-/// the first answer and changes nothing. Keys belong to the caller and are kept for 7 days.
-struct IdempotencyKey: Sendable, Equatable {
+// MARK: - The HTTP half
+
+/// An `Idempotency-Key` sent with a write: a retry with the same key returns the first answer
+/// and changes nothing. Keys belong to the caller and are kept for 7 days.
+public struct IdempotencyKey: Sendable, Equatable {
     /// Who sent it (keys of different callers never meet).
-    var owner: UUID
+    public var owner: UUID
     /// The header's value.
-    var key: String
+    public var key: String
     /// What the request asked for; the same key with another request is refused.
-    var fingerprint: String
+    public var fingerprint: String
 
     /// How long a key is remembered.
-    static let retention: TimeInterval = 7 * 24 * 3600
+    public static let retention: TimeInterval = 7 * 24 * 3600
 
-    /// The key of `request`, if it sent one; a malformed one is a 400.
-    static func from(_ request: Request, owner: UUID, fingerprint: String) throws -> IdempotencyKey? {
+    /// The key of `request`, if it sent one; a malformed one is a 400. `fingerprint` names what
+    /// the request asks for (its route and the values that matter).
+    public static func from(_ request: Request, owner: UUID, fingerprint: String) throws -> IdempotencyKey? {
         guard let value = request.headers[.idempotencyKey] else { return nil }
         guard (1...128).contains(value.count), value.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) else {
             throw APIError.invalidField("Idempotency-Key", "must be 1 to 128 visible ASCII characters")
@@ -30,14 +33,16 @@ struct IdempotencyKey: Sendable, Equatable {
 }
 
 /// A JSON answer as it was first given, ready to be given again.
-struct StoredReply: Sendable, Equatable {
-    var status: Int
-    var json: String
+public struct StoredReply: Sendable, Equatable {
+    /// The HTTP status.
+    public var status: Int
+    /// The body.
+    public var json: String
     /// True when this is a replay of an earlier request with the same key.
-    var replayed: Bool
+    public var replayed: Bool
 
-    /// The HTTP response.
-    var response: Response {
+    /// The HTTP response (`Idempotent-Replayed: true` on a replay).
+    public var response: Response {
         var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
         if replayed { headers[.idempotentReplayed] = "true" }
         return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: json)))
@@ -46,18 +51,21 @@ struct StoredReply: Sendable, Equatable {
 
 extension HTTPField.Name {
     /// `Idempotency-Key`, sent by clients on writes that move hours.
-    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
+    public static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
     /// `Idempotent-Replayed: true` marks an answer given again for a repeated key.
-    static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
+    public static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
 }
 
+// MARK: - The storage half
+
 extension Database {
-    /// Runs `work` in a transaction once per idempotency key and returns its answer as JSON.
+    /// Runs `work` in a transaction once per idempotency key and returns its answer as JSON,
+    /// kept in the service's own `idempotency_keys` table (``IdempotencyTables``).
     ///
     /// The key is claimed inside the same transaction as the change, so a concurrent retry
     /// waits on the key's row and then replays the committed answer; when `work` throws,
     /// nothing is kept and a retry runs afresh.
-    func idempotent<Body: Encodable & Sendable>(
+    public func idempotent<Body: Encodable & Sendable>(
         _ key: IdempotencyKey?,
         status: HTTPResponse.Status = .ok,
         logger: Logger,
@@ -66,7 +74,7 @@ extension Database {
         try await transaction(logger: logger) { connection in
             if let key, let earlier = try await Self.claim(key, on: connection, logger: logger) { return earlier }
             let body = try await work(connection)
-            let reply = StoredReply(status: Int(status.code), json: String(decoding: try Self.encoder.encode(body), as: UTF8.self), replayed: false)
+            let reply = StoredReply(status: Int(status.code), json: try GuildJSON.string(body), replayed: false)
             if let key {
                 try await connection.query(
                     "UPDATE idempotency_keys SET status = \(reply.status), response = \(reply.json) WHERE owner_id = \(key.owner) AND key = \(key.key)",
@@ -104,11 +112,27 @@ extension Database {
         }
         throw APIError.conflict("idempotency_key_in_use", "a request with this Idempotency-Key is still being processed")
     }
+}
 
-    /// The encoder of Hummingbird's responses: keys as declared, RFC 3339 dates.
-    private static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
+/// The table behind ``Database/idempotent(_:status:logger:_:)``, added to every service's schema.
+public enum IdempotencyTables {
+    /// Creates `idempotency_keys` (a key per caller, with the answer it got).
+    public static let migration = Migration(
+        version: -1,
+        name: "shared: idempotency keys",
+        statements: [
+            """
+            CREATE TABLE IF NOT EXISTS idempotency_keys (
+                owner_id uuid NOT NULL,
+                key text NOT NULL,
+                fingerprint text NOT NULL,
+                status integer,
+                response text,
+                created_at timestamptz NOT NULL DEFAULT now(),
+                PRIMARY KEY (owner_id, key)
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at)",
+        ]
+    )
 }

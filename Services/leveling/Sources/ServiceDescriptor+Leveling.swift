@@ -1,0 +1,11 @@
+import GuildServiceKit
+
+extension ServiceDescriptor {
+    /// The leveling service: XP, levels and tools.
+    public static let leveling = ServiceDescriptor(
+        name: "leveling",
+        defaultPort: 8084,
+        routePrefixes: ["/api/leveling"],
+        migrations: []
+    )
+}

@@ -1,0 +1,11 @@
+import GuildServiceKit
+
+extension ServiceDescriptor {
+    /// The notify service: the inbox, live connections and push.
+    public static let notify = ServiceDescriptor(
+        name: "notify",
+        defaultPort: 8085,
+        routePrefixes: ["/api/notifications", "/ws", "/socket.io"],
+        migrations: NotifyMigrations.all
+    )
+}

@@ -1,0 +1,57 @@
+import Hummingbird
+
+/// Where a service adds its routes, each group said to be public or for signed-in callers.
+///
+/// What is public is recorded, so the private listener can list every route with its
+/// visibility (`GET /internal/routes`) and the tests check nginx's gate against it.
+public final class ServiceRoutes {
+    /// The service's public router (health and the 405 answers are added by the kit).
+    let router: Router<GuildRequestContext>
+    private var publicRoutes: Set<String> = []
+
+    init(router: Router<GuildRequestContext>) { self.router = router }
+
+    /// Routes anyone may call, under `path`.
+    public func open(_ path: String, _ collections: RouteCollection<GuildRequestContext>...) {
+        recordingPublic { router in
+            for collection in collections { router.addRoutes(collection, atPath: RouterPath(path)) }
+        }
+    }
+
+    /// Routes for signed-in callers, under `path`: a request without a valid token gets a 401.
+    public func signedIn(_ path: String, _ collections: RouteCollection<AuthenticatedContext>...) {
+        let group = router.group(RouterPath(path), context: AuthenticatedContext.self)
+        for collection in collections { group.addRoutes(collection) }
+    }
+
+    /// Adds what `add` adds to the router as public.
+    func recordingPublic(_ add: (Router<GuildRequestContext>) -> Void) {
+        let before = Set(router.routes.map(\.description))
+        add(router)
+        publicRoutes.formUnion(Set(router.routes.map(\.description)).subtracting(before))
+    }
+
+    /// Every route with its visibility, in path order.
+    var listing: [RouteListing] {
+        router.routes
+            .map { RouteListing(method: $0.method.rawValue, path: $0.path.description, public: publicRoutes.contains($0.description)) }
+            .sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+    }
+}
+
+/// One route of a service, as `GET /internal/routes` lists it.
+public struct RouteListing: ResponseCodable, Sendable, Equatable {
+    /// `GET`, `POST` …
+    public var method: String
+    /// `/api/booking/bookings/{booking_id}`.
+    public var path: String
+    /// True when nginx must let it through without a token.
+    public var `public`: Bool
+
+    /// Creates a listing.
+    public init(method: String, path: String, public: Bool) {
+        self.method = method
+        self.path = path
+        self.public = `public`
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import GuildServiceKit
+import GuildStack
+import Testing
+
+/// The list of services in Swift is the one truth: the scripts, the nginx template, the
+/// container files and the contract must each know every service on it, so a service added in
+/// Swift but forgotten elsewhere fails here.
+@Suite("every service is known to the scripts, nginx and compose")
+struct StackDeclarationTests {
+    /// The repository's root, found from this file's place in it.
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    static func read(_ path: String) throws -> String {
+        try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    @Test func servicesHaveDistinctNamesAndPorts() {
+        let services = GuildStack.services
+        #expect(Set(services.map(\.name)).count == services.count)
+        let ports = services.flatMap { [$0.defaultPort, $0.defaultInternalPort] }
+        #expect(Set(ports).count == ports.count, "two services share a default port")
+        #expect(services.first?.name == "auth", "auth signs the tokens and starts first")
+    }
+
+    @Test func theScriptsStartExactlyTheServicesOfTheList() throws {
+        let lib = try Self.read("scripts/lib.sh")
+        let names = GuildStack.services.map(\.name).joined(separator: " ")
+        #expect(lib.contains("GH_SERVICES=(\(names))"), "scripts/lib.sh's GH_SERVICES must be (\(names))")
+        for service in GuildStack.services {
+            let servers = "GUILDHALL_\(service.name.uppercased())_SERVERS"
+            #expect(lib.contains("\(servers)=\"$GH_\(service.name.uppercased())_SERVERS\""), "scripts/lib.sh does not give nginx \(servers)")
+        }
+    }
+
+    @Test(arguments: GuildStack.services.map(\.name))
+    func nginxRoutesEveryPrefixOfTheService(name: String) throws {
+        let service = try #require(GuildStack.service(named: name))
+        let template = try Self.read("nginx/guildhall.conf.template")
+        #expect(template.contains("upstream guildhall_\(name) {"), "nginx has no upstream for \(name)")
+        #expect(template.contains("${GUILDHALL_\(name.uppercased())_SERVERS}"), "nginx's upstream for \(name) takes no servers")
+        let locations = template.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { $0.hasPrefix("location ") }
+        // (The health route, and that each public route really reaches the service, are tried
+        // through the running nginx by PublicRouteTests.)
+        for prefix in service.routePrefixes {
+            let pattern = prefix.dropFirst()  // regex locations write `^/api/…`
+            #expect(locations.contains { $0.contains(prefix) || $0.contains("^/\(pattern)") }, "nginx has no location for \(prefix)")
+        }
+        #expect(template.contains("proxy_pass http://guildhall_\(name);"), "nginx never passes a request to \(name)")
+    }
+
+    @Test(arguments: GuildStack.services.map(\.name))
+    func composeRunsTheServiceOnItsPorts(name: String) throws {
+        let service = try #require(GuildStack.service(named: name))
+        let compose = try Self.read("compose/docker-compose.yml")
+        #expect(compose.contains("  \(name):\n"), "compose/docker-compose.yml has no service \(name)")
+        #expect(compose.contains("command: [\"\(name)\"]"))
+        #expect(compose.contains("PORT: \"\(service.defaultPort)\""))
+        #expect(compose.contains("INTERNAL_PORT: \"\(service.defaultInternalPort)\""))
+        #expect(compose.contains("http://127.0.0.1:\(service.defaultPort)\(service.healthPath)"), "compose's health check of \(name) is not its health route")
+        #expect(compose.contains("GUILDHALL_\(name.uppercased())_SERVERS: \"server \(name):\(service.defaultPort) "), "compose's nginx does not reach \(name)")
+        let dockerfile = try Self.read("compose/Dockerfile")
+        let built = dockerfile.split(separator: "\n").first { $0.contains("for program in") } ?? ""
+        #expect(built.split(separator: " ").contains(Substring(name)), "compose/Dockerfile does not install \(name)")
+    }
+
+    @Test(arguments: GuildStack.services.map(\.name))
+    func theContractDocumentsTheServiceHealth(name: String) throws {
+        let service = try #require(GuildStack.service(named: name))
+        let contract = try Self.read("openapi.yaml")
+        #expect(contract.contains("  \(service.healthPath):"), "openapi.yaml does not document \(service.healthPath)")
+    }
+}
