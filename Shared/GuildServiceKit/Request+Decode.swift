@@ -90,3 +90,31 @@ extension JSONValue {
         }
     }
 }
+
+extension Request {
+    /// Decodes the body of a partial update (`PATCH`): a struct whose fields are all optional,
+    /// of which at least one must be given — otherwise a 400 naming them all (`ignoring` names
+    /// fields that say what to change rather than how, such as an id).
+    public func decodeChange<T: Decodable>(as type: T.Type, context: some RequestContext, ignoring: Set<String> = []) async throws -> T {
+        let body = try await decodeJSON(as: type, context: context)
+        let fields = Mirror(reflecting: body).children.compactMap { child -> (name: String, given: Bool)? in
+            guard let label = child.label else { return nil }
+            let name = GuildJSON.snakeCase(label)
+            guard !ignoring.contains(name) else { return nil }
+            return (name, (child.value as? any OptionalValue)?.isNone == false)
+        }
+        guard fields.contains(where: \.given) else {
+            throw APIError.malformedBody("give at least one of \(fields.map(\.name).joined(separator: ", "))")
+        }
+        return body
+    }
+}
+
+/// Lets ``Request/decodeChange(as:context:ignoring:)`` see whether a field of any optional type was given.
+protocol OptionalValue {
+    var isNone: Bool { get }
+}
+
+extension Optional: OptionalValue {
+    var isNone: Bool { self == nil }
+}

@@ -1,11 +1,8 @@
 import Configuration
 import GuildAuth
 import GuildRedis
-import Dispatch
 import Logging
-import NIOPosix
 import PostgresNIO
-import Synchronization
 
 /// What a service's handlers and background jobs share: settings, logger and the clients.
 ///
@@ -53,44 +50,5 @@ public struct ServiceDependencies: Sendable {
         self.redis = RedisClient(configuration: redisConfiguration, logger: logger)
         self.verifier = TokenVerifier(policy: settings.tokenPolicy, revocations: revocations)
         self.ready = ReadySignal()
-    }
-}
-
-/// A flag that opens once; waiters poll it so they stay cancellable.
-public final class ReadySignal: Sendable {
-    private let state = Atomic(false)
-
-    /// Creates a closed signal.
-    public init() {}
-
-    /// Opens the signal.
-    public func open() { state.store(true, ordering: .releasing) }
-
-    /// Whether it is open.
-    public var isOpen: Bool { state.load(ordering: .acquiring) }
-
-    /// Waits until it opens; throws `CancellationError` if cancelled first.
-    public func wait() async throws {
-        while !isOpen { try await Task.sleep(for: .milliseconds(50)) }
-    }
-}
-
-/// The process's event loops, handed out strictly in turn.
-///
-/// PostgresNIO opens each pooled connection on `any()`, which, asked from an event loop, answers
-/// that same loop. With tasks running on the event loops (see ``runGuildService(_:)``) every
-/// connection would then sit on one loop, and every handler would continue there after its first
-/// query: one busy thread and one idle one. Handing loops out in turn spreads them.
-final class EventLoopsInTurn: EventLoopGroup, Sendable {
-    static let shared = EventLoopsInTurn(MultiThreadedEventLoopGroup.singleton)
-    private let base: MultiThreadedEventLoopGroup
-
-    init(_ base: MultiThreadedEventLoopGroup) { self.base = base }
-
-    func next() -> any EventLoop { base.next() }
-    func any() -> any EventLoop { base.next() }
-    func makeIterator() -> EventLoopIterator { base.makeIterator() }
-    func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
-        base.shutdownGracefully(queue: queue, callback)
     }
 }

@@ -1,4 +1,6 @@
+import GuildEvents
 import GuildMigrations
+import GuildServiceKit
 import GuildTestSupport
 import PostgresNIO
 import Testing
@@ -37,6 +39,24 @@ struct MigrationRunnerTests {
                 logger: testLogger
             )
             for try await count in rows.decode(Int.self) { #expect(count == 0) }
+        }
+    }
+
+    /// Schemas made before the kit owned the outbox and the idempotency keys created them in a
+    /// migration of their own (booking's versions 1 and 3); the kit's versions then find them there.
+    @Test func aSchemaThatMadeTheSharedTablesItselfTakesTheKitsVersions() async throws {
+        let schema = uniqueSchema("migr")
+        try await withTestPostgres(schema: schema) { client in
+            let idempotencyBefore = Migration(version: 3, name: "idempotency keys", statements: IdempotencyTables.migration.statements)
+            let outboxBefore = Migration(version: 1, name: "event outbox and inbox", statements: EventTables.migration.statements)
+            try await MigrationRunner(schema: schema, migrations: [outboxBefore, idempotencyBefore]).run(on: client, logger: testLogger)
+            try await client.query("INSERT INTO outbox (id, type, occurred_at, data) VALUES (gen_random_uuid(), 't', now(), '{}')", logger: testLogger)
+
+            let now = MigrationRunner(schema: schema, migrations: ServiceDescriptor.sharedMigrations)
+            #expect(try await now.run(on: client, logger: testLogger) == [-2, -1])
+            let rows = try await client.query("SELECT count(*)::int FROM outbox", logger: testLogger)
+            for try await count in rows.decode(Int.self) { #expect(count == 1, "the events waiting in the outbox are kept") }
+            #expect(try await now.run(on: client, logger: testLogger).isEmpty)
         }
     }
 }

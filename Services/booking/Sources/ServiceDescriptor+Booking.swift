@@ -6,6 +6,6 @@ extension ServiceDescriptor {
         name: "booking",
         defaultPort: 8082,
         routePrefixes: ["/api/booking"],
-        migrations: BookingMigrations.all
+        migrations: [BookingMigrations.catalogue, BookingMigrations.ledgerAndBookings]
     )
 }

@@ -1,10 +1,9 @@
 import GuildMigrations
 
-/// The `auth` schema.
+/// The `auth` schema's own migrations, listed in ``GuildServiceKit/ServiceDescriptor/auth``. The
+/// kit adds the shared event and idempotency tables; version 2, which made the event tables before
+/// the kit owned them, is retired and never reused.
 public enum AuthMigrations {
-    /// The service's own migrations (version 2, the event tables, is now the kit's).
-    static let all = [initial]
-
     static let initial = Migration(
         version: 1,
         name: "users, sessions and refresh tokens",

@@ -15,18 +15,6 @@ enum RefreshOutcome: Sendable {
     case refused
 }
 
-/// A session as its owner or an admin sees it.
-struct SessionResponse: ResponseEncodable, Sendable {
-    var id: UUID
-    var userId: UUID
-    var platform: String
-    var device: String?
-    var createdAt: Date
-    var lastSeenAt: Date
-    var expiresAt: Date
-    var current: Bool
-}
-
 /// Sessions and their refresh tokens in the `auth` schema.
 struct SessionRepository: Sendable {
     let database: Database

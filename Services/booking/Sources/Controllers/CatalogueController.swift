@@ -71,10 +71,7 @@ struct CatalogueController: Sendable {
     @Sendable func changeService(request: Request, context: AuthenticatedContext) async throws -> BookableService {
         try context.require(.admin)
         let id = context.parameters.get("service_id") ?? ""
-        let body = try await request.decodeJSON(as: ServiceChange.self, context: context)
-        guard body.name != nil || body.pricePerHour != nil || body.available != nil else {
-            throw APIError.malformedBody("give at least one of name, price_per_hour, available")
-        }
+        let body = try await request.decodeChange(as: ServiceChange.self, context: context)
         let name = try body.name.map { try BookingRules.text($0, field: "name") }
         guard BookingRules.isIdentifier(id),
             let service = try await catalogue.change(service: id, name: name, pricePerHour: body.pricePerHour, available: body.available, logger: context.logger)
@@ -122,10 +119,7 @@ struct CatalogueController: Sendable {
     @Sendable func changePack(request: Request, context: AuthenticatedContext) async throws -> Pack {
         try context.require(.admin)
         let id = context.parameters.get("pack_id") ?? ""
-        let body = try await request.decodeJSON(as: PackChange.self, context: context)
-        guard body.name != nil || body.hours != nil || body.price != nil || body.currency != nil || body.active != nil else {
-            throw APIError.malformedBody("give at least one of name, hours, price, currency, active")
-        }
+        let body = try await request.decodeChange(as: PackChange.self, context: context)
         let name = try body.name.map { try BookingRules.text($0, field: "name") }
         let hours = try body.hours.map(Self.packHours)
         let currency = try body.currency.map(Self.currency)

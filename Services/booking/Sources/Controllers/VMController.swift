@@ -112,7 +112,7 @@ struct VMController: Sendable {
     /// `PATCH /vms/{vm_id}` (or `PATCH /vms` with `id` in the body).
     @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> Changed {
         try context.require(.admin)
-        let body = try await request.decodeJSON(as: VMChange.self, context: context)
+        let body = try await request.decodeChange(as: VMChange.self, context: context, ignoring: ["id"])
         guard let id = context.parameters.get("vm_id") ?? body.id else { throw APIError.invalidField("id", "is required") }
         let change = VMRepository.Change(
             name: try body.name.map { try BookingRules.text($0, field: "name") },
@@ -121,9 +121,6 @@ struct VMController: Sendable {
             cpu: try body.cpu.map(Self.cpu),
             memoryGB: try body.memory.map(Self.memory)
         )
-        guard change.name != nil || change.status != nil || change.region != nil || change.cpu != nil || change.memoryGB != nil else {
-            throw APIError.malformedBody("give at least one of name, status, region, cpu, memory")
-        }
         guard BookingRules.isIdentifier(id), let affected = try await vms.change(id: id, change, logger: context.logger),
             let listing = try await vms.list(id: id, logger: context.logger).first
         else { throw APIError.vmNotFound(id) }

@@ -1,10 +1,9 @@
 import GuildMigrations
 
-/// The `booking` schema.
+/// The `booking` schema's own migrations, listed in ``GuildServiceKit/ServiceDescriptor/booking``. The
+/// kit adds the shared event and idempotency tables; version 1, which made the event tables before
+/// the kit owned them, is retired and never reused.
 public enum BookingMigrations {
-    /// The booking service's own migrations (version 1, the event tables, is now the kit's).
-    static let all = [catalogue, ledgerAndBookings]
-
     /// Services, VMs and shop packs, with the seeded catalogue.
     static let catalogue = Migration(
         version: 2,
@@ -67,7 +66,8 @@ public enum BookingMigrations {
         ]
     )
 
-    /// Bookings that can never overlap on a VM, the append-only hours ledger, wallets, idempotency keys.
+    /// Bookings that can never overlap on a VM, the append-only hours ledger and wallets. (Schemas made
+    /// before the kit owned the idempotency keys got their table here too; the name stays as applied.)
     static let ledgerAndBookings = Migration(
         version: 3,
         name: "bookings, ledger, wallets, idempotency keys",

@@ -94,13 +94,8 @@ struct ClientFrame: Decodable {
     var ticketId: String?
 
     init?(_ text: String) {
-        guard let frame = try? JSONDecoder().decode(ClientFrame.self, from: Data(text.utf8)) else { return nil }
+        guard let frame = try? GuildJSON.decoder.decode(ClientFrame.self, from: Data(text.utf8)) else { return nil }
         self = frame
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case type, token
-        case ticketId = "ticket_id"
     }
 }
 

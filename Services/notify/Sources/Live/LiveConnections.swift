@@ -37,15 +37,14 @@ final class LiveConnections: Sendable {
 
     /// Hands a message from the channel to the user's local connections.
     func deliver(_ message: RedisMessage) {
-        guard let envelope = try? JSONDecoder().decode(LiveFrame.self, from: Data(message.payload.utf8)) else { return }
+        guard let envelope = try? GuildJSON.decoder.decode(LiveFrame.self, from: Data(message.payload.utf8)) else { return }
         let targets = connections.withLock { Array(($0[envelope.userId] ?? [:]).values) }
         for continuation in targets { continuation.yield(envelope.frame) }
     }
 
     /// Publishes `frame` (a JSON object as text) to every connection of `userId`, on every replica.
     static func publish(frame: String, to userId: String, redis: RedisClient) async throws {
-        let payload = try JSONEncoder().encode(LiveFrame(userId: userId, frame: frame))
-        try await redis.publish(String(decoding: payload, as: UTF8.self), to: channel)
+        try await redis.publish(try GuildJSON.string(LiveFrame(userId: userId, frame: frame)), to: channel)
     }
 }
 
@@ -53,9 +52,4 @@ final class LiveConnections: Sendable {
 struct LiveFrame: Codable {
     var userId: String
     var frame: String
-
-    enum CodingKeys: String, CodingKey {
-        case frame
-        case userId = "user_id"
-    }
 }

@@ -1,10 +1,9 @@
 import GuildMigrations
 
-/// The `notify` schema.
+/// The `notify` schema's own migrations, listed in ``GuildServiceKit/ServiceDescriptor/notify``. The
+/// kit adds the shared event and idempotency tables; version 2, which made the event tables before
+/// the kit owned them, is retired and never reused.
 public enum NotifyMigrations {
-    /// The service's own migrations (version 2, the event tables, is now the kit's).
-    static let all = [initial]
-
     static let initial = Migration(
         version: 1,
         name: "notification inbox",

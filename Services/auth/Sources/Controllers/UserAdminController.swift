@@ -1,0 +1,107 @@
+import Foundation
+import GuildCore
+import GuildServiceKit
+import HTTPTypes
+import Hummingbird
+
+/// `/api/users` for staff: list and look up (moderator, admin); create and change (admin).
+struct UserAdminController: Sendable {
+    let users: UserRepository
+    let admin: UserAdminRepository
+    let hasher: PasswordHasher
+    let revoker: Revoker
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.get(use: list)
+        routes.post(use: create)
+        routes.get(":user_id", use: show)
+        routes.patch(":user_id", use: change)
+        return routes
+    }
+
+    @Sendable func list(request: Request, context: AuthenticatedContext) async throws -> Page<UserResponse> {
+        try context.requireStaff()
+        let page = try PageRequest(request)
+        let query = request.uri.queryParameters["q"].map(String.init)
+        if let query, query.count > 64 { throw APIError.invalidField("q", "must be at most 64 characters") }
+        let found = try await admin.list(query: query.flatMap { $0.isEmpty ? nil : $0 }, after: page.cursor, limit: page.fetchLimit, logger: context.logger)
+        return Page(fetched: found.map(UserResponse.init), request: page) { $0.userId }
+    }
+
+    @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> UserResponse {
+        try context.requireStaff()
+        let id = try context.parameters.uuid("user_id", or: .userNotFound)
+        guard let user = try await users.find(id: id, logger: context.logger) else { throw APIError.userNotFound }
+        return UserResponse(user)
+    }
+
+    struct CreateRequest: Decodable {
+        var username: String
+        var password: String
+        var role: Role
+    }
+
+    @Sendable func create(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<UserResponse> {
+        try context.require(.admin)
+        let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
+        let username = body.username.trimmingCharacters(in: .whitespaces)
+        guard (3...32).contains(username.count), username.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) else {
+            throw APIError.invalidField("username", "must be 3 to 32 letters, digits, '.', '_' or '-'")
+        }
+        if let reason = PasswordHasher.validate(body.password) { throw APIError.invalidField("password", reason) }
+        let user = try await users.create(username: username, passwordHash: try await hasher.hash(body.password), role: body.role, logger: context.logger)
+        context.logger.info("user created", metadata: ["user_id": "\(user.id.uuidString.lowercased())", "by": "\(context.identity.userId)"])
+        return EditedResponse(status: .created, response: UserResponse(user))
+    }
+
+    struct ChangeRequest: Decodable {
+        var role: Role?
+        var disabled: Bool?
+        var discordId: String??
+
+        enum CodingKeys: String, CodingKey {
+            case role, disabled, discordId
+        }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            role = try container.decodeIfPresent(Role.self, forKey: .role)
+            disabled = try container.decodeIfPresent(Bool.self, forKey: .disabled)
+            // Present and null unlinks; absent leaves it alone.
+            if container.contains(.discordId) {
+                discordId = .some(try container.decodeNil(forKey: .discordId) ? nil : try container.decode(String.self, forKey: .discordId))
+            }
+        }
+    }
+
+    @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> UserResponse {
+        try context.require(.admin)
+        let id = try context.parameters.uuid("user_id", or: .userNotFound)
+        let body = try await request.decodeChange(as: ChangeRequest.self, context: context)
+        if case .some(.some(let discordId)) = body.discordId, !(17...20).contains(discordId.count) || !discordId.allSatisfy(\.isASCIIDigit) {
+            throw APIError.invalidField("discord_id", "must be a Discord id: 17 to 20 digits, as a string")
+        }
+        if id == context.caller.userId, body.disabled == true || (body.role.map { $0 != .admin } ?? false) {
+            throw APIError.conflict("cannot_change_self", "an admin cannot disable or demote their own account")
+        }
+        guard let (user, endedSessions) = try await admin.apply(
+            UserChange(role: body.role, disabled: body.disabled, discordId: body.discordId), to: id, logger: context.logger
+        ) else {
+            throw APIError.userNotFound
+        }
+        let userId = user.id.uuidString.lowercased()
+        for session in endedSessions { await revoker.revoke(.session(session), logger: context.logger) }
+        if body.disabled == true {
+            await revoker.revoke(.user(userId), logger: context.logger)
+        } else if body.disabled == false {
+            await revoker.revoke(.userEnabled(userId), logger: context.logger)
+        }
+        context.logger.info("user changed", metadata: ["user_id": "\(userId)", "by": "\(context.identity.userId)"])
+        return UserResponse(user)
+    }
+}
+
+extension Character {
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}

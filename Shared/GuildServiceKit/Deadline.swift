@@ -1,0 +1,82 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Raised when a dependency did not answer in time.
+public struct DeadlineExceeded: Error, Sendable {}
+
+/// Runs `operation`, cancelling it and throwing ``DeadlineExceeded`` after `duration`.
+///
+/// The caller gets its answer at the deadline (or at once when the caller is cancelled) even
+/// when the operation does not honour cancellation — a connection lease stuck while the
+/// database is away must not hold a request, or a service's shutdown, forever. The operation
+/// is cancelled and finishes on its own.
+public func withDeadline<T: Sendable>(_ duration: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    let outcome = DeadlineOutcome<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            guard outcome.start(continuation) else { return }
+            let work = Task {
+                do { outcome.finish(.success(try await operation())) } catch { outcome.finish(.failure(error)) }
+            }
+            // An event loop's timer rather than a sleeping task: it is set and cancelled on every
+            // query, and costs a heap entry instead of a task and a Dispatch timer.
+            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(duration)) {
+                outcome.finish(.failure(DeadlineExceeded()))
+                work.cancel()
+            }
+            outcome.onFinish { timer.cancel() }
+        }
+    } onCancel: {
+        outcome.finish(.failure(CancellationError()))
+    }
+}
+
+/// The one answer of a ``withDeadline(_:_:)`` call: the first of result, deadline and cancellation.
+private final class DeadlineOutcome<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var early: Result<T, any Error>?
+        var finished = false
+        var cleanup: (@Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
+
+    /// Stores the continuation; false when the call was already answered (cancelled before it began).
+    func start(_ continuation: CheckedContinuation<T, any Error>) -> Bool {
+        let early: Result<T, any Error>? = state.withLock { state in
+            if let early = state.early { return early }
+            state.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+        return early == nil
+    }
+
+    /// Answers once; later answers are dropped.
+    func finish(_ result: Result<T, any Error>) {
+        let (continuation, cleanup): (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) = state.withLock { state in
+            guard !state.finished else { return (nil, nil) }
+            state.finished = true
+            guard let continuation = state.continuation else {
+                state.early = result
+                return (nil, nil)
+            }
+            state.continuation = nil
+            defer { state.cleanup = nil }
+            return (continuation, state.cleanup)
+        }
+        continuation?.resume(with: result)
+        cleanup?()
+    }
+
+    /// Runs `cleanup` once the answer is given (at once if it already was).
+    func onFinish(_ cleanup: @escaping @Sendable () -> Void) {
+        let now = state.withLock { state in
+            if state.finished { return true }
+            state.cleanup = cleanup
+            return false
+        }
+        if now { cleanup() }
+    }
+}
