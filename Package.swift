@@ -192,7 +192,6 @@ let package = Package(
             dependencies: [
                 "GuildServiceKit", "GuildTestSupport", "GuildEvents", "GuildRedis", "GuildAuth", "GuildMigrations", "GuildCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "Logging", package: "swift-log"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
