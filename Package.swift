@@ -32,6 +32,14 @@ let package = Package(
     targets: [
         // MARK: Shared modules
         .target(name: "GuildCore", path: "Shared/GuildCore"),
+        .target(
+            name: "GuildConcurrency",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Shared/GuildConcurrency"
+        ),
         .systemLibrary(name: "CHiredis", path: "Shared/CHiredis", providers: [.apt(["libhiredis-dev"])]),
         .target(
             name: "GuildRedis",
@@ -54,7 +62,7 @@ let package = Package(
         .target(
             name: "GuildEvents",
             dependencies: [
-                "GuildCore", "GuildRedis", "GuildMigrations",
+                "GuildCore", "GuildConcurrency", "GuildRedis", "GuildMigrations",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -72,7 +80,7 @@ let package = Package(
         .target(
             name: "GuildServiceKit",
             dependencies: [
-                "GuildCore", "GuildAuth", "GuildRedis", "GuildMigrations", "GuildEvents",
+                "GuildCore", "GuildConcurrency", "GuildAuth", "GuildRedis", "GuildMigrations", "GuildEvents",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -190,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "SharedTests",
             dependencies: [
-                "GuildServiceKit", "GuildTestSupport", "GuildEvents", "GuildRedis", "GuildAuth", "GuildMigrations", "GuildCore",
+                "GuildServiceKit", "GuildTestSupport", "GuildEvents", "GuildRedis", "GuildAuth", "GuildMigrations", "GuildCore", "GuildConcurrency",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -211,12 +219,13 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "GuildCore", "GuildTestSupport", "GuildServiceKit", "GuildEvents", "GuildRedis", "GuildStack",
+                "GuildCore", "GuildConcurrency", "GuildTestSupport", "GuildServiceKit", "GuildEvents", "GuildRedis", "GuildStack",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

@@ -8,6 +8,10 @@
 set -euo pipefail
 
 GH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Durable unless a script says its servers are throwaway (scripts/test and scripts/bench set
+# GH_THROWAWAY=1): PostgreSQL with its default fsync, synchronous commit and full-page writes,
+# and Redis with its append-only file, as in compose/. Only throwaway data trades them for speed.
+GH_THROWAWAY="${GH_THROWAWAY:-0}"
 GH_SERVICES=(auth booking tickets leveling notify)
 
 gh_log() { printf '%s\n' "guildhall: $*" >&2; }
@@ -148,9 +152,11 @@ gh_start_postgres() {
         gh_pg initdb -D "$dir/data" -U guildhall -A trust -E UTF8 --no-locale >"$GH_RUN/logs/$name-initdb.log" 2>&1 \
             || { cat "$GH_RUN/logs/$name-initdb.log" >&2; gh_die "initdb failed for $name"; }
     fi
-    gh_pg pg_ctl -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
-        -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
-        start >/dev/null || { tail -20 "$dir/postgres.log" >&2; gh_die "PostgreSQL ($name) did not start on port $port"; }
+    local options="-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300"
+    if [[ "$GH_THROWAWAY" == 1 ]]; then
+        options+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    fi
+    gh_pg pg_ctl -D "$dir/data" -l "$dir/postgres.log" -w -t 60 -o "$options" start >/dev/null || { tail -20 "$dir/postgres.log" >&2; gh_die "PostgreSQL ($name) did not start on port $port"; }
     printf '%s\n' "$dir" >"$GH_RUN/pids/postgres-$name.dir"
     local database
     for database in guildhall "${@:3}"; do
@@ -176,7 +182,11 @@ gh_stop_postgres() {
 gh_start_redis() {
     local name="$1" port="$2" dir="$GH_RUN/$1"
     mkdir -p "$dir"
-    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+    local persistence=(--save "" --appendonly yes --appendfsync everysec)
+    if [[ "$GH_THROWAWAY" == 1 ]]; then
+        persistence=(--save "" --appendonly no)
+    fi
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" "${persistence[@]}" \
         --daemonize yes --pidfile "$dir/redis.pid" --logfile "$GH_RUN/logs/$name.log" \
         || gh_die "redis-server ($name) did not start on port $port"
     local i
@@ -206,6 +216,7 @@ gh_start_service() {
         export DATABASE_URL="$GH_DATABASE_URL" REDIS_URL="$GH_REDIS_URL"
         export INTERNAL_API_SECRET="$GH_INTERNAL_SECRET"
         export JWKS_URL="http://127.0.0.1:$GH_AUTH_PORT/api/auth/jwks"
+        export AUTH_INTERNAL_URL="http://127.0.0.1:$GH_AUTH_INTERNAL_PORT"
         export DATA_DIR="$GH_RUN/auth-data"
         export ADMIN_USERNAME="$GH_ADMIN_USERNAME" ADMIN_PASSWORD="$GH_ADMIN_PASSWORD"
         export LOG_LEVEL="${LOG_LEVEL:-info}"
@@ -254,7 +265,10 @@ gh_start_stack() {
                 GH_AUTH_VERIFY_PORTS+="$verify "
             fi
             [[ $replica == 1 ]] && printf -v "$var" '%s' "$port"
-            [[ $name == auth && $replica == 1 ]] && GH_AUTH_PORT="$port"
+            if [[ $name == auth && $replica == 1 ]]; then
+                GH_AUTH_PORT="$port"
+                GH_AUTH_INTERNAL_PORT="$internal"
+            fi
             gh_start_service "$name" "$replica" "$port" "$internal" "$verify"
             printf '%s %s %s %s %s\n' "$name" "$replica" "$port" "$internal" "$verify" >>"$GH_RUN/services"
             servers+="server 127.0.0.1:$port max_fails=1 fail_timeout=2s; "

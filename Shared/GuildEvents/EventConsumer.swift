@@ -1,4 +1,5 @@
 import Foundation
+import GuildConcurrency
 import GuildCore
 import GuildRedis
 import Logging
@@ -45,8 +46,18 @@ public struct EventConsumer: Service {
     public func run() async throws { try await reader.run() }
 
     /// Applies `envelope` once: returns false when its id had been processed before.
+    ///
+    /// An event not applied within `deadline` is given up and delivered again later (a lease
+    /// stuck while PostgreSQL is away must not hold the consumer, or a shutdown); its id in
+    /// `processed_events` makes a second application change nothing.
     @discardableResult
-    public static func apply(_ envelope: EventEnvelope, postgres: PostgresClient, logger: Logger, handler: Handler) async throws -> Bool {
+    public static func apply(
+        _ envelope: EventEnvelope, postgres: PostgresClient, logger: Logger, deadline: Duration = .seconds(10), handler: @escaping Handler
+    ) async throws -> Bool {
+        try await withDeadline(deadline) { try await applyNow(envelope, postgres: postgres, logger: logger, handler: handler) }
+    }
+
+    private static func applyNow(_ envelope: EventEnvelope, postgres: PostgresClient, logger: Logger, handler: @escaping Handler) async throws -> Bool {
         try await postgres.withTransaction(logger: logger) { connection in
             let inserted = try await connection.query(
                 "INSERT INTO processed_events (event_id, type) VALUES (\(envelope.id), \(envelope.type)) ON CONFLICT DO NOTHING RETURNING event_id",

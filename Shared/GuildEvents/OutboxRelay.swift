@@ -1,4 +1,5 @@
 import Foundation
+import GuildConcurrency
 import GuildCore
 import GuildRedis
 import Logging
@@ -17,14 +18,19 @@ public struct OutboxRelay: Service {
     private let logger: Logger
     private let idleInterval: Duration
     private let batchSize: Int
+    private let deadline: Duration
 
     /// Creates the relay.
-    public init(postgres: PostgresClient, redis: RedisClient, logger: Logger, idleInterval: Duration = .milliseconds(200), batchSize: Int = 100) {
+    public init(
+        postgres: PostgresClient, redis: RedisClient, logger: Logger,
+        idleInterval: Duration = .milliseconds(200), batchSize: Int = 100, deadline: Duration = .seconds(5)
+    ) {
         self.postgres = postgres
         self.redis = redis
         self.logger = logger
         self.idleInterval = idleInterval
         self.batchSize = batchSize
+        self.deadline = deadline
     }
 
     /// Relays until graceful shutdown.
@@ -54,8 +60,16 @@ public struct OutboxRelay: Service {
     }
 
     /// Publishes one batch of pending events; returns how many went out.
+    ///
+    /// A batch that has not finished by `deadline` is given up (and retried): a connection lease
+    /// stuck while PostgreSQL is away must not hold the relay, or a shutdown. An event published
+    /// by a batch given up is published again by the next, and the script refuses the repeat.
     @discardableResult
     public func relayBatch() async throws -> Int {
+        try await withDeadline(deadline) { [self] in try await relayBatchNow() }
+    }
+
+    private func relayBatchNow() async throws -> Int {
         try await postgres.withTransaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """

@@ -1,3 +1,4 @@
+import GuildConcurrency
 import GuildCore
 import Logging
 import PostgresNIO

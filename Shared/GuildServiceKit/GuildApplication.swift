@@ -25,7 +25,7 @@ public enum KeySource: Sendable {
 /// - the public listener on `PORT` with ``GuildMiddleware``, `GET /api/<name>/health`, the
 ///   service's routes (each group public or for signed-in callers) and `405` for wrong methods;
 /// - the private listener on `INTERNAL_PORT` with `/metrics`, and behind the shared secret
-///   `/internal/health`, `/internal/routes` (every public route with its visibility) and the
+///   `/internal/health`, `/internal/routes` (every route with its visibility) and the
 ///   service's own `/internal/*` routes;
 /// - the shared tables and the service's migrations applied before the public listener opens
 ///   (retried until PostgreSQL answers), then `afterMigrations`;
@@ -37,7 +37,7 @@ public func buildGuildApplication(
     keys: KeySource = .jwks,
     server: HTTPServerBuilder = .http1(),
     routes: (ServiceRoutes) -> Void,
-    internalRoutes: (Router<GuildRequestContext>) -> Void = { _ in },
+    internalRoutes: (RouterGroup<GuildRequestContext>) -> Void = { _ in },
     jobs: [any Service] = [],
     afterMigrations: @escaping @Sendable () async throws -> Void = {}
 ) -> some ApplicationProtocol {
@@ -62,7 +62,7 @@ public func buildGuildApplication(
         InternalHealth(status: "ok", service: settings.name, version: settings.version)
     }
     secured.get("routes") { _, _ in listing }
-    internalRoutes(internalRouter)
+    internalRoutes(secured)
     internalRouter.answerUnsupportedMethodsWith405()
     let internalApplication = Application(
         router: internalRouter,

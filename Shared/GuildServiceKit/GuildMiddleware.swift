@@ -1,4 +1,5 @@
 import GuildAuth
+import GuildConcurrency
 import GuildCore
 import GuildRedis
 import HTTPTypes

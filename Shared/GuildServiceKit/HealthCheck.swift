@@ -1,3 +1,4 @@
+import GuildConcurrency
 import GuildRedis
 import HTTPTypes
 import Hummingbird

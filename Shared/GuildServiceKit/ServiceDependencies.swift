@@ -25,6 +25,8 @@ public struct ServiceDependencies: Sendable {
     public let redis: RedisClient
     /// Verifies access tokens.
     public let verifier: TokenVerifier
+    /// Asks auth about accounts.
+    public let users: UserDirectory
     /// Set once the schema is migrated; background jobs wait for it.
     public let ready: ReadySignal
 
@@ -49,6 +51,7 @@ public struct ServiceDependencies: Sendable {
         self.redisConfiguration = try RedisConfiguration(url: settings.redisURL)
         self.redis = RedisClient(configuration: redisConfiguration, logger: logger)
         self.verifier = TokenVerifier(policy: settings.tokenPolicy, revocations: revocations)
+        self.users = UserDirectory(baseURL: settings.authInternalURL, secret: settings.internalSecret)
         self.ready = ReadySignal()
     }
 }

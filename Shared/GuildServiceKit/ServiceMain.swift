@@ -1,8 +1,11 @@
 import Configuration
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
+import Synchronization
 
 /// The whole of a service's `main`: read the environment, build, run until SIGTERM.
 /// A configuration problem stops start-up with one clear line and exit code 1.
@@ -16,7 +19,9 @@ import NIOPosix
 public func runGuildService<App: ApplicationProtocol>(_ build: (ConfigReader) async throws -> App) async throws {
     let reader = ConfigReader(provider: EnvironmentVariablesProvider())
     let application: App
+    let shutdown: ShutdownLimits
     do {
+        shutdown = try ShutdownLimits(reader: reader)
         // `EVENT_LOOPS`: how many event loops the process runs (default: one per core).
         if let loops = reader.string(forKey: "event.loops") {
             guard let count = Int(loops), (1...256).contains(count) else {
@@ -32,5 +37,65 @@ public func runGuildService<App: ApplicationProtocol>(_ build: (ConfigReader) as
         FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
         exit(1)
     }
-    try await application.runService()
+    try await runUntilShutdown(application, limits: shutdown)
+}
+
+/// How long a stopping service may take: first to finish what is in flight, then to cancel.
+struct ShutdownLimits: Sendable {
+    /// `SHUTDOWN_GRACE_SECONDS` (default 5, 1–60): after SIGTERM, requests in flight and the
+    /// jobs' current step may finish; whatever is still running then is cancelled.
+    var grace: Duration
+    /// Cancelled work must end within this (2 s); otherwise the process ends with an error
+    /// rather than hang, so a supervisor never waits out its own kill timeout.
+    var cancellation: Duration = .seconds(2)
+
+    init(reader: ConfigReader) throws {
+        let seconds = reader.string(forKey: "shutdown.grace.seconds", default: "5")
+        guard let value = Int(seconds), (1...60).contains(value) else {
+            throw ConfigurationError.invalid("SHUTDOWN_GRACE_SECONDS", "must be a whole number of seconds from 1 to 60")
+        }
+        self.grace = .seconds(value)
+    }
+}
+
+/// Runs `application` until SIGTERM or SIGINT, logging when the shutdown begins and how long it took.
+func runUntilShutdown<App: ApplicationProtocol>(_ application: App, limits: ShutdownLimits) async throws {
+    let logger = application.logger
+    let announcer = ShutdownAnnouncer(logger: logger)
+    var configuration = ServiceGroupConfiguration(
+        services: [
+            .init(service: application),
+            // Only says when the shutdown begins; its ending must not end the group.
+            .init(service: announcer, successTerminationBehavior: .ignore),
+        ],
+        gracefulShutdownSignals: [.sigterm, .sigint],
+        logger: logger
+    )
+    configuration.maximumGracefulShutdownDuration = limits.grace
+    configuration.maximumCancellationDuration = limits.cancellation
+    try await ServiceGroup(configuration: configuration).run()
+    if let began = announcer.began {
+        logger.info("stopped", metadata: ["shutdown_took": "\(ContinuousClock.now - began)"])
+    }
+}
+
+/// Logs the start of a graceful shutdown, so a service's log always shows that it was asked to stop.
+final class ShutdownAnnouncer: Service, Sendable {
+    private let logger: Logger
+    private let beganAt = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(logger: Logger) { self.logger = logger }
+
+    /// When the shutdown began, if it did.
+    var began: ContinuousClock.Instant? { beganAt.withLock { $0 } }
+
+    func run() async throws {
+        do {
+            try await gracefulShutdown()
+        } catch {
+            return  // cancelled: the group ended for another reason
+        }
+        beganAt.withLock { $0 = .now }
+        logger.info("shutting down: no new connections; finishing what is in flight")
+    }
 }

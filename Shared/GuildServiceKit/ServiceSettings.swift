@@ -28,6 +28,8 @@ public struct ServiceSettings: Sendable {
     public var internalSecret: String
     /// Where the public keys that sign access tokens are published (unused by auth itself).
     public var jwksURL: String
+    /// auth's private listener, where services ask about accounts (`AUTH_INTERNAL_URL`).
+    public var authInternalURL: String
     /// Issuer and audience of access tokens.
     public var tokenPolicy: TokenPolicy
     /// Minimum log level.
@@ -61,6 +63,7 @@ public struct ServiceSettings: Sendable {
         self.redisURL = try required("redis.url", environment: "REDIS_URL", development: "redis://127.0.0.1:6379")
         self.internalSecret = try required("internal.api.secret", environment: "INTERNAL_API_SECRET", development: "dev-internal-secret")
         self.jwksURL = try required("jwks.url", environment: "JWKS_URL", development: "http://127.0.0.1:8081/api/auth/jwks")
+        self.authInternalURL = try required("auth.internal.url", environment: "AUTH_INTERNAL_URL", development: "http://127.0.0.1:8181")
         guard (0...65535).contains(port), (0...65535).contains(internalPort) else {
             throw ConfigurationError.invalid("PORT/INTERNAL_PORT", "must be between 0 (any free port) and 65535")
         }

@@ -1,3 +1,4 @@
+import GuildConcurrency
 import GuildMigrations
 import Logging
 import ServiceLifecycle
@@ -13,13 +14,16 @@ public func migrateUntilDone(_ migrations: MigrationRunner, dependencies: Servic
 }
 
 /// Runs `operation` until it succeeds, logging `waiting` and backing off (250 ms doubling to 5 s)
-/// after each failure. A SIGTERM while it waits ends the wait with `CancellationError`.
-public func retryUntilDone(_ waiting: String, logger: Logger, _ operation: @escaping @Sendable () async throws -> Void) async throws {
+/// after each failure; an attempt that has not ended within `attempt` counts as a failure. A
+/// SIGTERM while it waits ends the wait with `CancellationError`, even if an attempt is stuck.
+public func retryUntilDone(
+    _ waiting: String, logger: Logger, attempt: Duration = .seconds(30), _ operation: @escaping @Sendable () async throws -> Void
+) async throws {
     try await cancelWhenGracefulShutdown {
         var backoff = Duration.milliseconds(250)
         while true {
             do {
-                return try await operation()
+                return try await withDeadline(attempt, operation)
             } catch {
                 try Task.checkCancellation()
                 logger.warning("\(waiting)", metadata: ["error": "\(String(reflecting: error))"])

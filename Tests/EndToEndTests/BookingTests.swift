@@ -453,6 +453,28 @@ struct BookingTests {
         #expect(try await balance(owner.token) == 10)
     }
 
+    /// auth owns the accounts: booking asks it before hours go to a user id.
+    @Test func hoursGoOnlyToAccountsThatExist() async throws {
+        let admin = try await stack.adminToken()
+        let nobody = UUID().uuidString.lowercased()
+        let refused = try await stack.send(.POST, "/api/booking/admin/grant", token: admin, raw: #"{"user_id":"\#(nobody)","hours":5,"reason":"typo"}"#)
+        #expect(refused.status == 404, "\(refused.text)")
+        #expect(try refused.errorCode() == "user_not_found")
+        let stored = try await withStackDatabase(schema: "booking") { postgres in
+            try await postgres.query(
+                "SELECT (SELECT count(*) FROM wallets WHERE user_id = \(UUID(uuidString: nobody)!)) + (SELECT count(*) FROM ledger WHERE user_id = \(UUID(uuidString: nobody)!))",
+                logger: e2eLogger
+            ).decode(Int.self).first { _ in true }
+        }
+        #expect(stored == 0, "a refused grant left rows behind")
+
+        // A real account still gets its hours.
+        let user = try await stack.makeUser(role: "user", admin: admin)
+        let granted = try await stack.send(.POST, "/api/booking/admin/grant", token: admin, raw: #"{"user_id":"\#(user.id)","hours":5,"reason":"welcome"}"#)
+        #expect(granted.status == 200, "\(granted.text)")
+        #expect(try await balance(user.token) == 5)
+    }
+
     @Test func malformedInputIsA400NamingTheFieldAndChangesNothing() async throws {
         let admin = try await stack.adminToken()
         let user = try await fundedUser(hours: 10, admin: admin)

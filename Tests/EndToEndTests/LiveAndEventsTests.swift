@@ -1,4 +1,5 @@
 import Foundation
+import GuildConcurrency
 import GuildCore
 import GuildServiceKit
 import GuildTestSupport

@@ -3,6 +3,7 @@ import BookingService
 import TicketsService
 import Configuration
 import Foundation
+import GuildStack
 import GuildTestSupport
 import Hummingbird
 import HummingbirdTesting
@@ -79,30 +80,108 @@ struct ResilienceTests {
         redis.stop()
     }
 
-    @Test(arguments: ["auth", "booking", "tickets", "leveling", "notify"])
+    @Test(arguments: GuildStack.services.map(\.name))
     func aServiceStopsCleanlyOnSIGTERM(service: String) async throws {
-        let binary = try TestEnvironment.require("GUILDHALL_BIN_DIR") + "/" + service
-        let port = try RedisServerProcess.freePort()
+        let running = try RunningService(service, database: try TestEnvironment.databaseURL(), redis: try TestEnvironment.redisURL())
+        #expect(await running.becomesHealthy(within: .seconds(60)), "\(service) did not become healthy")
+        running.process.signal(SIGTERM)
+        let ended = await running.process.wait(timeout: .seconds(15))
+        #expect(ended == .exited(0), "\(service) after SIGTERM: \(String(describing: ended))")
+    }
+
+    /// After PostgreSQL and Redis were away for ten seconds and came back, every service —
+    /// those with background jobs (booking's lifecycle, the outbox relays, notify's consumer)
+    /// and the one holding sockets (notify) — still stops within a few seconds of SIGTERM, exits
+    /// 0, and says so in its log.
+    @Test func servicesStopPromptlyOnSIGTERMAfterAnOutage() async throws {
+        let stop = try TestEnvironment.require("GUILDHALL_TEST_OUTAGE_PG_STOP")
+        let start = try TestEnvironment.require("GUILDHALL_TEST_OUTAGE_PG_START")
+        let redis = try RedisServerProcess()
+        try redis.start()
+        defer { redis.stop() }
+        let database = try TestEnvironment.require("GUILDHALL_TEST_OUTAGE_DATABASE_URL")
+        let services = try GuildStack.services.map { try RunningService($0.name, database: database, redis: redis.url) }
+        let notify = try #require(services.first { $0.name == "notify" })
+        defer { for service in services { service.process.stop(grace: .seconds(1)) } }
+        for service in services {
+            #expect(await service.becomesHealthy(within: .seconds(60)), "\(service.name) did not become healthy")
+        }
+        // A WebSocket held open on notify through the outage and the shutdown.
+        let socket = try await RawConnection(port: notify.port)
+        try await socket.send("GET /ws HTTP/1.1\r\nHost: notify\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        #expect(try await socket.read(until: "\r\n\r\n").hasPrefix("HTTP/1.1 101"))
+
+        #expect(try await runShell(stop) == 0)
+        redis.stop()
+        do {
+            // Work that meets the outage: health checks, a database read, the jobs' own loops.
+            let until = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < until {
+                for service in services {
+                    _ = await service.status(of: service.name == "booking" ? "/api/booking/services" : "/api/\(service.name)/health")
+                }
+                try await Task.sleep(for: .milliseconds(500))
+            }
+        }
+        #expect(try await runShell(start) == 0)
+        try redis.start()
+        for service in services {
+            #expect(await service.becomesHealthy(within: .seconds(30)), "\(service.name) did not recover")
+        }
+
+        for service in services { service.process.signal(SIGTERM) }
+        for service in services {
+            let began = ContinuousClock.now
+            let ended = await service.process.wait(timeout: .seconds(15))
+            #expect(ended == .exited(0), "\(service.name) after SIGTERM: \(String(describing: ended))")
+            #expect(ContinuousClock.now - began < .seconds(5), "\(service.name) took \(ContinuousClock.now - began) to stop")
+            // Its log says it was asked to stop and that it did.
+            #expect(service.output.contains("shutting down"), "\(service.name)'s log: \(service.log)")
+            #expect(service.output.contains("stopped"), "\(service.name)'s log: \(service.log)")
+        }
+        await socket.close()
+    }
+}
+
+/// A service's own executable, started for a test on a free port.
+struct RunningService: Sendable {
+    let name: String
+    let port: Int
+    let process: ChildProcess
+    /// Where its output goes.
+    let log: String
+
+    init(_ name: String, database: String, redis: String) throws {
+        self.name = name
+        self.port = try RedisServerProcess.freePort()
+        let binary = try TestEnvironment.require("GUILDHALL_BIN_DIR") + "/" + name
         var environment = ChildProcess.currentEnvironment().filter { !$0.hasPrefix("PORT=") && !$0.hasPrefix("INTERNAL_PORT=") }
         environment += [
-            "PORT=\(port)", "INTERNAL_PORT=0", "HOST=127.0.0.1", "LOG_LEVEL=error",
-            "DATABASE_URL=\(try TestEnvironment.databaseURL())",
-            "REDIS_URL=\(try TestEnvironment.redisURL())",
+            "PORT=\(port)", "INTERNAL_PORT=0", "VERIFY_PORT=0", "HOST=127.0.0.1", "LOG_LEVEL=debug",
+            "DATABASE_URL=\(database)", "REDIS_URL=\(redis)",
             "DATA_DIR=\(FileManager.default.temporaryDirectory.appendingPathComponent("guildhall-sigterm-\(UUID())").path)",
         ]
-        let process = try ChildProcess([binary], environment: environment)
+        // Beside the run's other logs (kept when a test fails), or in the temporary folder.
+        let folder = (try? TestEnvironment.require("GUILDHALL_STACK_ENV")).map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("logs") }
+            ?? FileManager.default.temporaryDirectory
+        self.log = folder.appendingPathComponent("started-\(name)-\(UUID().uuidString.prefix(8)).log").path
+        self.process = try ChildProcess([binary], environment: environment, output: log)
+    }
 
-        let up = await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/\(service)/health")
-            request.method = .GET
-            guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return false }
-            return response.status == .ok
-        }
-        #expect(up, "\(service) did not become healthy")
+    /// Its output so far.
+    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
-        process.signal(SIGTERM)
-        let ended = await process.wait(timeout: .seconds(15))
-        #expect(ended == .exited(0), "\(service) after SIGTERM: \(String(describing: ended))")
+    /// The status of `GET path`, nil when nothing answered within two seconds.
+    func status(of path: String) async -> UInt? {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .GET
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return nil }
+        return response.status.code
+    }
+
+    /// Whether its health route answers 200 within `timeout`.
+    func becomesHealthy(within timeout: Duration) async -> Bool {
+        await eventually(timeout: timeout, every: .milliseconds(200)) { await status(of: "/api/\(name)/health") == 200 }
     }
 }
 

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import GuildConcurrency
 import GuildServiceKit
 import Testing
 

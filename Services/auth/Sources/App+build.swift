@@ -66,6 +66,9 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
                 UserAdminController(users: users, admin: UserAdminRepository(database: dependencies.database), hasher: hasher, revoker: revoker).endpoints
             )
         },
+        internalRoutes: { internalRoutes in
+            internalRoutes.addRoutes(InternalUsersController(users: users).endpoints)
+        },
         jobs: [
             revocationFeed,
             VerifyListener(

@@ -20,7 +20,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             routes.signedIn(
                 "/api/booking",
                 catalogueController.adminEndpoints, vmController.adminEndpoints,
-                WalletController(wallets: wallets).endpoints, BookingController(bookings: bookings).endpoints
+                WalletController(wallets: wallets, users: dependencies.users).endpoints, BookingController(bookings: bookings).endpoints
             )
         },
         jobs: [LifecycleScheduler(bookings: bookings, interval: settings.lifecycleInterval, logger: dependencies.logger)]

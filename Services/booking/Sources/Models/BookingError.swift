@@ -1,3 +1,4 @@
+import Foundation
 import GuildCore
 
 /// The booking service's own refusals, named once.
@@ -8,6 +9,10 @@ extension APIError {
     static func vmNotFound(_ id: String) -> APIError { APIError(status: 404, code: "vm_not_found", message: "VM \(id) not found") }
     /// No pack with that id.
     static func packNotFound(_ id: String) -> APIError { APIError(status: 404, code: "pack_not_found", message: "pack \(id) not found") }
+    /// No account with that id (auth says so).
+    static func userNotFound(_ id: UUID) -> APIError {
+        APIError(status: 404, code: "user_not_found", message: "user \(id.uuidString.lowercased()) not found")
+    }
     /// No booking with that id that the caller may see.
     static let bookingNotFound = APIError.notFound("booking")
     /// The service takes no bookings now.

@@ -3,7 +3,10 @@ import NIOPosix
 import Synchronization
 
 /// Raised when a dependency did not answer in time.
-public struct DeadlineExceeded: Error, Sendable {}
+public struct DeadlineExceeded: Error, Sendable {
+    /// Creates the error.
+    public init() {}
+}
 
 /// Runs `operation`, cancelling it and throwing ``DeadlineExceeded`` after `duration`.
 ///
