@@ -73,4 +73,16 @@ public enum EventType {
     public static let bookingEnded = "booking.ended"
     /// A booking was cancelled. Same data, with `hours_refunded`.
     public static let bookingCancelled = "booking.cancelled"
+    /// A support ticket was opened. Data: the ticket.
+    public static let ticketCreated = "tickets.created"
+    /// A message was posted in a ticket. Data: `ticket_id`, `owner_id`, `by_staff`, `message`.
+    public static let ticketMessageCreated = "tickets.message_created"
+    /// A ticket was closed (by staff, its owner, or on time). Data: `ticket_id`, `owner_id`, `by` (null: closed on time).
+    public static let ticketClosed = "tickets.closed"
+    /// A closed ticket was opened again. Data: `ticket_id`, `owner_id`, `by`.
+    public static let ticketReopened = "tickets.reopened"
+    /// A staff member took a ticket. Data: `ticket_id`, `owner_id`, `by`.
+    public static let ticketClaimed = "tickets.claimed"
+    /// An admin deleted a ticket. Data: `ticket_id`, `owner_id`, `by`.
+    public static let ticketDeleted = "tickets.deleted"
 }

@@ -1,5 +1,12 @@
+import Foundation
+
 /// Any JSON value, for payloads whose shape belongs to their producer (event data).
 public enum JSONValue: Codable, Sendable, Equatable {
+    /// `value` as JSON by the contract's rules (``GuildJSON``), for event data built from models.
+    public init(encoding value: some Encodable) throws {
+        self = try JSONDecoder().decode(JSONValue.self, from: Data(GuildJSON.encode(value)))
+    }
+
     case null
     case bool(Bool)
     case number(Double)

@@ -4,5 +4,19 @@ import Hummingbird
 
 /// Builds the tickets service from configuration (the executable and the tests both call this).
 public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
-    buildGuildApplication(try ServiceDependencies(.tickets, reader: reader), routes: { _ in })
+    let dependencies = try ServiceDependencies(.tickets, reader: reader)
+    let interval = reader.int(forKey: "tickets.autoclose.interval.ms", default: 60_000)
+    guard (50...3_600_000).contains(interval) else {
+        throw ConfigurationError.invalid("TICKETS_AUTOCLOSE_INTERVAL_MS", "must be 50 to 3600000")
+    }
+    let tickets = TicketRepository(database: dependencies.database)
+
+    return buildGuildApplication(
+        dependencies,
+        routes: { routes in
+            // The settings route comes first: `config` is not a ticket id.
+            routes.signedIn("/api/tickets", SettingsController(tickets: tickets).endpoints, TicketsController(tickets: tickets, users: dependencies.users).endpoints)
+        },
+        jobs: [IdleTicketCloser(tickets: tickets, interval: .milliseconds(interval), logger: dependencies.logger)]
+    )
 }

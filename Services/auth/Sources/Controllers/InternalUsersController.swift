@@ -14,12 +14,13 @@ struct InternalUsersController: Sendable {
         return routes
     }
 
-    /// `{user_found, user_id, username, role, disabled, discord_id}`; an unknown id is
+    /// `{user_found, user_id, username, avatar, role, disabled, discord_id}`; an unknown id is
     /// `user_found: false`, not an error, so a caller tells "no such user" from "auth is down".
     struct Account: ResponseEncodable {
         var userFound: Bool
         var userId: UUID?
         var username: String?
+        var avatar: String?
         var role: Role?
         var disabled: Bool?
         var discordId: String?
@@ -30,6 +31,6 @@ struct InternalUsersController: Sendable {
             throw APIError.invalidField("user_id", "must be a user id")
         }
         guard let user = try await users.find(id: id, logger: context.logger) else { return Account(userFound: false) }
-        return Account(userFound: true, userId: user.id, username: user.username, role: user.role, disabled: user.disabled, discordId: user.discordId)
+        return Account(userFound: true, userId: user.id, username: user.username, avatar: user.avatar, role: user.role, disabled: user.disabled, discordId: user.discordId)
     }
 }

@@ -1,0 +1,45 @@
+import Foundation
+import GuildCore
+import GuildServiceKit
+import Hummingbird
+
+/// `GET/PUT /api/tickets/config`: the desk's settings (admins).
+struct SettingsController: Sendable {
+    let tickets: TicketRepository
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.get("config", use: show)
+        routes.put("config", use: change)
+        return routes
+    }
+
+    @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> DeskSettings {
+        try context.require(.admin)
+        return try await tickets.settings(logger: context.logger)
+    }
+
+    /// Any of the settings; those not given stay as they are.
+    struct Change: Decodable {
+        var enabled: Bool?
+        var maxOpenPerUser: Int?
+        var autoCloseHours: Int?
+        var transcriptEnabled: Bool?
+        var categories: [String]?
+    }
+
+    @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> DeskSettings {
+        try context.require(.admin)
+        let body = try await request.decodeChange(as: Change.self, context: context)
+        var settings = try await tickets.settings(logger: context.logger)
+        settings.enabled = body.enabled ?? settings.enabled
+        settings.maxOpenPerUser = body.maxOpenPerUser ?? settings.maxOpenPerUser
+        settings.autoCloseHours = body.autoCloseHours ?? settings.autoCloseHours
+        settings.transcriptEnabled = body.transcriptEnabled ?? settings.transcriptEnabled
+        settings.categories = body.categories ?? settings.categories
+        try TicketRules.check(settings)
+        try await tickets.save(settings, logger: context.logger)
+        context.logger.info("ticket settings changed")
+        return settings
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import Hummingbird
+
+/// A support ticket, as lists and the ticket page show it.
+struct Ticket: ResponseEncodable, Sendable, Equatable {
+    /// `open` ⇄ `closed`.
+    enum Status: String, Codable, Sendable, CaseIterable {
+        case open, closed
+    }
+
+    var ticketId: UUID
+    var userId: UUID
+    var userName: String
+    var subject: String
+    var category: String
+    var status: Status
+    var claimedBy: UUID?
+    var claimedByName: String?
+    var createdAt: Date
+    var closedAt: Date?
+    /// The newest message, if any.
+    var lastMessage: TicketMessage?
+    /// Messages the caller has not read (not counting their own).
+    var unreadCount: Int
+}
+
+/// One message of a ticket.
+struct TicketMessage: ResponseEncodable, Sendable, Equatable {
+    var id: UUID
+    var ticketId: UUID
+    /// Nil for messages the desk writes itself (closing on time).
+    var authorId: UUID?
+    var authorName: String
+    var authorAvatar: String?
+    var content: String
+    var timestamp: Date
+    /// Written by staff (a moderator or an admin).
+    var isAdmin: Bool
+}
+
+/// A ticket with a page of its messages, oldest first.
+struct TicketPage: ResponseEncodable, Sendable {
+    var ticket: Ticket
+    var messages: [TicketMessage]
+    /// Pass as `?before=` for the older messages; null when there are none.
+    var nextCursor: String?
+}
+
+/// The desk's settings (`GET/PUT /api/tickets/config`).
+struct DeskSettings: ResponseEncodable, Sendable, Equatable {
+    /// New tickets may be opened.
+    var enabled: Bool
+    /// Open tickets one user may have at once.
+    var maxOpenPerUser: Int
+    /// Hours without a message after which an open ticket closes by itself; 0: never.
+    var autoCloseHours: Int
+    /// Transcripts may be read.
+    var transcriptEnabled: Bool
+    /// The categories a ticket may have.
+    var categories: [String]
+}
