@@ -217,6 +217,8 @@ gh_start_service() {
         export INTERNAL_API_SECRET="$GH_INTERNAL_SECRET"
         export JWKS_URL="http://127.0.0.1:$GH_AUTH_PORT/api/auth/jwks"
         export AUTH_INTERNAL_URL="http://127.0.0.1:$GH_AUTH_INTERNAL_PORT"
+        # Started before notify, the only service that asks it.
+        export TICKETS_INTERNAL_URL="http://127.0.0.1:${GH_TICKETS_INTERNAL_PORT:-8183}"
         export DATA_DIR="$GH_RUN/auth-data"
         export ADMIN_USERNAME="$GH_ADMIN_USERNAME" ADMIN_PASSWORD="$GH_ADMIN_PASSWORD"
         export LOG_LEVEL="${LOG_LEVEL:-info}"
@@ -269,6 +271,7 @@ gh_start_stack() {
                 GH_AUTH_PORT="$port"
                 GH_AUTH_INTERNAL_PORT="$internal"
             fi
+            if [[ $name == tickets && $replica == 1 ]]; then GH_TICKETS_INTERNAL_PORT="$internal"; fi
             gh_start_service "$name" "$replica" "$port" "$internal" "$verify"
             printf '%s %s %s %s %s\n' "$name" "$replica" "$port" "$internal" "$verify" >>"$GH_RUN/services"
             servers+="server 127.0.0.1:$port max_fails=1 fail_timeout=2s; "

@@ -6,14 +6,24 @@ import PostgresNIO
 /// Writes events into the service's outbox inside the caller's transaction.
 ///
 /// The event commits with the change that caused it or not at all; ``OutboxRelay`` sends it on.
+/// The same transaction notifies ``channel``, which PostgreSQL delivers at commit, so the relay
+/// wakes for the event at once instead of at its next poll.
 public enum Outbox {
+    /// The PostgreSQL notification channel that wakes relays (one per database; a relay that wakes
+    /// for another schema's event finds nothing and sleeps again).
+    public static let channel = "guildhall_outbox"
+
     /// Adds `event` to the outbox on `connection` (which should be inside a transaction).
     public static func write(_ event: EventEnvelope, on connection: PostgresConnection, logger: Logger) async throws {
         let data = String(decoding: try EventEnvelope.encoder().encode(event.data), as: UTF8.self)
         try await connection.query(
             """
-            INSERT INTO outbox (id, type, occurred_at, user_id, data)
-            VALUES (\(event.id), \(event.type), \(event.occurredAt), \(event.userId), \(data)::jsonb)
+            WITH written AS (
+                INSERT INTO outbox (id, type, occurred_at, user_id, data)
+                VALUES (\(event.id), \(event.type), \(event.occurredAt), \(event.userId), \(data)::jsonb)
+                RETURNING 1
+            )
+            SELECT pg_notify(\(channel), current_schema()) FROM written
             """,
             logger: logger
         )

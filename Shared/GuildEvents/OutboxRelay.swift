@@ -5,6 +5,7 @@ import GuildRedis
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// Moves committed events from the outbox to Redis: the stream and the type's pub/sub channel.
 ///
@@ -33,12 +34,43 @@ public struct OutboxRelay: Service {
         self.deadline = deadline
     }
 
-    /// Relays until graceful shutdown.
+    /// Relays until graceful shutdown: at once when a transaction in this database wrote to an
+    /// outbox (its notification wakes the relay), and every `idleInterval` in case one was missed.
     public func run() async throws {
-        await cancelWhenGracefulShutdown { await relayLoop() }
+        let wake = WakeSignal()
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await listen(wake) }
+                group.addTask { await relayLoop(wake) }
+                await group.next()
+                group.cancelAll()
+            }
+        }
     }
 
-    private func relayLoop() async {
+    /// Holds one connection listening on ``Outbox/channel`` and signals `wake` for each
+    /// notification; after losing it, listens again with backoff.
+    private func listen(_ wake: WakeSignal) async {
+        var backoff = Duration.milliseconds(200)
+        while !Task.isCancelled {
+            do {
+                try await postgres.withConnection { connection in
+                    try await connection.listen(on: Outbox.channel) { notifications in
+                        backoff = .milliseconds(200)
+                        wake.signal()  // whatever was written while not listening
+                        for try await _ in notifications { wake.signal() }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("outbox relay stopped listening; listening again", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
+            }
+            try? await Task.sleep(for: backoff)
+            backoff = min(backoff * 2, .seconds(5))
+        }
+    }
+
+    private func relayLoop(_ wake: WakeSignal) async {
         var backoff = Duration.milliseconds(200)
         var ticks = 0
         while !Task.isCancelled {
@@ -47,7 +79,7 @@ public struct OutboxRelay: Service {
                 backoff = .milliseconds(200)
                 ticks += 1
                 if ticks % 3000 == 0 { try await pruneRelayed() }
-                if relayed < batchSize { try await Task.sleep(for: idleInterval) }
+                if relayed < batchSize { await wake.wait(upTo: idleInterval) }
             } catch is CancellationError {
                 return
             } catch {
@@ -122,4 +154,64 @@ public struct OutboxRelay: Service {
         end
         return 0
         """
+}
+
+/// Wakes one waiter, or the next one to wait if nobody waits yet.
+final class WakeSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    /// Wakes the waiter (or lets the next wait return at once).
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.pending = true
+            return nil
+        }
+        waiter?.resume()
+    }
+
+    /// Returns at the next signal, after `timeout`, or when the task is cancelled.
+    func wait(upTo timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { await self.next() }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func next() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Checked under the lock: a cancellation either finds the waiter here or came first.
+                let now = state.withLock { state -> Bool in
+                    if state.pending || Task.isCancelled {
+                        state.pending = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            resumeWaiter()
+        }
+    }
+
+    /// Resumes a registered waiter without leaving a signal pending.
+    private func resumeWaiter() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
 }

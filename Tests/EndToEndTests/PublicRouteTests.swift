@@ -25,17 +25,7 @@ struct PublicRouteTests {
 
     /// The addresses the stack's script wrote for `service`'s first replica.
     static func addresses(of service: String) throws -> (public: String, internal: String) {
-        let file = try TestEnvironment.require("GUILDHALL_STACK_ENV")
-        var values: [String: String] = [:]
-        for line in try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n") {
-            let parts = line.split(separator: "=", maxSplits: 1)
-            if parts.count == 2 { values[String(parts[0])] = String(parts[1]) }
-        }
-        let prefix = service.uppercased() + "_1_"
-        guard let open = values[prefix + "URL"], let `internal` = values[prefix + "INTERNAL_URL"] else {
-            throw StackClient.Failure(message: "\(file) names no address for \(service)")
-        }
-        return (open, `internal`)
+        (try StackAddresses.url(of: service), try StackAddresses.url(of: service, privateListener: true))
     }
 
     /// `GET /internal/routes` of `service`.

@@ -9,23 +9,37 @@ import HummingbirdWebSocket
 /// Builds the notify service from configuration (the executable and the tests both call this).
 public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
     let dependencies = try ServiceDependencies(.notify, reader: reader)
+    let settings = dependencies.settings
+    let ticketsURL = reader.string(forKey: "tickets.internal.url", default: "http://127.0.0.1:8183")
+    if settings.isProduction, reader.string(forKey: "tickets.internal.url") == nil { throw ConfigurationError.missing("TICKETS_INTERNAL_URL") }
     let live = LiveConnections()
+    let rooms = TicketRooms(live: live, redis: dependencies.redis)
     let inbox = NotificationRepository(database: dependencies.database)
+    let tickets = TicketsRoomClient(tickets: InternalClient(service: "tickets", baseURL: ticketsURL, secret: settings.internalSecret))
 
     let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-    WebSocketController(verifier: dependencies.verifier, live: live).addRoutes(to: webSocketRouter)
+    WebSocketController(verifier: dependencies.verifier, live: live, rooms: rooms, tickets: tickets).addRoutes(to: webSocketRouter)
 
+    // Frames for users, and the tickets service's events for its rooms, reach every replica.
+    let roomChannels = TicketRooms.eventTypes.map(EventChannels.channel(for:))
     let fanout = RedisSubscriber(
-        configuration: dependencies.redisConfiguration, channels: [LiveConnections.channel], logger: dependencies.logger
+        configuration: dependencies.redisConfiguration, channels: [LiveConnections.channel] + roomChannels, logger: dependencies.logger
     ) { message in
-        live.deliver(message)
+        if message.channel == LiveConnections.channel {
+            live.deliver(message)
+        } else if let event = try? EventEnvelope.parse(message.payload) {
+            rooms.deliver(event)
+        }
     }
     let consumer = EventConsumer(
         group: "notify",
         redis: dependencies.redisConfiguration,
         postgres: dependencies.postgres,
         logger: dependencies.logger,
-        handlers: [EventType.userCreated: UserCreatedHandler.handler(redis: dependencies.redis)]
+        handlers: [
+            EventType.userCreated: UserCreatedHandler.handler(redis: dependencies.redis),
+            EventType.ticketMessageCreated: TicketReplyHandler.handler(redis: dependencies.redis, rooms: rooms),
+        ]
     )
     return buildGuildApplication(
         dependencies,
@@ -38,6 +52,6 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         routes: { routes in
             routes.signedIn("/api/notifications", NotificationsController(repository: inbox).endpoints)
         },
-        jobs: [fanout, consumer]
+        jobs: [fanout, consumer, PresenceRefresher(rooms: rooms)]
     )
 }

@@ -17,6 +17,9 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             // The settings route comes first: `config` is not a ticket id.
             routes.signedIn("/api/tickets", SettingsController(tickets: tickets).endpoints, TicketsController(tickets: tickets, users: dependencies.users).endpoints)
         },
+        internalRoutes: { internalRoutes in
+            internalRoutes.addRoutes(RoomsController(tickets: tickets).endpoints)
+        },
         jobs: [IdleTicketCloser(tickets: tickets, interval: .milliseconds(interval), logger: dependencies.logger)]
     )
 }

@@ -13,6 +13,8 @@ import Logging
 struct WebSocketController: Sendable {
     let verifier: TokenVerifier
     let live: LiveConnections
+    let rooms: TicketRooms
+    let tickets: TicketsRoomClient
 
     func addRoutes(to router: Router<BasicWebSocketRequestContext>) {
         router.ws("/ws") { inbound, outbound, context in
@@ -49,40 +51,125 @@ struct WebSocketController: Sendable {
             return
         }
 
-        let (connectionId, frames) = live.open(userId: identity.userId)
-        defer { live.close(userId: identity.userId, id: connectionId) }
-        try await outbound.writeTextMessage(ServerFrame.object(["type": "connection_established", "user_id": identity.userId, "role": identity.role.rawValue]))
+        let (connectionId, outgoing) = live.open(userId: identity.userId)
+        let member = TicketRooms.Member(userId: identity.userId, connection: connectionId)
+        let send: @Sendable (Outgoing) -> Void = { [live] in live.send($0, to: connectionId, of: identity.userId) }
+        send(.frame(ServerFrame.object(["type": "connection_established", "user_id": identity.userId, "role": identity.role.rawValue])))
 
         try await withThrowingTaskGroup(of: Void.self) { group in
-            // Everything this connection sends goes through one writer task, in order.
-            let (replies, replyContinuation) = AsyncStream<String>.makeStream()
+            // Everything this connection sends goes through one writer, in order.
             group.addTask {
-                await withTaskGroup(of: Void.self) { writers in
-                    writers.addTask { for await frame in frames { try? await outbound.writeTextMessage(frame) } }
-                    writers.addTask { for await frame in replies { try? await outbound.writeTextMessage(frame) } }
+                var writer = ConnectionWriter()
+                for await item in outgoing {
+                    for frame in writer.frames(for: item) { try? await outbound.writeTextMessage(frame) }
                 }
             }
             while let message = try await messages.next() {
                 guard case .text(let text) = message, let frame = ClientFrame(text) else {
-                    replyContinuation.yield(ServerFrame.error(code: "bad_request", message: "frames are JSON objects with a type"))
+                    send(.frame(ServerFrame.error(code: "bad_request", message: "frames are JSON objects with a type")))
                     continue
                 }
-                replyContinuation.yield(reply(to: frame))
+                await handle(frame, identity: identity, member: member, send: send)
             }
-            replyContinuation.finish()
             group.cancelAll()
         }
+        await rooms.leaveAll(userId: identity.userId, connection: connectionId)
+        live.close(userId: identity.userId, id: connectionId)
     }
 
-    /// The answer to one client frame.
-    func reply(to frame: ClientFrame) -> String {
+    /// Acts on one client frame; every answer goes through `send`.
+    func handle(_ frame: ClientFrame, identity: Identity, member: TicketRooms.Member, send: @Sendable (Outgoing) -> Void) async {
         switch frame.type {
         case "ping":
-            ServerFrame.object(["type": "pong"])
+            send(.frame(ServerFrame.object(["type": "pong"])))
         case "auth":
-            ServerFrame.error(code: "bad_request", message: "already authenticated")
+            send(.frame(ServerFrame.error(code: "bad_request", message: "already authenticated")))
+        case "join_ticket":
+            guard let ticket = frame.ticketId.flatMap(UUID.init(uuidString:)) else {
+                return send(.frame(ServerFrame.error(code: "bad_request", message: "join_ticket needs the ticket_id of a ticket")))
+            }
+            var since: UUID?
+            if let text = frame.since {
+                guard let id = UUID(uuidString: text) else {
+                    return send(.frame(ServerFrame.error(code: "bad_request", message: "since must be the id of a message")))
+                }
+                since = id
+            }
+            // In the room first, holding its frames, so nothing said while the history loads is missed.
+            send(.joining(ticket))
+            await rooms.join(ticket, member)
+            do {
+                guard let messages = try await tickets.history(of: ticket, for: identity, since: since) else {
+                    await rooms.leave(ticket, member)
+                    send(.left(ticket))
+                    return send(.frame(ServerFrame.error(code: "not_found", message: "no such ticket")))
+                }
+                let history = try GuildJSON.string(JSONValue.object([
+                    "type": .string("message_history"), "ticket_id": .string(ticket.uuidString.lowercased()), "messages": .array(messages),
+                ]))
+                let ids = messages.compactMap { $0["id"]?.stringValue.flatMap(UUID.init(uuidString:)) }
+                send(.joined(ticket, history: history, messageIds: ids))
+            } catch {
+                await rooms.leave(ticket, member)
+                send(.left(ticket))
+                send(.frame(ServerFrame.error(code: "unavailable", message: "tickets cannot be reached; try again")))
+            }
+        case "leave_ticket":
+            guard let ticket = frame.ticketId.flatMap(UUID.init(uuidString:)) else {
+                return send(.frame(ServerFrame.error(code: "bad_request", message: "leave_ticket needs a ticket_id")))
+            }
+            await rooms.leave(ticket, member)
+            send(.left(ticket))
         default:
-            ServerFrame.error(code: "bad_request", message: "unknown frame type \(frame.type)")
+            send(.frame(ServerFrame.error(code: "bad_request", message: "unknown frame type \(frame.type)")))
+        }
+    }
+}
+
+/// What one connection's writer remembers: the rooms it is in, the frames held while a room's
+/// history loads, and the messages it has sent per room, so each message is sent once.
+struct ConnectionWriter {
+    private struct Room {
+        var loading = true
+        var held: [(messageId: UUID?, frame: String)] = []
+        var sent: Set<UUID> = []
+    }
+    private var rooms: [UUID: Room] = [:]
+
+    /// The frames to write for `item`, in order.
+    mutating func frames(for item: Outgoing) -> [String] {
+        switch item {
+        case .frame(let frame):
+            return [frame]
+        case .joining(let ticket):
+            rooms[ticket] = Room()
+            return []
+        case .left(let ticket):
+            rooms[ticket] = nil
+            return []
+        case .joined(let ticket, let history, let ids):
+            guard var room = rooms[ticket] else { return [] }
+            room.loading = false
+            room.sent = Set(ids)
+            var frames = [history]
+            for (messageId, frame) in room.held where messageId.map({ room.sent.insert($0).inserted }) ?? true {
+                frames.append(frame)
+            }
+            room.held = []
+            rooms[ticket] = room
+            return frames
+        case .room(let ticket, let messageId, let frame):
+            guard var room = rooms[ticket] else { return [] }
+            defer { rooms[ticket] = room }
+            if room.loading {
+                if room.held.count < 1024 { room.held.append((messageId, frame)) }
+                return []
+            }
+            if let messageId {
+                guard room.sent.insert(messageId).inserted else { return [] }
+                if room.sent.count > 10_000 { room.sent = [messageId] }
+            }
+            return [frame]
         }
     }
 }
@@ -92,6 +179,8 @@ struct ClientFrame: Decodable {
     var type: String
     var token: String?
     var ticketId: String?
+    /// `join_ticket`: only the messages after this one.
+    var since: String?
 
     init?(_ text: String) {
         guard let frame = try? GuildJSON.decoder.decode(ClientFrame.self, from: Data(text.utf8)) else { return nil }

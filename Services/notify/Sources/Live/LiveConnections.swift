@@ -12,19 +12,25 @@ final class LiveConnections: Sendable {
     /// The pub/sub channel that carries frames for users.
     static let channel = "guildhall:notify:live"
 
-    private let connections = Mutex<[String: [UUID: AsyncStream<String>.Continuation]]>([:])
+    private let connections = Mutex<[String: [UUID: AsyncStream<Outgoing>.Continuation]]>([:])
 
-    /// Registers a connection of `userId`; frames for the user arrive on the returned stream.
-    func open(userId: String) -> (id: UUID, frames: AsyncStream<String>) {
+    /// Registers a connection of `userId`; what it is to send arrives on the returned stream, in order.
+    func open(userId: String) -> (id: UUID, outgoing: AsyncStream<Outgoing>) {
         let id = UUID()
-        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(256))
+        let (stream, continuation) = AsyncStream<Outgoing>.makeStream(bufferingPolicy: .bufferingNewest(1024))
         connections.withLock { $0[userId, default: [:]][id] = continuation }
         return (id, stream)
     }
 
+    /// Queues `outgoing` on one connection of `userId` (if it is still open here).
+    func send(_ outgoing: Outgoing, to id: UUID, of userId: String) {
+        let continuation = connections.withLock { $0[userId]?[id] }
+        continuation?.yield(outgoing)
+    }
+
     /// Removes a connection.
     func close(userId: String, id: UUID) {
-        let continuation = connections.withLock { all -> AsyncStream<String>.Continuation? in
+        let continuation = connections.withLock { all -> AsyncStream<Outgoing>.Continuation? in
             let removed = all[userId]?.removeValue(forKey: id)
             if all[userId]?.isEmpty == true { all[userId] = nil }
             return removed
@@ -39,7 +45,7 @@ final class LiveConnections: Sendable {
     func deliver(_ message: RedisMessage) {
         guard let envelope = try? GuildJSON.decoder.decode(LiveFrame.self, from: Data(message.payload.utf8)) else { return }
         let targets = connections.withLock { Array(($0[envelope.userId] ?? [:]).values) }
-        for continuation in targets { continuation.yield(envelope.frame) }
+        for continuation in targets { continuation.yield(.frame(envelope.frame)) }
     }
 
     /// Publishes `frame` (a JSON object as text) to every connection of `userId`, on every replica.
@@ -52,4 +58,18 @@ final class LiveConnections: Sendable {
 struct LiveFrame: Codable {
     var userId: String
     var frame: String
+}
+
+/// What a connection's writer is handed, in the order it must act on it.
+enum Outgoing: Sendable {
+    /// A frame to send as it is.
+    case frame(String)
+    /// A frame for a ticket's room; `messageId` when it carries a message, so it is sent once.
+    case room(ticket: UUID, messageId: UUID?, frame: String)
+    /// The connection is joining `ticket`'s room: hold its frames until the history is sent.
+    case joining(UUID)
+    /// The room's history (`message_history`), with the ids of the messages in it.
+    case joined(UUID, history: String, messageIds: [UUID])
+    /// The connection left the room (or could not join it).
+    case left(UUID)
 }

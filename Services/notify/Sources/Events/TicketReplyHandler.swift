@@ -1,0 +1,29 @@
+import Foundation
+import GuildCore
+import GuildEvents
+import GuildRedis
+import Logging
+import PostgresNIO
+
+/// `tickets.message_created` by staff → an inbox entry for the ticket's owner, unless the owner
+/// has the ticket's room open somewhere (then they see the reply as it comes).
+enum TicketReplyHandler {
+    static func handler(redis: RedisClient, rooms: TicketRooms) -> EventConsumer.Handler {
+        { event, connection, logger in
+            guard event.data["by_staff"] == .bool(true), let owner = event.data["owner_id"]?.stringValue,
+                let ticket = event.data["ticket_id"]?.stringValue.flatMap(UUID.init(uuidString:))
+            else { return }
+            // Presence unknown (Redis away): write the entry; one too many beats one missed.
+            if (try? await rooms.isPresent(owner, in: ticket)) == true { return }
+            let author = event.data["message"]?["author_name"]?.stringValue ?? "Staff"
+            let content = event.data["message"]?["content"]?.stringValue ?? ""
+            let title = "\(author) replied to your ticket"
+            let body = content.count > 200 ? String(content.prefix(199)) + "…" : content
+            let id = try await NotificationRepository.insert(
+                userId: owner, kind: "ticket_reply", title: title, body: body, sourceEventId: event.id, on: connection, logger: logger
+            )
+            let frame = ServerFrame.object(["type": "notification", "id": id.uuidString.lowercased(), "title": title, "body": body])
+            try? await LiveConnections.publish(frame: frame, to: owner, redis: redis)
+        }
+    }
+}

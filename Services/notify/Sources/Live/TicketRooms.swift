@@ -1,0 +1,114 @@
+import Foundation
+import GuildCore
+import GuildEvents
+import GuildRedis
+import Logging
+import Synchronization
+
+/// Ticket rooms on this replica: which connections joined which ticket.
+///
+/// Frames for a room come from the tickets service's events, which every replica receives on the
+/// events' pub/sub channels (published once per event by the outbox relay, which the committing
+/// transaction wakes): each replica hands them to its own members. Who is in a room on any
+/// replica is also kept in Redis (a sorted set per ticket, members expiring unless refreshed), so
+/// the inbox knows whether a ticket's owner is there to see a reply.
+final class TicketRooms: Sendable {
+    struct Member: Hashable, Sendable {
+        var userId: String
+        var connection: UUID
+    }
+
+    private let members = Mutex<[UUID: Set<Member>]>([:])
+    private let live: LiveConnections
+    private let redis: RedisClient
+
+    /// How long a presence entry lasts unless refreshed.
+    static let presenceLifetime: Duration = .seconds(90)
+
+    init(live: LiveConnections, redis: RedisClient) {
+        self.live = live
+        self.redis = redis
+    }
+
+    /// The events whose frames go to a ticket's room.
+    static let eventTypes = [EventType.ticketMessageCreated, EventType.ticketClosed, EventType.ticketReopened, EventType.ticketClaimed]
+
+    static func presenceKey(_ ticket: UUID) -> String { "guildhall:notify:room:\(ticket.uuidString.lowercased())" }
+
+    func join(_ ticket: UUID, _ member: Member) async {
+        members.withLock { _ = $0[ticket, default: []].insert(member) }
+        await markPresent(ticket, member)
+    }
+
+    func leave(_ ticket: UUID, _ member: Member) async {
+        let removed = members.withLock { members -> Bool in
+            let removed = members[ticket]?.remove(member) != nil
+            if members[ticket]?.isEmpty == true { members[ticket] = nil }
+            return removed
+        }
+        if removed { _ = try? await redis.send(["ZREM", Self.presenceKey(ticket), Self.presenceMember(member)]) }
+    }
+
+    /// Leaves every room `connection` is in (it closed); returns the rooms it was in.
+    func leaveAll(userId: String, connection: UUID) async {
+        let member = Member(userId: userId, connection: connection)
+        let rooms = members.withLock { members in members.compactMap { $0.value.contains(member) ? $0.key : nil } }
+        for ticket in rooms { await leave(ticket, member) }
+    }
+
+    /// Hands an event of one of ``eventTypes`` to the connections in its room here.
+    func deliver(_ event: EventEnvelope) {
+        guard let ticketText = event.data["ticket_id"]?.stringValue, let ticket = UUID(uuidString: ticketText),
+            let (frame, messageId) = Self.frame(for: event)
+        else { return }
+        let targets = members.withLock { $0[ticket] ?? [] }
+        for member in targets {
+            live.send(.room(ticket: ticket, messageId: messageId, frame: frame), to: member.connection, of: member.userId)
+        }
+    }
+
+    /// The frame a room gets for `event`, and the message it carries.
+    static func frame(for event: EventEnvelope) -> (String, UUID?)? {
+        let ticket = event.data["ticket_id"] ?? .null
+        let object: [String: JSONValue]
+        var messageId: UUID?
+        switch event.type {
+        case EventType.ticketMessageCreated:
+            guard let message = event.data["message"] else { return nil }
+            messageId = message["id"]?.stringValue.flatMap(UUID.init(uuidString:))
+            object = ["type": .string("new_message"), "ticket_id": ticket, "message": message]
+        case EventType.ticketClosed: object = ["type": .string("ticket_closed"), "ticket_id": ticket, "by": event.data["by"] ?? .null]
+        case EventType.ticketReopened: object = ["type": .string("ticket_reopened"), "ticket_id": ticket, "by": event.data["by"] ?? .null]
+        case EventType.ticketClaimed: object = ["type": .string("ticket_claimed"), "ticket_id": ticket, "by": event.data["by"] ?? .null]
+        default: return nil
+        }
+        guard let text = try? GuildJSON.string(JSONValue.object(object)) else { return nil }
+        return (text, messageId)
+    }
+
+    // MARK: Presence
+
+    static func presenceMember(_ member: Member) -> String { "\(member.userId)|\(member.connection.uuidString.lowercased())" }
+
+    private func markPresent(_ ticket: UUID, _ member: Member) async {
+        let until = Date().addingTimeInterval(Double(Self.presenceLifetime.components.seconds))
+        let score = String(Int64(until.timeIntervalSince1970 * 1000))
+        _ = try? await redis.send(["ZADD", Self.presenceKey(ticket), score, Self.presenceMember(member)])
+        _ = try? await redis.send(["PEXPIRE", Self.presenceKey(ticket), String(Self.presenceLifetime.components.seconds * 1000)])
+    }
+
+    /// Refreshes the presence of every member here (run well within ``presenceLifetime``).
+    func refreshPresence() async {
+        let all = members.withLock { $0 }
+        for (ticket, members) in all {
+            for member in members { await markPresent(ticket, member) }
+        }
+    }
+
+    /// Whether `userId` has a connection in `ticket`'s room on any replica.
+    func isPresent(_ userId: String, in ticket: UUID) async throws -> Bool {
+        let now = String(Int64(Date().timeIntervalSince1970 * 1000))
+        let present = try await redis.send(["ZRANGEBYSCORE", Self.presenceKey(ticket), now, "+inf"])
+        return present.elements.contains { $0.string?.hasPrefix("\(userId)|") == true }
+    }
+}
