@@ -17,21 +17,25 @@ public struct EventConsumer: Service {
 
     private let reader: RedisStreamReader
 
-    /// Creates a consumer in group `group` for the event types in `handlers`.
+    /// Creates a consumer in group `group` for the event types in `handlers`. Events `wants`
+    /// refuses have nothing to apply: they are acknowledged without a transaction.
     public init(
         group: String,
         consumer: String = EventConsumer.defaultConsumerName(),
         redis: RedisConfiguration,
         postgres: PostgresClient,
         logger: Logger,
-        handlers: [String: Handler]
+        handlers: [String: Handler],
+        wants: @escaping @Sendable (EventEnvelope) -> Bool = { _ in true }
     ) {
         self.reader = RedisStreamReader(configuration: redis, stream: EventChannels.stream, group: group, consumer: consumer, logger: logger) { entry in
+            // Entries name their type beside the event, so others' events are passed over unparsed.
+            if let type = entry.fields["type"], handlers[type] == nil { return true }
             guard let text = entry.fields["event"], let envelope = try? EventEnvelope.parse(text) else {
                 // Trimmed or foreign entries carry nothing to apply.
                 return true
             }
-            guard let handler = handlers[envelope.type] else { return true }
+            guard let handler = handlers[envelope.type], wants(envelope) else { return true }
             do {
                 try await Self.apply(envelope, postgres: postgres, logger: logger, handler: handler)
                 return true

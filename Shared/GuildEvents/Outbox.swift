@@ -6,12 +6,12 @@ import PostgresNIO
 /// Writes events into the service's outbox inside the caller's transaction.
 ///
 /// The event commits with the change that caused it or not at all; ``OutboxRelay`` sends it on.
-/// The same transaction notifies ``channel``, which PostgreSQL delivers at commit, so the relay
-/// wakes for the event at once instead of at its next poll.
+/// The same transaction notifies the schema's channel (``channel(for:)``), which PostgreSQL
+/// delivers at commit, so the schema's relays wake for the event at once instead of at their
+/// next poll, and no other service's relay wakes for it.
 public enum Outbox {
-    /// The PostgreSQL notification channel that wakes relays (one per database; a relay that wakes
-    /// for another schema's event finds nothing and sleeps again).
-    public static let channel = "guildhall_outbox"
+    /// The PostgreSQL notification channel that wakes the relays of `schema`.
+    public static func channel(for schema: String) -> String { "guildhall_outbox_\(schema)" }
 
     /// Adds `event` to the outbox on `connection` (which should be inside a transaction).
     public static func write(_ event: EventEnvelope, on connection: PostgresConnection, logger: Logger) async throws {
@@ -23,7 +23,7 @@ public enum Outbox {
                 VALUES (\(event.id), \(event.type), \(event.occurredAt), \(event.userId), \(data)::jsonb)
                 RETURNING 1
             )
-            SELECT pg_notify(\(channel), current_schema()) FROM written
+            SELECT pg_notify('guildhall_outbox_' || current_schema(), '') FROM written
             """,
             logger: logger
         )

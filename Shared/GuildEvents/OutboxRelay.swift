@@ -48,14 +48,15 @@ public struct OutboxRelay: Service {
         }
     }
 
-    /// Holds one connection listening on ``Outbox/channel`` and signals `wake` for each
+    /// Holds one connection listening on the schema's ``Outbox/channel(for:)`` and signals `wake` for each
     /// notification; after losing it, listens again with backoff.
     private func listen(_ wake: WakeSignal) async {
         var backoff = Duration.milliseconds(200)
         while !Task.isCancelled {
             do {
                 try await postgres.withConnection { connection in
-                    try await connection.listen(on: Outbox.channel) { notifications in
+                    let schema = try await connection.query("SELECT current_schema()", logger: logger).decode(String.self).first { _ in true } ?? "public"
+                    try await connection.listen(on: Outbox.channel(for: schema)) { notifications in
                         backoff = .milliseconds(200)
                         wake.signal()  // whatever was written while not listening
                         for try await _ in notifications { wake.signal() }
@@ -110,13 +111,14 @@ public struct OutboxRelay: Service {
                 """,
                 logger: logger
             )
-            var published: [UUID] = []
+            var events: [EventEnvelope] = []
             for try await (id, type, occurredAt, userId, data) in rows.decode((UUID, String, Date, String?, String).self) {
                 let payload = try EventEnvelope.decoder().decode(JSONValue.self, from: Data(data.utf8))
-                let envelope = EventEnvelope(id: id, type: type, occurredAt: occurredAt, userId: userId, data: payload)
-                try await Self.publish(envelope, to: redis)
-                published.append(id)
+                events.append(EventEnvelope(id: id, type: type, occurredAt: occurredAt, userId: userId, data: payload))
             }
+            // The whole batch in one script: one round trip to Redis however many events.
+            try await Self.publish(events, to: redis)
+            let published = events.map(\.id)
             if !published.isEmpty {
                 try await connection.query("UPDATE outbox SET published_at = now() WHERE id = ANY(\(published))", logger: logger)
                 logger.debug("events relayed", metadata: ["count": "\(published.count)"])
@@ -129,12 +131,21 @@ public struct OutboxRelay: Service {
     /// Returns false when that id had already been published.
     @discardableResult
     public static func publish(_ event: EventEnvelope, to redis: RedisClient) async throws -> Bool {
-        let reply = try await redis.eval(
-            publishScript,
-            keys: [EventChannels.publishedMarker(for: event.id), EventChannels.stream],
-            arguments: [try event.json(), EventChannels.channel(for: event.type), String(markerLifetimeSeconds), String(streamLength)]
-        )
-        return reply.int == 1
+        try await publish([event], to: redis) == 1
+    }
+
+    /// Appends each of `events` to the stream and publishes it on its channel, in order, once per
+    /// event id, in one script; returns how many were not published before.
+    @discardableResult
+    public static func publish(_ events: [EventEnvelope], to redis: RedisClient) async throws -> Int {
+        guard !events.isEmpty else { return 0 }
+        var keys = [EventChannels.stream]
+        var arguments = [String(markerLifetimeSeconds), String(streamLength)]
+        for event in events {
+            keys.append(EventChannels.publishedMarker(for: event.id))
+            arguments += [try event.json(), EventChannels.channel(for: event.type), event.type]
+        }
+        return try await redis.eval(publishScript, keys: keys, arguments: arguments).int ?? 0
     }
 
     private func pruneRelayed() async throws {
@@ -146,13 +157,19 @@ public struct OutboxRelay: Service {
     /// The approximate number of entries the stream keeps.
     static let streamLength = 1_000_000
 
+    /// KEYS: the stream, then one marker per event; ARGV: marker lifetime, stream length, then
+    /// per event its JSON, channel and type.
     private static let publishScript = """
-        if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
-            redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'event', ARGV[1])
-            redis.call('PUBLISH', ARGV[2], ARGV[1])
-            return 1
+        local published = 0
+        for i = 2, #KEYS do
+            local a = 3 + (i - 2) * 3
+            if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[1]) then
+                redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[a], 'type', ARGV[a + 2])
+                redis.call('PUBLISH', ARGV[a + 1], ARGV[a])
+                published = published + 1
+            end
         end
-        return 0
+        return published
         """
 }
 

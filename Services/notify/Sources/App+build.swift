@@ -39,7 +39,9 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         handlers: [
             EventType.userCreated: UserCreatedHandler.handler(redis: dependencies.redis),
             EventType.ticketMessageCreated: TicketReplyHandler.handler(redis: dependencies.redis, rooms: rooms),
-        ]
+        ],
+        // Of the tickets' messages only staff replies can reach an inbox.
+        wants: { $0.type != EventType.ticketMessageCreated || $0.data["by_staff"] == .bool(true) }
     )
     return buildGuildApplication(
         dependencies,

@@ -45,12 +45,9 @@ enum TicketRules {
     struct Access {
         var isOwner: Bool
         var isStaff: Bool
-        var isAdmin: Bool
 
-        /// Read, send, mark read, transcript, join the room.
+        /// Read, send, mark read, transcript, join the room, close: the owner and staff.
         var canTakePart: Bool { isOwner || isStaff }
-        /// Close: staff, or the owner their own.
-        var canClose: Bool { isOwner || isStaff }
         /// Reopen and claim: staff.
         var canManage: Bool { isStaff }
     }

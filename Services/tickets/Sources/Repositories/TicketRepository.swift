@@ -194,31 +194,62 @@ struct TicketRepository: Sendable {
         }
     }
 
-    /// Posts `content` in an open ticket. With `clientId`, a retry (even a concurrent one)
-    /// returns the first message instead of posting again; `replayed` says which happened.
-    func send(_ content: String, in ticket: TicketHead, by author: Author, clientId: String?, logger: Logger) async throws -> (message: TicketMessage, replayed: Bool) {
-        try await database.transaction(logger: logger) { connection in
-            if let clientId, let earlier = try await Self.earlier(clientId, in: ticket.id, by: author.id, on: connection, logger: logger) {
-                return (earlier, true)
-            }
-            // The row lock orders this message against a concurrent close.
-            let open = try await connection.query(
-                "UPDATE tickets SET last_activity_at = now() WHERE id = \(ticket.id) AND status = 'open' RETURNING id", logger: logger
-            ).decode(UUID.self).first { _ in true }
-            guard open != nil else { throw APIError.ticketClosed }
-            do {
-                let message = try await Self.insert(content, in: ticket.id, by: author, clientId: clientId, on: connection, logger: logger)
-                try await Self.announce(message, ownerId: ticket.ownerId, byStaff: author.isStaff, on: connection, logger: logger)
-                return (message, false)
-            } catch where DatabaseErrors.sqlState(error) == "23505" {
-                // A concurrent retry with the same client_message_id committed first.
-                throw RetryWithEarlier()
-            }
+    /// Posts `content` in `ticket` if it is open and `author` may write in it. With `clientId`, a
+    /// retry (even a concurrent one) returns the first message instead of posting again;
+    /// `replayed` says which happened. 404 when there is no such ticket or it is someone else's,
+    /// 409 when it is closed.
+    ///
+    /// One statement does it all — the ticket's row lock (which orders the message against a
+    /// concurrent close), the message, the author's read mark, the event and the relay's wake-up —
+    /// so a message costs one round trip to PostgreSQL; a retry's message meets the first one in
+    /// the unique index (waiting for it to commit) and inserts nothing.
+    func send(_ content: String, in ticket: UUID, by author: Author, clientId: String?, logger: Logger) async throws -> (message: TicketMessage, replayed: Bool) {
+        let message = TicketMessage(
+            id: UUID.timeOrdered(), ticketId: ticket, authorId: author.id, authorName: author.name, authorAvatar: author.avatar,
+            content: content, timestamp: Date(), isAdmin: author.isStaff
+        )
+        let messageJSON = try GuildJSON.string(message)
+        let ticketText = ticket.uuidString.lowercased()
+        let (owner, posted) = try await database.connection(logger: logger) { connection -> (UUID?, UUID?) in
+            let rows = try await connection.query(
+                """
+                WITH target AS (
+                    UPDATE tickets SET last_activity_at = now()
+                    WHERE id = \(ticket) AND status = 'open' AND (user_id = \(author.id) OR \(author.isStaff))
+                    RETURNING id, user_id
+                ), posted AS (
+                    INSERT INTO messages (id, ticket_id, author_id, author_name, author_avatar, content, is_admin, client_message_id, created_at)
+                    SELECT \(message.id), target.id, \(author.id), \(message.authorName), \(message.authorAvatar), \(content),
+                           \(message.isAdmin), \(clientId), \(message.timestamp)
+                    FROM target
+                    ON CONFLICT (ticket_id, author_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+                    RETURNING id
+                ), mark AS (
+                    INSERT INTO read_marks (ticket_id, reader_id, last_read_id) SELECT \(ticket), \(author.id), id FROM posted
+                    ON CONFLICT (ticket_id, reader_id) DO UPDATE SET last_read_id = GREATEST(read_marks.last_read_id, EXCLUDED.last_read_id)
+                ), event AS (
+                    INSERT INTO outbox (id, type, occurred_at, user_id, data)
+                    SELECT \(UUID()), \(EventType.ticketMessageCreated), \(message.timestamp), target.user_id::text,
+                           jsonb_build_object('ticket_id', \(ticketText)::text, 'owner_id', target.user_id::text, 'by_staff', \(author.isStaff),
+                                              'message', \(messageJSON)::jsonb)
+                    FROM posted, target
+                    RETURNING 1
+                )
+                SELECT (SELECT user_id FROM target), (SELECT id FROM posted),
+                       (SELECT count(*)::int FROM (SELECT pg_notify('guildhall_outbox_' || current_schema(), '') FROM event) AS woken)
+                """,
+                logger: logger
+            )
+            for try await (owner, posted, _) in rows.decode((UUID?, UUID?, Int).self) { return (owner, posted) }
+            return (nil, nil)
         }
+        if posted != nil { return (message, false) }
+        // Nothing posted: a retry of a message posted before, or a ticket closed or not the author's.
+        if let clientId, let earlier = try await earlier(clientId, in: ticket, by: author.id, logger: logger) { return (earlier, true) }
+        guard let head = try await head(ticket, logger: logger), head.ownerId == author.id || author.isStaff else { throw APIError.ticketNotFound }
+        guard owner != nil, head.status == .open else { throw APIError.ticketClosed }
+        throw APIError.conflict("message_in_flight", "a message with this client_message_id is still being posted")
     }
-
-    /// Raised inside a send that lost the race to its own retry; the caller reads the winner.
-    struct RetryWithEarlier: Error {}
 
     /// The message `author` already sent with `clientId`.
     func earlier(_ clientId: String, in ticket: UUID, by author: UUID, logger: Logger) async throws -> TicketMessage? {
