@@ -13,6 +13,11 @@ public enum Outbox {
     /// The PostgreSQL notification channel that wakes the relays of `schema`.
     public static func channel(for schema: String) -> String { "guildhall_outbox_\(schema)" }
 
+    /// The SQL expression that wakes the relays of the current schema, for a statement that
+    /// writes to the outbox itself (it must run in the writing transaction; PostgreSQL delivers
+    /// the notification at commit).
+    public static let wakeRelays = "pg_notify('guildhall_outbox_' || current_schema(), '')"
+
     /// Adds `event` to the outbox on `connection` (which should be inside a transaction).
     public static func write(_ event: EventEnvelope, on connection: PostgresConnection, logger: Logger) async throws {
         let data = String(decoding: try EventEnvelope.encoder().encode(event.data), as: UTF8.self)
@@ -23,7 +28,7 @@ public enum Outbox {
                 VALUES (\(event.id), \(event.type), \(event.occurredAt), \(event.userId), \(data)::jsonb)
                 RETURNING 1
             )
-            SELECT pg_notify('guildhall_outbox_' || current_schema(), '') FROM written
+            SELECT \(unescaped: wakeRelays) FROM written
             """,
             logger: logger
         )

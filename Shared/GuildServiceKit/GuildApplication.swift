@@ -1,14 +1,6 @@
-import AsyncHTTPClient
-import Foundation
-import GuildAuth
-import GuildCore
 import GuildEvents
-import GuildMigrations
-import HTTPTypes
 import Hummingbird
 import HummingbirdCore
-import Logging
-import NIOCore
 import ServiceLifecycle
 
 /// How a service gets the public keys that verify access tokens.

@@ -55,9 +55,7 @@ public struct ServiceSettings: Sendable {
         )
         let production = isProduction
         func required(_ key: ConfigKey, environment: String, development: String) throws -> String {
-            if let value = reader.string(forKey: key), !value.isEmpty { return value }
-            if production { throw ConfigurationError.missing(environment) }
-            return development
+            try Self.required(key, environment: environment, development: development, production: production, reader: reader)
         }
         self.databaseURL = try required("database.url", environment: "DATABASE_URL", development: "postgres://guildhall@127.0.0.1:5432/guildhall")
         self.redisURL = try required("redis.url", environment: "REDIS_URL", development: "redis://127.0.0.1:6379")
@@ -74,4 +72,18 @@ public struct ServiceSettings: Sendable {
 public enum GuildVersion {
     /// The version string reported by health endpoints.
     public static let current = "0.1.0"
+}
+
+extension ServiceSettings {
+    /// A secret or an endpoint: its value, or in development `development`; with
+    /// `GUILDHALL_ENV=production` a missing one stops start-up naming `environment`.
+    public func required(_ key: ConfigKey, environment: String, development: String, reader: ConfigReader) throws -> String {
+        try Self.required(key, environment: environment, development: development, production: isProduction, reader: reader)
+    }
+
+    static func required(_ key: ConfigKey, environment: String, development: String, production: Bool, reader: ConfigReader) throws -> String {
+        if let value = reader.string(forKey: key), !value.isEmpty { return value }
+        if production { throw ConfigurationError.missing(environment) }
+        return development
+    }
 }

@@ -10,8 +10,7 @@ import HummingbirdWebSocket
 public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
     let dependencies = try ServiceDependencies(.notify, reader: reader)
     let settings = dependencies.settings
-    let ticketsURL = reader.string(forKey: "tickets.internal.url", default: "http://127.0.0.1:8183")
-    if settings.isProduction, reader.string(forKey: "tickets.internal.url") == nil { throw ConfigurationError.missing("TICKETS_INTERNAL_URL") }
+    let ticketsURL = try settings.required("tickets.internal.url", environment: "TICKETS_INTERNAL_URL", development: "http://127.0.0.1:8183", reader: reader)
     let live = LiveConnections()
     let rooms = TicketRooms(live: live, redis: dependencies.redis)
     let inbox = NotificationRepository(database: dependencies.database)
@@ -40,8 +39,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             EventType.userCreated: UserCreatedHandler.handler(redis: dependencies.redis),
             EventType.ticketMessageCreated: TicketReplyHandler.handler(redis: dependencies.redis, rooms: rooms),
         ],
-        // Of the tickets' messages only staff replies can reach an inbox.
-        wants: { $0.type != EventType.ticketMessageCreated || $0.data["by_staff"] == .bool(true) }
+        wants: { $0.type != EventType.ticketMessageCreated || TicketReplyHandler.concerns($0) }
     )
     return buildGuildApplication(
         dependencies,

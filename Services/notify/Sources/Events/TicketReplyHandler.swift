@@ -8,9 +8,14 @@ import PostgresNIO
 /// `tickets.message_created` by staff → an inbox entry for the ticket's owner, unless the owner
 /// has the ticket's room open somewhere (then they see the reply as it comes).
 enum TicketReplyHandler {
+    /// Only staff replies can reach an owner's inbox; the consumer passes over the rest.
+    static func concerns(_ event: EventEnvelope) -> Bool {
+        event.type == EventType.ticketMessageCreated && event.data["by_staff"] == .bool(true)
+    }
+
     static func handler(redis: RedisClient, rooms: TicketRooms) -> EventConsumer.Handler {
         { event, connection, logger in
-            guard event.data["by_staff"] == .bool(true), let owner = event.data["owner_id"]?.stringValue,
+            guard concerns(event), let owner = event.data["owner_id"]?.stringValue,
                 let ticket = event.data["ticket_id"]?.stringValue.flatMap(UUID.init(uuidString:))
             else { return }
             // Presence unknown (Redis away): write the entry; one too many beats one missed.

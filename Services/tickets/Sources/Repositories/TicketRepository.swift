@@ -236,7 +236,7 @@ struct TicketRepository: Sendable {
                     RETURNING 1
                 )
                 SELECT (SELECT user_id FROM target), (SELECT id FROM posted),
-                       (SELECT count(*)::int FROM (SELECT pg_notify('guildhall_outbox_' || current_schema(), '') FROM event) AS woken)
+                       (SELECT count(*)::int FROM (SELECT \(unescaped: Outbox.wakeRelays) FROM event) AS woken)
                 """,
                 logger: logger
             )
