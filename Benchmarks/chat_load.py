@@ -51,6 +51,7 @@ class Stats:
         self.send_latencies = []
         self.sent = 0
         self.failed = 0
+        self.behind = 0      # paced messages not sent because too many were unanswered
 
 
 async def receiver(index, session, base, token, ticket, stats, ready, done):
@@ -81,29 +82,56 @@ async def receiver(index, session, base, token, ticket, stats, ready, done):
                 break
 
 
+async def send_one(session, base, token, ticket, stats):
+    marker = uuid.uuid4().hex
+    headers = {"Authorization": f"Bearer {token}"}
+    body = {"message": f"bench {marker} {'x' * 40}", "client_message_id": marker}
+    stats.sent_at[marker] = time.monotonic()
+    stats.room_of[marker] = ticket
+    try:
+        async with session.post(f"{base}/api/tickets/{ticket}/send", json=body, headers=headers) as reply:
+            await reply.read()
+            if reply.status == 200:
+                stats.sent += 1
+                stats.send_latencies.append((time.monotonic() - stats.sent_at[marker]) * 1000)
+            else:
+                stats.failed += 1
+                stats.sent_at.pop(marker, None)
+    except aiohttp.ClientError:
+        stats.failed += 1
+        stats.sent_at.pop(marker, None)
+
+
 async def sender(index, session, base, tokens, tickets, stats, stop):
+    """Closed loop: the next message as soon as the last one is answered."""
     # Each sender starts at a room of its own, so senders are not all in one room at once.
     position = index
     while not stop.is_set():
         room = position % len(tickets)
         position += 1
-        marker = uuid.uuid4().hex
-        headers = {"Authorization": f"Bearer {tokens[room]}"}
-        body = {"message": f"bench {marker} {'x' * 40}", "client_message_id": marker}
-        stats.sent_at[marker] = time.monotonic()
-        stats.room_of[marker] = tickets[room]
-        try:
-            async with session.post(f"{base}/api/tickets/{tickets[room]}/send", json=body, headers=headers) as reply:
-                await reply.read()
-                if reply.status == 200:
-                    stats.sent += 1
-                    stats.send_latencies.append((time.monotonic() - stats.sent_at[marker]) * 1000)
-                else:
-                    stats.failed += 1
-                    stats.sent_at.pop(marker, None)
-        except aiohttp.ClientError:
-            stats.failed += 1
-            stats.sent_at.pop(marker, None)
+        await send_one(session, base, tokens[room], tickets[room], stats)
+
+
+async def paced(rate, limit, session, base, tokens, tickets, stats, stop):
+    """Open loop: `rate` messages a second on a fixed schedule, at most `limit` unanswered;
+    a message that would pass the limit is not sent and counted as behind."""
+    in_flight = set()
+    began = time.monotonic()
+    issued = 0
+    while not stop.is_set():
+        due = int((time.monotonic() - began) * rate)
+        while issued < due:
+            room = issued % len(tickets)
+            issued += 1
+            if len(in_flight) >= limit:
+                stats.behind += 1
+                continue
+            task = asyncio.create_task(send_one(session, base, tokens[room], tickets[room], stats))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        await asyncio.sleep(0.002)
+    if in_flight:
+        await asyncio.gather(*in_flight)
 
 
 def percentile(values, fraction):
@@ -122,6 +150,7 @@ async def main():
     parser.add_argument("--sockets-per-room", type=int, default=2)
     parser.add_argument("--senders", type=int, default=48)
     parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--rate", type=float, default=0, help="messages a second on a fixed schedule (0: senders in a closed loop)")
     args = parser.parse_args()
 
     connector = aiohttp.TCPConnector(limit=0)
@@ -146,7 +175,10 @@ async def main():
 
         stop = asyncio.Event()
         began = time.monotonic()
-        senders = [asyncio.create_task(sender(index, session, args.base, owners, tickets, stats, stop)) for index in range(args.senders)]
+        if args.rate > 0:
+            senders = [asyncio.create_task(paced(args.rate, args.senders, session, args.base, owners, tickets, stats, stop))]
+        else:
+            senders = [asyncio.create_task(sender(index, session, args.base, owners, tickets, stats, stop)) for index in range(args.senders)]
         await asyncio.sleep(args.duration)
         stop.set()
         await asyncio.gather(*senders)
@@ -179,6 +211,8 @@ async def main():
             "rooms": args.rooms,
             "sockets": sockets,
             "senders": args.senders,
+            "offered_rate": args.rate,
+            "behind": stats.behind,
             "seconds": round(elapsed, 2),
             "messages_sent": stats.sent,
             "send_failures": stats.failed,
@@ -195,4 +229,9 @@ async def main():
 
 
 if __name__ == "__main__":
+    try:
+        import uvloop  # a faster event loop, so the client measures the server rather than itself
+        uvloop.install()
+    except ImportError:
+        pass
     asyncio.run(main())

@@ -19,8 +19,22 @@ public enum Outbox {
     public static let wakeRelays = "pg_notify('guildhall_outbox_' || current_schema(), '')"
 
     /// Adds `event` to the outbox on `connection` (which should be inside a transaction).
-    public static func write(_ event: EventEnvelope, on connection: PostgresConnection, logger: Logger) async throws {
+    ///
+    /// With `handedOver`, the writer hands the event to its ``EventPublisher`` once the
+    /// transaction has committed: the relays are not woken and leave the row alone for
+    /// ``EventPublisher/handOverWindow``, after which they publish it if the publisher did not.
+    public static func write(_ event: EventEnvelope, on connection: PostgresConnection, logger: Logger, handedOver: Bool = false) async throws {
         let data = String(decoding: try EventEnvelope.encoder().encode(event.data), as: UTF8.self)
+        if handedOver {
+            try await connection.query(
+                """
+                INSERT INTO outbox (id, type, occurred_at, user_id, data, relay_after)
+                VALUES (\(event.id), \(event.type), \(event.occurredAt), \(event.userId), \(data)::jsonb, \(unescaped: relayAfterHandOver))
+                """,
+                logger: logger
+            )
+            return
+        }
         try await connection.query(
             """
             WITH written AS (
@@ -33,6 +47,10 @@ public enum Outbox {
             logger: logger
         )
     }
+
+    /// The SQL expression for `relay_after` of an event its writer hands over: the end of the
+    /// publisher's window.
+    public static let relayAfterHandOver = "now() + interval '\(EventPublisher.handOverWindow.components.seconds) seconds'"
 }
 
 /// Names of the Redis keys events travel through.

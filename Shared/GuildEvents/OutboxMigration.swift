@@ -32,4 +32,12 @@ public enum EventTables {
             """,
         ]
     )
+
+    /// Adds `relay_after` to `outbox`: an event its writer publishes itself
+    /// (``EventPublisher``) is the relays' only from then on.
+    public static let handOver = Migration(
+        version: 0,
+        name: "shared: events handed over to their writer's publisher",
+        statements: ["ALTER TABLE outbox ADD COLUMN IF NOT EXISTS relay_after timestamptz"]
+    )
 }

@@ -107,7 +107,7 @@ public struct OutboxRelay: Service {
             let rows = try await connection.query(
                 """
                 SELECT id, type, occurred_at, user_id, data::text FROM outbox
-                WHERE published_at IS NULL ORDER BY seq LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
+                WHERE published_at IS NULL AND (relay_after IS NULL OR relay_after <= now()) ORDER BY seq LIMIT \(batchSize) FOR UPDATE SKIP LOCKED
                 """,
                 logger: logger
             )

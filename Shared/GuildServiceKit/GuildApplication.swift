@@ -21,7 +21,7 @@ public enum KeySource: Sendable {
 ///   service's own `/internal/*` routes;
 /// - the shared tables and the service's migrations applied before the public listener opens
 ///   (retried until PostgreSQL answers), then `afterMigrations`;
-/// - the services in start order `[postgres, redis, keys, outbox relay, <jobs>, internal listener]`,
+/// - the services in start order `[postgres, redis, keys, outbox relay, event publisher, <jobs>, internal listener]`,
 ///   stopped in reverse on SIGTERM after the public listener has drained; jobs start only once
 ///   the schema is migrated.
 public func buildGuildApplication(
@@ -68,6 +68,7 @@ public func buildGuildApplication(
     }
     let relay = OutboxRelay(postgres: dependencies.postgres, redis: dependencies.redis, logger: logger)
     backgroundServices.append(AfterMigrations(relay, ready: dependencies.ready))
+    backgroundServices.append(dependencies.events)
     backgroundServices.append(contentsOf: jobs.map { AfterMigrations($0, ready: dependencies.ready) as any Service })
     backgroundServices.append(internalApplication)
 

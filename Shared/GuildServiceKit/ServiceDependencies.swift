@@ -1,5 +1,6 @@
 import Configuration
 import GuildAuth
+import GuildEvents
 import GuildRedis
 import Logging
 import PostgresNIO
@@ -23,6 +24,8 @@ public struct ServiceDependencies: Sendable {
     public let redisConfiguration: RedisConfiguration
     /// The Redis command client.
     public let redis: RedisClient
+    /// Publishes events handed over at commit (``GuildEvents/Outbox/write(_:on:logger:handedOver:)``).
+    public let events: EventPublisher
     /// Verifies access tokens.
     public let verifier: TokenVerifier
     /// Asks auth about accounts.
@@ -50,6 +53,7 @@ public struct ServiceDependencies: Sendable {
         self.database = Database(client: postgres)
         self.redisConfiguration = try RedisConfiguration(url: settings.redisURL)
         self.redis = RedisClient(configuration: redisConfiguration, logger: logger)
+        self.events = EventPublisher(postgres: postgres, redis: redis, logger: logger)
         self.verifier = TokenVerifier(policy: settings.tokenPolicy, revocations: revocations)
         self.users = UserDirectory(baseURL: settings.authInternalURL, secret: settings.internalSecret)
         self.ready = ReadySignal()

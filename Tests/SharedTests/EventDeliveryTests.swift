@@ -39,7 +39,7 @@ struct EventDeliveryTests {
             let deliveriesTable = Migration(version: 2, name: "deliveries", statements: [
                 "CREATE TABLE deliveries (seq bigserial PRIMARY KEY, event_id uuid NOT NULL)"
             ])
-            try await MigrationRunner(schema: schema, migrations: [EventTables.migration, deliveriesTable]).run(on: postgres, logger: testLogger)
+            try await MigrationRunner(schema: schema, migrations: [EventTables.migration, EventTables.handOver, deliveriesTable]).run(on: postgres, logger: testLogger)
             let relay = OutboxRelay(postgres: postgres, redis: redis, logger: testLogger)
             let consumer = EventConsumer(
                 group: "consumer-\(schema)", redis: redisConfiguration, postgres: postgres, logger: testLogger,
@@ -79,6 +79,61 @@ struct EventDeliveryTests {
                 }
                 #expect(try await relay.relayBatch() == 1)
                 #expect(await eventually { (try? await deliveries(postgres)) == [event.id, later.id] })
+                group.cancelAll()
+            }
+        }
+        try await redis.shutdown()
+    }
+
+    /// A handed-over event goes out at once, through its writer's publisher, and is marked
+    /// published; one the publisher could not send (Redis away) is the relay's after the window.
+    @Test func aHandedOverEventGoesOutAtOnceOrThroughTheRelayAfterTheWindow() async throws {
+        let server = try RedisServerProcess()
+        try server.start()
+        defer { server.stop() }
+        let redis = RedisClient(configuration: try RedisConfiguration(url: server.url), logger: testLogger)
+        let schema = uniqueSchema("handover")
+
+        try await withTestPostgres(schema: schema) { postgres in
+            try await MigrationRunner(schema: schema, migrations: [EventTables.migration, EventTables.handOver]).run(on: postgres, logger: testLogger)
+            let relay = OutboxRelay(postgres: postgres, redis: redis, logger: testLogger)
+            let publisher = EventPublisher(postgres: postgres, redis: redis, logger: testLogger, markInterval: .milliseconds(20))
+            func write(_ event: EventEnvelope) async throws {
+                try await postgres.withTransaction(logger: testLogger) { connection in
+                    try await Outbox.write(event, on: connection, logger: testLogger, handedOver: true)
+                }
+            }
+            func streamIds() async throws -> [String] {
+                let entries = try await redis.send(["XRANGE", EventChannels.stream, "-", "+"])
+                return entries.elements.compactMap { entry in
+                    guard let json = entry.elements.last?.elements.dropFirst().first?.string else { return nil }
+                    return (try? EventEnvelope.parse(json))?.id.uuidString
+                }
+            }
+
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await publisher.run() }
+
+                let first = EventEnvelope(type: Self.type, userId: "user-1", data: .null)
+                try await write(first)
+                #expect(try await relay.relayBatch() == 0, "the relay leaves a handed-over event to its writer")
+                publisher.handOver([first])
+                #expect(await eventually { (try? await pending(postgres)) == 0 })
+                #expect(try await streamIds() == [first.id.uuidString])
+
+                // Redis is away when the second is handed over: it waits in the outbox for the relay.
+                server.stop()
+                let second = EventEnvelope(type: Self.type, userId: "user-1", data: .null)
+                try await write(second)
+                publisher.handOver([second])
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(try await pending(postgres) == 1)
+                try server.start()
+                #expect(try await relay.relayBatch() == 0, "still within the window")
+                try await Task.sleep(for: EventPublisher.handOverWindow)
+                #expect(try await relay.relayBatch() == 1)
+                #expect(try await pending(postgres) == 0)
+                #expect(try await streamIds().contains(second.id.uuidString))
                 group.cancelAll()
             }
         }

@@ -9,7 +9,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     guard (50...3_600_000).contains(interval) else {
         throw ConfigurationError.invalid("TICKETS_AUTOCLOSE_INTERVAL_MS", "must be 50 to 3600000")
     }
-    let tickets = TicketRepository(database: dependencies.database)
+    let tickets = TicketRepository(database: dependencies.database, events: dependencies.events)
 
     return buildGuildApplication(
         dependencies,

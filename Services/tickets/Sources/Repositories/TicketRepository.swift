@@ -29,6 +29,8 @@ struct TicketHead: Sendable {
 /// under a per-user advisory lock, and a retried message meets the first one in a unique index.
 struct TicketRepository: Sendable {
     let database: Database
+    /// Publishes a message's event as soon as it commits, ahead of the relay.
+    let events: EventPublisher
 
     // MARK: Settings
 
@@ -200,16 +202,23 @@ struct TicketRepository: Sendable {
     /// 409 when it is closed.
     ///
     /// One statement does it all — the ticket's row lock (which orders the message against a
-    /// concurrent close), the message, the author's read mark, the event and the relay's wake-up —
-    /// so a message costs one round trip to PostgreSQL; a retry's message meets the first one in
-    /// the unique index (waiting for it to commit) and inserts nothing.
+    /// concurrent close), the message, the author's read mark and the event — so a message
+    /// costs one round trip to PostgreSQL; a retry's message meets the first one in the unique
+    /// index (waiting for it to commit) and inserts nothing. The event is handed to the
+    /// publisher once committed, so the room hears of it without waiting for the relay.
     func send(_ content: String, in ticket: UUID, by author: Author, clientId: String?, logger: Logger) async throws -> (message: TicketMessage, replayed: Bool) {
         let message = TicketMessage(
             id: UUID.timeOrdered(), ticketId: ticket, authorId: author.id, authorName: author.name, authorAvatar: author.avatar,
             content: content, timestamp: Date(), isAdmin: author.isStaff
         )
-        let messageJSON = try GuildJSON.string(message)
-        let ticketText = ticket.uuidString.lowercased()
+        // The owner is only known once the ticket's row is locked: the statement adds it to the data.
+        var data: [String: JSONValue] = [
+            "ticket_id": .string(ticket.uuidString.lowercased()),
+            "by_staff": .bool(author.isStaff),
+            "message": try JSONValue(encoding: message),
+        ]
+        let dataJSON = String(decoding: try EventEnvelope.encoder().encode(JSONValue.object(data)), as: UTF8.self)
+        let eventId = UUID()
         let (owner, posted) = try await database.connection(logger: logger) { connection -> (UUID?, UUID?) in
             let rows = try await connection.query(
                 """
@@ -228,22 +237,26 @@ struct TicketRepository: Sendable {
                     INSERT INTO read_marks (ticket_id, reader_id, last_read_id) SELECT \(ticket), \(author.id), id FROM posted
                     ON CONFLICT (ticket_id, reader_id) DO UPDATE SET last_read_id = GREATEST(read_marks.last_read_id, EXCLUDED.last_read_id)
                 ), event AS (
-                    INSERT INTO outbox (id, type, occurred_at, user_id, data)
-                    SELECT \(UUID()), \(EventType.ticketMessageCreated), \(message.timestamp), target.user_id::text,
-                           jsonb_build_object('ticket_id', \(ticketText)::text, 'owner_id', target.user_id::text, 'by_staff', \(author.isStaff),
-                                              'message', \(messageJSON)::jsonb)
+                    INSERT INTO outbox (id, type, occurred_at, user_id, data, relay_after)
+                    SELECT \(eventId), \(EventType.ticketMessageCreated), \(message.timestamp), target.user_id::text,
+                           \(dataJSON)::jsonb || jsonb_build_object('owner_id', target.user_id::text), \(unescaped: Outbox.relayAfterHandOver)
                     FROM posted, target
-                    RETURNING 1
                 )
-                SELECT (SELECT user_id FROM target), (SELECT id FROM posted),
-                       (SELECT count(*)::int FROM (SELECT \(unescaped: Outbox.wakeRelays) FROM event) AS woken)
+                SELECT (SELECT user_id FROM target), (SELECT id FROM posted)
                 """,
                 logger: logger
             )
-            for try await (owner, posted, _) in rows.decode((UUID?, UUID?, Int).self) { return (owner, posted) }
+            for try await (owner, posted) in rows.decode((UUID?, UUID?).self) { return (owner, posted) }
             return (nil, nil)
         }
-        if posted != nil { return (message, false) }
+        if let owner, posted != nil {
+            let ownerId = owner.uuidString.lowercased()
+            data["owner_id"] = .string(ownerId)
+            events.handOver([
+                EventEnvelope(id: eventId, type: EventType.ticketMessageCreated, occurredAt: message.timestamp, userId: ownerId, data: .object(data))
+            ])
+            return (message, false)
+        }
         // Nothing posted: a retry of a message posted before, or a ticket closed or not the author's.
         if let clientId, let earlier = try await earlier(clientId, in: ticket, by: author.id, logger: logger) { return (earlier, true) }
         guard let head = try await head(ticket, logger: logger), head.ownerId == author.id || author.isStaff else { throw APIError.ticketNotFound }
