@@ -4,7 +4,7 @@ import Foundation
 ///
 /// `{"id": "<uuid>", "type": "tickets.message_created", "occurred_at": "...", "user_id": "...", "data": {...}}`.
 /// Consumers are idempotent on `id`.
-public struct EventEnvelope: Codable, Sendable, Equatable {
+public struct EventEnvelope: Sendable, Equatable {
     /// Unique id of the event; the key consumers deduplicate on.
     public var id: UUID
     /// Dotted type, `<service>.<what_happened>`.
@@ -24,40 +24,38 @@ public struct EventEnvelope: Codable, Sendable, Equatable {
         self.userId = userId
         self.data = data
     }
-
-    enum CodingKeys: String, CodingKey {
-        case id, type, data
-        case occurredAt = "occurred_at"
-        case userId = "user_id"
-    }
 }
 
-// MARK: - Encoding shared by producers and consumers
+// MARK: - The text on the wire
 
 extension EventEnvelope {
-    /// The JSON encoder of the contract: snake_case keys as declared, RFC 3339 UTC dates.
-    public static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }
-
-    /// The matching decoder.
-    public static func decoder() -> JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }
-
-    /// The envelope as JSON text.
+    /// The envelope as JSON text: keys in order, the id in lower case, the time to the second.
     public func json() throws -> String {
-        String(decoding: try Self.encoder().encode(self), as: UTF8.self)
+        var output: [UInt8] = []
+        output.reserveCapacity(512)
+        output.append(contentsOf: #"{"data":"#.utf8)
+        data.write(to: &output)
+        output.append(contentsOf: #","id":""#.utf8)
+        output.append(contentsOf: id.uuidString.lowercased().utf8)
+        output.append(contentsOf: #"","occurred_at":""#.utf8)
+        output.append(contentsOf: RFC3339.format(occurredAt).utf8)
+        output.append(contentsOf: #"","type":"#.utf8)
+        JSONValue.string(type).write(to: &output)
+        output.append(contentsOf: #","user_id":"#.utf8)
+        (userId.map(JSONValue.string) ?? .null).write(to: &output)
+        output.append(UInt8(ascii: "}"))
+        return String(decoding: output, as: UTF8.self)
     }
 
     /// Parses an envelope from JSON text.
     public static func parse(_ text: String) throws -> EventEnvelope {
-        try decoder().decode(EventEnvelope.self, from: Data(text.utf8))
+        let value = try JSONValue(parsing: text)
+        guard let idText = value["id"]?.stringValue, let id = UUID(uuidString: idText), let type = value["type"]?.stringValue,
+            let time = value["occurred_at"]?.stringValue, let occurredAt = RFC3339.parse(time)
+        else {
+            throw JSONTextError(offset: 0, reason: "not an event envelope (id, type and occurred_at are required)")
+        }
+        return EventEnvelope(id: id, type: type, occurredAt: occurredAt, userId: value["user_id"]?.stringValue, data: value["data"] ?? .null)
     }
 }
 

@@ -4,7 +4,7 @@ import Foundation
 public enum JSONValue: Codable, Sendable, Equatable {
     /// `value` as JSON by the contract's rules (``GuildJSON``), for event data built from models.
     public init(encoding value: some Encodable) throws {
-        self = try JSONDecoder().decode(JSONValue.self, from: Data(GuildJSON.encode(value)))
+        self = try JSONValue(parsing: GuildJSON.encode(value))
     }
 
     case null

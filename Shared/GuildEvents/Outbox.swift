@@ -24,7 +24,7 @@ public enum Outbox {
     /// transaction has committed: the relays are not woken and leave the row alone for
     /// ``EventPublisher/handOverWindow``, after which they publish it if the publisher did not.
     public static func write(_ event: EventEnvelope, on connection: PostgresConnection, logger: Logger, handedOver: Bool = false) async throws {
-        let data = String(decoding: try EventEnvelope.encoder().encode(event.data), as: UTF8.self)
+        let data = event.data.jsonText()
         if handedOver {
             try await connection.query(
                 """

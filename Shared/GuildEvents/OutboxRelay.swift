@@ -113,7 +113,7 @@ public struct OutboxRelay: Service {
             )
             var events: [EventEnvelope] = []
             for try await (id, type, occurredAt, userId, data) in rows.decode((UUID, String, Date, String?, String).self) {
-                let payload = try EventEnvelope.decoder().decode(JSONValue.self, from: Data(data.utf8))
+                let payload = try JSONValue(parsing: data)
                 events.append(EventEnvelope(id: id, type: type, occurredAt: occurredAt, userId: userId, data: payload))
             }
             // The whole batch in one script: one round trip to Redis however many events.

@@ -82,8 +82,7 @@ final class TicketRooms: Sendable {
         case EventType.ticketClaimed: object = ["type": .string("ticket_claimed"), "ticket_id": ticket, "by": event.data["by"] ?? .null]
         default: return nil
         }
-        guard let text = try? GuildJSON.string(JSONValue.object(object)) else { return nil }
-        return (text, messageId)
+        return (JSONValue.object(object).jsonText(), messageId)
     }
 
     // MARK: Presence

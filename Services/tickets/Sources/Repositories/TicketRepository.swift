@@ -217,7 +217,7 @@ struct TicketRepository: Sendable {
             "by_staff": .bool(author.isStaff),
             "message": try JSONValue(encoding: message),
         ]
-        let dataJSON = String(decoding: try EventEnvelope.encoder().encode(JSONValue.object(data)), as: UTF8.self)
+        let dataJSON = JSONValue.object(data).jsonText()
         let eventId = UUID()
         let (owner, posted) = try await database.connection(logger: logger) { connection -> (UUID?, UUID?) in
             let rows = try await connection.query(
