@@ -149,9 +149,12 @@ let package = Package(
         .target(
             name: "LevelingService",
             dependencies: [
-                "GuildServiceKit",
+                "GuildServiceKit", "GuildCore", "GuildEvents", "GuildMigrations", "GuildRedis",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/leveling/Sources"
         ),
@@ -214,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "AuthService", "BookingService", "TicketsService", "GuildStack",
+                "AuthService", "BookingService", "TicketsService", "LevelingService", "GuildStack",
                 "GuildServiceKit", "GuildTestSupport", "GuildCore", "GuildMigrations",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -240,6 +243,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
     ]

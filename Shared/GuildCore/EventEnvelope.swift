@@ -83,4 +83,9 @@ public enum EventType {
     public static let ticketClaimed = "tickets.claimed"
     /// An admin deleted a ticket. Data: `ticket_id`, `owner_id`, `by`.
     public static let ticketDeleted = "tickets.deleted"
+    /// A member reached a higher level. Data: `discord_id`, `level`, `previous_level`, `tier` (the new level's tier name);
+    /// `user_id` is null (leveling knows members by their Discord id only).
+    public static let levelUp = "leveling.level_up"
+    /// A member unlocked a tool (by level or an admin's unlock). Data: `discord_id`, `tool_id`, `tool_name`; `user_id` is null.
+    public static let toolUnlocked = "leveling.tool_unlocked"
 }

@@ -5,12 +5,13 @@ import Hummingbird
 
 extension Request {
     /// Decodes a JSON body by the contract's rules (``GuildJSON/decoder``: `snake_case` names,
-    /// RFC 3339 dates), answering 400 with the offending field named, or 413 when too large.
-    public func decodeJSON<T: Decodable>(as type: T.Type, context: some RequestContext) async throws -> T {
+    /// RFC 3339 dates), answering 400 with the offending field named, or 413 when larger than
+    /// `limit` (the context's `maxUploadSize` unless a route takes more, such as a batch).
+    public func decodeJSON<T: Decodable>(as type: T.Type, context: some RequestContext, limit: Int? = nil) async throws -> T {
         var request = self
         let buffer: ByteBuffer
         do {
-            buffer = try await request.collectBody(upTo: context.maxUploadSize)
+            buffer = try await request.collectBody(upTo: limit ?? context.maxUploadSize)
         } catch {
             throw APIError.payloadTooLarge
         }

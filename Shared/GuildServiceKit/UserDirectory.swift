@@ -37,6 +37,8 @@ public struct UserDirectory: Sendable {
         public var username: String?
         /// Its avatar (a Discord avatar URL), if any.
         public var avatar: String?
+        /// The Discord id linked to the account, if any.
+        public var discordId: String?
     }
 
     /// The account with `id`; a 503 (`auth`) when auth cannot be asked.
@@ -49,6 +51,39 @@ public struct UserDirectory: Sendable {
     /// Whether an account with `id` exists.
     public func exists(_ id: UUID) async throws -> Bool {
         try await account(id).userFound
+    }
+
+    // MARK: - By Discord id
+
+    /// The Guildhall account linked to a Discord member.
+    public struct LinkedAccount: Sendable, Equatable {
+        /// The account's id.
+        public var userId: UUID
+        /// The account's role.
+        public var role: Role
+        /// The name shown for the account.
+        public var username: String
+        /// Whether the account is disabled.
+        public var disabled: Bool
+    }
+
+    /// The account linked to the Discord member `discordId`, or nil when none is (a text that is
+    /// not a Discord id names no member, so auth is not asked); a 503 (`auth`) when auth cannot be asked.
+    public func accountLinked(toDiscord discordId: String) async throws -> LinkedAccount? {
+        guard DiscordId.isValid(discordId) else { return nil }
+        let (status, member) = try await auth.get("/internal/users/\(discordId)", as: Member.self)
+        guard let member else { throw APIError.unavailable("auth (HTTP \(status))") }
+        guard member.userFound, let userId = member.userId, let role = member.role, let username = member.username else { return nil }
+        return LinkedAccount(userId: userId, role: role, username: username, disabled: member.disabled ?? false)
+    }
+
+    /// What auth answers about a Discord member (`GET /internal/users/{discord_id}`).
+    private struct Member: Decodable {
+        var userFound: Bool
+        var userId: UUID?
+        var role: Role?
+        var username: String?
+        var disabled: Bool?
     }
 }
 

@@ -4,5 +4,36 @@ import Hummingbird
 
 /// Builds the leveling service from configuration (the executable and the tests both call this).
 public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
-    buildGuildApplication(try ServiceDependencies(.leveling, reader: reader), routes: { _ in })
+    let dependencies = try ServiceDependencies(.leveling, reader: reader)
+    let settings = try LevelingSettings(reader: reader)
+    let logger = dependencies.logger
+    let profiles = LevelingRepository(database: dependencies.database, curve: settings.curve, rules: settings.rules)
+    let leaderboard = Leaderboard(redis: dependencies.redis, profiles: profiles, logger: logger)
+    let standings = Standings(profiles: profiles, leaderboard: leaderboard, curve: settings.curve)
+    let tools = ToolRepository(database: dependencies.database)
+    let rewards = RewardQueue(database: dependencies.database, curve: settings.curve, rewards: settings.roleRewards)
+    let members = MemberLookup(users: dependencies.users)
+    let bot = settings.botURL.map { BotClient(baseURL: $0, secret: dependencies.settings.internalSecret) }
+
+    let profileRoutes = ProfilesController(
+        profiles: profiles, standings: standings, leaderboard: leaderboard, members: members, rules: settings.rules, curve: settings.curve
+    )
+    let toolRoutes = ToolsController(tools: tools, profiles: profiles, members: members, curve: settings.curve)
+    let adminRoutes = AdminController(profiles: profiles, standings: standings, leaderboard: leaderboard, curve: settings.curve)
+
+    return buildGuildApplication(
+        dependencies,
+        routes: { routes in
+            routes.open("/api/leveling", profileRoutes.publicEndpoints, toolRoutes.publicEndpoints)
+            routes.signedIn("/api/leveling", profileRoutes.endpoints, adminRoutes.endpoints, toolRoutes.endpoints)
+        },
+        internalRoutes: { internalRoutes in
+            internalRoutes.addRoutes(BotEventsController(profiles: profiles, leaderboard: leaderboard).endpoints)
+        },
+        jobs: [
+            LeaderboardKeeper(leaderboard: leaderboard),
+            LevelChangeWorker(queue: rewards, interval: settings.jobsInterval, logger: logger),
+            RoleUpdateSender(queue: rewards, bot: bot, interval: settings.jobsInterval, retryCap: settings.botRetryCap, logger: logger),
+        ]
+    )
 }

@@ -38,6 +38,8 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         handlers: [
             EventType.userCreated: UserCreatedHandler.handler(redis: dependencies.redis),
             EventType.ticketMessageCreated: TicketReplyHandler.handler(redis: dependencies.redis, rooms: rooms),
+            EventType.levelUp: LevelingHandler.handler(users: dependencies.users, redis: dependencies.redis),
+            EventType.toolUnlocked: LevelingHandler.handler(users: dependencies.users, redis: dependencies.redis),
         ],
         wants: { $0.type != EventType.ticketMessageCreated || TicketReplyHandler.concerns($0) }
     )

@@ -26,6 +26,7 @@ struct UserRepository: Sendable {
         }
     }
 
+    /// The account linked to the Discord member `discordId` (at most one: the column is unique), if any.
     func find(discordId: String, logger: Logger) async throws -> User? {
         try await database.connection(logger: logger) { connection in
             let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM users WHERE discord_id = \(discordId)", logger: logger)

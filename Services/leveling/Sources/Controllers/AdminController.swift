@@ -1,0 +1,110 @@
+import Foundation
+import GuildCore
+import GuildServiceKit
+import Hummingbird
+
+/// Admins' changes of members' XP, each recorded in the member's history with the admin and reason.
+struct AdminController: Sendable {
+    let profiles: LevelingRepository
+    let standings: Standings
+    let leaderboard: Leaderboard
+    let curve: LevelCurve
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.post("xp", use: adjust)
+        routes.put("users/:discord_id/level", use: setLevel)
+        routes.post("users/:discord_id/reset", use: reset)
+        return routes
+    }
+
+    /// The largest XP change one call may make.
+    static let amountLimit: Int64 = 1_000_000
+
+    static func reason(_ text: String?, required: Bool) throws -> String? {
+        guard let text = text?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+            if required { throw APIError.invalidField("reason", "is required: 1 to 200 characters") }
+            return nil
+        }
+        guard text.count <= 200 else { throw APIError.invalidField("reason", "must be 1 to 200 characters") }
+        return text
+    }
+
+    struct Adjustment: Decodable {
+        var discordId: String
+        var amount: Int64
+        var reason: String
+    }
+
+    struct Adjusted: ResponseEncodable {
+        var discordId: String
+        /// The change made: `amount`, or less when XP would have gone below 0.
+        var xpChange: Int64
+        var totalXp: Int64
+        var level: Int
+        var leveledUp: Bool
+    }
+
+    /// `{discord_id, amount, reason}`: adds (or with a negative amount removes) XP, never below 0.
+    @Sendable func adjust(request: Request, context: AuthenticatedContext) async throws -> Adjusted {
+        try context.require(.admin)
+        let body = try await request.decodeJSON(as: Adjustment.self, context: context)
+        guard DiscordId.isValid(body.discordId) else { throw APIError.invalidField("discord_id", "must be a Discord id: a string of 17 to 20 digits") }
+        guard body.amount != 0, abs(body.amount) <= Self.amountLimit else {
+            throw APIError.invalidField("amount", "must be a whole number from -\(Self.amountLimit) to \(Self.amountLimit), not 0")
+        }
+        let reason = try Self.reason(body.reason, required: true)
+        let admin = context.caller.userId
+        let before = try await profiles.profile(body.discordId, logger: context.logger)
+        let after = try await profiles.change(body.discordId, logger: context.logger) { row in
+            LevelingRepository.Change(xp: max(0, row.xp + body.amount), source: "admin", reason: reason, adminId: admin)
+        }
+        await leaderboard.record([(body.discordId, after.xp)])
+        context.logger.info("xp adjusted by an admin", metadata: ["discord_id": "\(body.discordId)", "amount": "\(body.amount)"])
+        return Adjusted(
+            discordId: body.discordId, xpChange: after.xp - (before?.xp ?? 0), totalXp: after.xp, level: after.level,
+            leveledUp: after.level > (before?.level ?? 0)
+        )
+    }
+
+    struct LevelChange: Decodable {
+        var level: Int
+        var reason: String?
+    }
+
+    /// `{level, reason?}`: puts the member at the start of `level` (1 to the top of the table).
+    @Sendable func setLevel(request: Request, context: AuthenticatedContext) async throws -> Profile {
+        try context.require(.admin)
+        let discordId = try MemberLookup.discordId(context)
+        let body = try await request.decodeJSON(as: LevelChange.self, context: context)
+        guard (1...curve.maximumLevel).contains(body.level) else {
+            throw APIError.invalidField("level", "must be 1 to \(curve.maximumLevel)")
+        }
+        let reason = try Self.reason(body.reason, required: false)
+        let xp = curve.requirement(for: body.level)
+        let admin = context.caller.userId
+        let after = try await profiles.change(discordId, logger: context.logger) { _ in
+            LevelingRepository.Change(xp: xp, source: "level_set", reason: reason, adminId: admin)
+        }
+        await leaderboard.record([(discordId, after.xp)])
+        return try await standings.profile(after, logger: context.logger)
+    }
+
+    struct Reset: Decodable {
+        var reason: String?
+    }
+
+    /// `{reason?}` (the body may be empty): XP and streak back to 0.
+    @Sendable func reset(request: Request, context: AuthenticatedContext) async throws -> Profile {
+        try context.require(.admin)
+        let discordId = try MemberLookup.discordId(context)
+        let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
+        let reason = hasBody ? try Self.reason(try await request.decodeJSON(as: Reset.self, context: context).reason, required: false) : nil
+        let admin = context.caller.userId
+        let after = try await profiles.change(discordId, logger: context.logger) { _ in
+            LevelingRepository.Change(xp: 0, source: "reset", reason: reason, adminId: admin, streak: 0)
+        }
+        await leaderboard.record([(discordId, after.xp)])
+        return try await standings.profile(after, logger: context.logger)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import GuildCore
+import GuildServiceKit
+import Hummingbird
+
+/// `/api/leveling`: profiles, the daily bonus, XP history, the leaderboard and the levels table.
+struct ProfilesController: Sendable {
+    let profiles: LevelingRepository
+    let standings: Standings
+    let leaderboard: Leaderboard
+    let members: MemberLookup
+    let rules: XPRules
+    let curve: LevelCurve
+
+    /// Anyone: the leaderboard and the levels table.
+    var publicEndpoints: RouteCollection<GuildRequestContext> {
+        let routes = RouteCollection(context: GuildRequestContext.self)
+        routes.get("leaderboard", use: leaders)
+        routes.get("levels", use: levels)
+        return routes
+    }
+
+    /// Signed-in members.
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.get("me", use: me)
+        routes.post("daily", use: daily)
+        routes.get("users/:discord_id", use: member)
+        routes.get("xp-history/:discord_id", use: history)
+        return routes
+    }
+
+    // MARK: Profiles
+
+    /// The caller's profile, through the Discord id linked to their account (0 XP until the first).
+    @Sendable func me(request: Request, context: AuthenticatedContext) async throws -> Profile {
+        let discordId = try await members.linkedDiscordId(of: context.caller)
+        let row = try await profiles.profile(discordId, logger: context.logger) ?? ProfileRow(discordId: discordId, xp: 0, level: 0, streak: 0)
+        return try await standings.profile(row, logger: context.logger)
+    }
+
+    /// Any member's profile; 404 for a Discord id without one.
+    @Sendable func member(request: Request, context: AuthenticatedContext) async throws -> Profile {
+        let discordId = try MemberLookup.discordId(context)
+        guard let row = try await profiles.profile(discordId, logger: context.logger) else { throw APIError.profileNotFound }
+        return try await standings.profile(row, logger: context.logger)
+    }
+
+    struct Claimed: ResponseEncodable {
+        var xpAwarded: Int
+        var streak: Int
+        var totalXp: Int64
+        var level: Int
+        var leveledUp: Bool
+        var nextClaimAt: Date
+    }
+
+    /// The daily bonus, once per UTC day (409 on a second claim, also at the same moment), with
+    /// the streak bonus for consecutive days.
+    @Sendable func daily(request: Request, context: AuthenticatedContext) async throws -> Claimed {
+        let discordId = try await members.linkedDiscordId(of: context.caller)
+        let today = DailyDate(Date())
+        let rules = rules
+        let before = try await profiles.profile(discordId, logger: context.logger)
+        let after = try await profiles.change(discordId, logger: context.logger) { row in
+            guard let claim = rules.dailyClaim(today: today, lastClaim: row.dailyClaimedOn, streak: row.streak) else {
+                throw APIError.dailyClaimed(nextClaimAt: DailyDate(daysSinceEpoch: today.daysSinceEpoch + 1).start)
+            }
+            return LevelingRepository.Change(xp: row.xp + Int64(claim.xp), source: "daily", streak: claim.streak, dailyClaimedOn: today)
+        }
+        await leaderboard.record([(discordId, after.xp)], onlyIncreases: true)
+        let gained = Int(after.xp - (before?.xp ?? 0))
+        return Claimed(
+            xpAwarded: gained, streak: after.streak, totalXp: after.xp, level: after.level, leveledUp: after.level > (before?.level ?? 0),
+            nextClaimAt: DailyDate(daysSinceEpoch: today.daysSinceEpoch + 1).start
+        )
+    }
+
+    // MARK: History
+
+    struct History: ResponseEncodable {
+        var items: [HistoryEntry]
+        var nextCursor: String?
+    }
+
+    /// The member's XP changes, newest first (`?limit=`, `?cursor=`): the member and staff only.
+    @Sendable func history(request: Request, context: AuthenticatedContext) async throws -> History {
+        let discordId = try MemberLookup.discordId(context)
+        let limit = try request.query("limit", in: 1...200) ?? 50
+        let cursor = try request.query("cursor").map { text in
+            guard let id = Int64(text), id > 0 else { throw APIError.invalidField("cursor", "is not a cursor this API returned") }
+            return id
+        }
+        try await members.requireOwnerOrStaff(discordId, context: context)
+        let entries = try await profiles.history(discordId, before: cursor, limit: limit + 1, logger: context.logger)
+        let shown = Array(entries.prefix(limit))
+        return History(items: shown, nextCursor: entries.count > limit ? shown.last.map { String($0.id) } : nil)
+    }
+
+    // MARK: Public
+
+    struct Leaders: ResponseEncodable {
+        var entries: [LeaderboardEntry]
+        var total: Int
+        var limit: Int
+        var offset: Int
+        /// The caller's own standing, when the request carries a token of an account linked to Discord.
+        var me: Profile?
+    }
+
+    /// `?limit=` (1–200, default 50) and `?offset=`: members by XP, most first.
+    @Sendable func leaders(request: Request, context: GuildRequestContext) async throws -> Leaders {
+        let limit = try request.query("limit", in: 1...200) ?? 50
+        let offset = try request.query("offset", in: 0...10_000_000) ?? 0
+        let page = try await standings.page(offset: offset, limit: limit, logger: context.logger)
+        var me: Profile?
+        if let identity = context.identity, let userId = UUID(uuidString: identity.userId),
+            let discordId = try? await members.linkedDiscordId(of: Caller(userId: userId, role: identity.role)),
+            let row = try await profiles.profile(discordId, logger: context.logger)
+        {
+            me = try await standings.profile(row, logger: context.logger)
+        }
+        return Leaders(entries: page.entries, total: page.total, limit: limit, offset: offset, me: me)
+    }
+
+    struct Level: Codable, Sendable {
+        var level: Int
+        var xpRequired: Int64
+        var tier: String
+    }
+
+    struct Levels: ResponseEncodable {
+        var levels: [Level]
+        var maxLevel: Int
+    }
+
+    /// Every level with the total XP that reaches it and its tier.
+    @Sendable func levels(request: Request, context: GuildRequestContext) async throws -> Levels {
+        Levels(levels: (1...curve.maximumLevel).map { Level(level: $0, xpRequired: curve.requirement(for: $0), tier: curve.tier(of: $0)) }, maxLevel: curve.maximumLevel)
+    }
+}

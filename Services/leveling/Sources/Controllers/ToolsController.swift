@@ -1,0 +1,117 @@
+import Foundation
+import GuildCore
+import GuildServiceKit
+import Hummingbird
+
+/// `/api/leveling/tools`: the catalogue (public), its changes (admins), members' tools and unlocks.
+struct ToolsController: Sendable {
+    let tools: ToolRepository
+    let profiles: LevelingRepository
+    let members: MemberLookup
+    let curve: LevelCurve
+
+    var publicEndpoints: RouteCollection<GuildRequestContext> {
+        let routes = RouteCollection(context: GuildRequestContext.self)
+        routes.get("tools", use: catalogue)
+        return routes
+    }
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.post("tools", use: create)
+        routes.patch("tools/:tool_id", use: update)
+        routes.get("tools/user/:discord_id", use: memberTools)
+        routes.post("tools/unlock/:discord_id/:tool_id", use: unlock)
+        return routes
+    }
+
+    struct Catalogue: ResponseEncodable {
+        var tools: [Tool]
+    }
+
+    @Sendable func catalogue(request: Request, context: GuildRequestContext) async throws -> Catalogue {
+        Catalogue(tools: try await tools.catalogue(logger: context.logger))
+    }
+
+    static func isToolId(_ text: String) -> Bool {
+        guard (1...64).contains(text.utf8.count), let first = text.utf8.first, first != UInt8(ascii: "-"), first != UInt8(ascii: "_") else { return false }
+        return text.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+    }
+
+    func checked(name: String?, description: String?, unlockLevel: Int?) throws -> (String?, String?, Int?) {
+        let name = name?.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let name, !(1...100).contains(name.count) { throw APIError.invalidField("name", "must be 1 to 100 characters") }
+        if let description, description.count > 1000 { throw APIError.invalidField("description", "must be at most 1000 characters") }
+        if let unlockLevel, !(1...curve.maximumLevel).contains(unlockLevel) {
+            throw APIError.invalidField("unlock_level", "must be 1 to \(curve.maximumLevel)")
+        }
+        return (name, description, unlockLevel)
+    }
+
+    struct NewTool: Decodable {
+        var id: String
+        var name: String
+        var description: String?
+        var unlockLevel: Int
+    }
+
+    /// `{id, name, description?, unlock_level}` (admins) → 201; 409 when the id is taken.
+    @Sendable func create(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<Tool> {
+        try context.require(.admin)
+        let body = try await request.decodeJSON(as: NewTool.self, context: context)
+        guard Self.isToolId(body.id) else { throw APIError.invalidField("id", "must be 1 to 64 lower-case letters, digits, - or _") }
+        let (name, description, level) = try checked(name: body.name, description: body.description, unlockLevel: body.unlockLevel)
+        let tool = Tool(id: body.id, name: name ?? body.name, description: description ?? "", unlockLevel: level ?? body.unlockLevel)
+        try await tools.create(tool, logger: context.logger)
+        return EditedResponse(status: .created, response: tool)
+    }
+
+    struct ToolChange: Decodable {
+        var name: String?
+        var description: String?
+        var unlockLevel: Int?
+    }
+
+    /// Changes a tool's name, description or unlock level (admins).
+    @Sendable func update(request: Request, context: AuthenticatedContext) async throws -> Tool {
+        try context.require(.admin)
+        guard let id = context.parameters.get("tool_id"), Self.isToolId(id) else { throw APIError.toolNotFound }
+        let body = try await request.decodeChange(as: ToolChange.self, context: context)
+        let (name, description, level) = try checked(name: body.name, description: body.description, unlockLevel: body.unlockLevel)
+        guard let tool = try await tools.update(id, name: name, description: description, unlockLevel: level, logger: context.logger) else {
+            throw APIError.toolNotFound
+        }
+        return tool
+    }
+
+    struct MemberTools: ResponseEncodable {
+        var discordId: String
+        var level: Int
+        var tools: [MemberTool]
+    }
+
+    /// The catalogue with `unlocked` for one member: the member and staff only.
+    @Sendable func memberTools(request: Request, context: AuthenticatedContext) async throws -> MemberTools {
+        let discordId = try MemberLookup.discordId(context)
+        try await members.requireOwnerOrStaff(discordId, context: context)
+        let level = curve.level(for: try await profiles.profile(discordId, logger: context.logger)?.xp ?? 0)
+        return MemberTools(discordId: discordId, level: level, tools: try await tools.tools(of: discordId, level: level, logger: context.logger))
+    }
+
+    struct Unlocked: ResponseEncodable {
+        var success = true
+        var discordId: String
+        var toolId: String
+        /// False when the member had unlocked it before.
+        var newlyUnlocked: Bool
+    }
+
+    /// Unlocks a tool for a member whatever their level (admins), with `leveling.tool_unlocked`.
+    @Sendable func unlock(request: Request, context: AuthenticatedContext) async throws -> Unlocked {
+        try context.require(.admin)
+        let discordId = try MemberLookup.discordId(context)
+        guard let toolId = context.parameters.get("tool_id"), Self.isToolId(toolId) else { throw APIError.toolNotFound }
+        let newly = try await tools.unlock(toolId, for: discordId, logger: context.logger)
+        return Unlocked(discordId: discordId, toolId: toolId, newlyUnlocked: newly)
+    }
+}

@@ -1,0 +1,50 @@
+import Foundation
+import GuildServiceKit
+import Logging
+import ServiceLifecycle
+
+/// Sends role updates to the bot (`POST /internal/roles/update`), in order per member, each
+/// until the bot takes it: a failed one is tried again after 1 s, 2 s, 4 s … up to `retryCap`,
+/// for as long as it takes. Without a bot configured the updates wait.
+struct RoleUpdateSender: Service {
+    let queue: RewardQueue
+    let bot: BotClient?
+    let interval: Duration
+    let retryCap: Duration
+    let logger: Logger
+
+    func run() async throws {
+        guard let bot else {
+            logger.notice("BOT_INTERNAL_URL is not set: role updates wait until a bot is configured")
+            try? await gracefulShutdown()
+            return
+        }
+        await cancelWhenGracefulShutdown { await loop(bot) }
+    }
+
+    /// The wait before attempt `attempts + 1`.
+    static func backoff(after attempts: Int, cap: Duration) -> Duration {
+        let seconds = 1 << min(max(attempts - 1, 0), 20)
+        return min(.seconds(seconds), cap)
+    }
+
+    private func loop(_ bot: BotClient) async {
+        let cap = retryCap
+        while !Task.isCancelled {
+            do {
+                let delivered = try await queue.deliverRoleUpdates(logger: logger, backoff: { Self.backoff(after: $0, cap: cap) }) { update in
+                    let change = BotClient.RolesUpdate(discordId: update.discordId, addRoles: update.addRoles, removeRoles: update.removeRoles)
+                    try await bot.updateRoles(change, idempotencyKey: "leveling-role-update-\(update.id)")
+                }
+                if delivered > 0 {
+                    logger.info("role updates delivered", metadata: ["count": "\(delivered)"])
+                    continue
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.warning("role updates wait for the database", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import GuildCore
+import Hummingbird
+
+/// A member's standing: what `me`, `users/{discord_id}` and the daily claim answer.
+struct Profile: ResponseEncodable, Sendable {
+    var discordId: String
+    var xp: Int64
+    var level: Int
+    var tier: String
+    /// 1 + the number of members with more XP (members with equal XP share a rank).
+    var rank: Int
+    /// XP gained since reaching `level`.
+    var xpIntoLevel: Int64
+    /// The XP `level` spans up to the next one; null at the top level.
+    var xpForNextLevel: Int64?
+    /// Consecutive days with a daily claim, up to the last one.
+    var streak: Int
+    /// The UTC day of the last daily claim.
+    var lastDailyAt: Date?
+
+    init(row: ProfileRow, rank: Int, curve: LevelCurve) {
+        let progress = curve.progress(for: row.xp)
+        discordId = row.discordId
+        xp = row.xp
+        level = progress.level
+        tier = curve.tier(of: progress.level)
+        self.rank = rank
+        xpIntoLevel = progress.intoLevel
+        xpForNextLevel = progress.forNextLevel
+        streak = row.streak
+        lastDailyAt = row.dailyClaimedOn?.start
+    }
+}
+
+/// A member's row as stored.
+struct ProfileRow: Sendable, Equatable {
+    var discordId: String
+    var xp: Int64
+    var level: Int
+    var streak: Int
+    var dailyClaimedOn: DailyDate?
+}
+
+/// One line of the leaderboard.
+struct LeaderboardEntry: Codable, Sendable, Equatable {
+    var rank: Int
+    var discordId: String
+    var xp: Int64
+    var level: Int
+    var tier: String
+}
+
+/// One change of a member's XP.
+struct HistoryEntry: Codable, Sendable {
+    var id: Int64
+    var amount: Int64
+    var totalAfter: Int64
+    /// `message`, `voice`, `command`, `daily`, `admin`, `level_set` or `reset`.
+    var source: String
+    var reason: String?
+    var adminId: UUID?
+    var eventId: String?
+    var channelId: String?
+    var occurredAt: Date
+}
+
+/// A tool of the catalogue.
+struct Tool: ResponseCodable, Sendable, Equatable {
+    var id: String
+    var name: String
+    var description: String
+    var unlockLevel: Int
+}
+
+/// A tool as one member has it.
+struct MemberTool: Codable, Sendable {
+    var id: String
+    var name: String
+    var description: String
+    var unlockLevel: Int
+    var unlocked: Bool
+    var unlockedAt: Date?
+}

@@ -1,0 +1,131 @@
+import Foundation
+import GuildRedis
+import Logging
+import Synchronization
+
+/// The leaderboard's index: every member's XP in a Redis sorted set, so a page and a member's
+/// rank cost a logarithm of the number of members instead of a count over the table.
+///
+/// PostgreSQL holds the truth; the index follows it. Every change is written to the index after
+/// it commits; at start a replica rebuilds the index when it is missing (Redis restarted empty)
+/// and, in any case, writes again what changed in the last ten minutes (a replica that stopped
+/// between a commit and its index update). Until the index is known complete, and whenever
+/// Redis cannot answer, the leaderboard is read from PostgreSQL instead.
+final class Leaderboard: Sendable {
+    static let key = "guildhall:leveling:leaderboard"
+    /// Set once a rebuild has finished: the index holds every member.
+    static let completeKey = "guildhall:leveling:leaderboard:complete"
+
+    private let redis: RedisClient
+    private let profiles: LevelingRepository
+    private let logger: Logger
+    private let complete = Atomic(false)
+
+    init(redis: RedisClient, profiles: LevelingRepository, logger: Logger) {
+        self.redis = redis
+        self.profiles = profiles
+        self.logger = logger
+    }
+
+    /// Whether pages and ranks come from the index.
+    var isComplete: Bool { complete.load(ordering: .relaxed) }
+
+    /// Writes members' XP after a change committed. With `onlyIncreases` (XP the bot's events
+    /// awarded, which only grows) an entry is never lowered, so two changes of one member indexed
+    /// in the other order than they committed leave the larger. A failure leaves the index
+    /// behind until the next catch-up; it never fails the change.
+    func record(_ members: [(discordId: String, xp: Int64)], onlyIncreases: Bool = false) async {
+        guard !members.isEmpty else { return }
+        var arguments = onlyIncreases ? ["ZADD", Self.key, "GT"] : ["ZADD", Self.key]
+        arguments.reserveCapacity(2 + members.count * 2)
+        for member in members {
+            arguments.append(String(member.xp))
+            arguments.append(member.discordId)
+        }
+        do {
+            try await redis.send(arguments)
+        } catch {
+            logger.warning("leaderboard index not updated", metadata: ["count": "\(members.count)", "error": "\(error)"])
+        }
+    }
+
+    /// Members from `offset`, most XP first: `(discord_id, xp)`; nil when the index cannot answer.
+    func page(offset: Int, limit: Int) async -> [(discordId: String, xp: Int64)]? {
+        guard isComplete, limit > 0 else { return isComplete ? [] : nil }
+        guard let reply = try? await redis.send(["ZREVRANGE", Self.key, String(offset), String(offset + limit - 1), "WITHSCORES"]) else { return nil }
+        var entries: [(discordId: String, xp: Int64)] = []
+        let values = reply.elements
+        var index = 0
+        while index + 1 < values.count {
+            guard let id = values[index].string, let score = values[index + 1].string, let xp = Double(score) else { return nil }
+            entries.append((id, Int64(xp)))
+            index += 2
+        }
+        return entries
+    }
+
+    /// How many members have more XP than `xp`, and how many there are; nil when the index cannot answer.
+    func standing(of xp: Int64) async -> (ahead: Int, total: Int)? {
+        guard isComplete,
+            let ahead = try? await redis.send(["ZCOUNT", Self.key, "(\(xp)", "+inf"]).int,
+            let total = try? await redis.send(["ZCARD", Self.key]).int
+        else { return nil }
+        return (ahead, total)
+    }
+
+    // MARK: Keeping it whole
+
+    /// Rebuilds the index when Redis lost it, then writes again what changed lately; retried by
+    /// the caller until it succeeds.
+    func prepare(recentlyChangedWithin window: TimeInterval = 600) async throws {
+        let since = Date().addingTimeInterval(-window)
+        if try await redis.send(["EXISTS", Self.completeKey]).int != 1 {
+            logger.info("rebuilding the leaderboard index")
+            try await copy(updatedSince: nil)
+            try await redis.send(["SET", Self.completeKey, "1"])
+        }
+        // Changes a stopped replica committed but did not index, and any the rebuild read before they committed.
+        try await copy(updatedSince: since)
+        complete.store(true, ordering: .relaxed)
+        logger.info("leaderboard index ready")
+    }
+
+    /// Keeps the index whole until the task is cancelled: prepares it (retrying), then checks
+    /// every `interval` that Redis still has it, and rebuilds it when Redis came back empty.
+    func keep(checkingEvery interval: Duration) async {
+        var backoff = Duration.milliseconds(200)
+        while !Task.isCancelled {
+            do {
+                if isComplete, try await redis.send(["EXISTS", Self.completeKey]).int == 1 {
+                    try await Task.sleep(for: interval)
+                    continue
+                }
+                complete.store(false, ordering: .relaxed)
+                try await prepare()
+                backoff = .milliseconds(200)
+            } catch is CancellationError {
+                return
+            } catch {
+                complete.store(false, ordering: .relaxed)
+                logger.warning("leaderboard index not ready; the table answers meanwhile", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(10))
+            }
+        }
+    }
+
+    private func copy(updatedSince: Date?) async throws {
+        var after: String?
+        while true {
+            let chunk = try await profiles.scan(after: after, limit: 5_000, updatedSince: updatedSince, logger: logger)
+            guard let last = chunk.last else { return }
+            var arguments = ["ZADD", Self.key]
+            for member in chunk {
+                arguments.append(String(member.xp))
+                arguments.append(member.discordId)
+            }
+            try await redis.send(arguments)
+            after = last.discordId
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import Foundation
+import GuildCore
+import GuildEvents
+import GuildServiceKit
+import Logging
+import PostgresNIO
+
+/// The tool catalogue and who has unlocked what.
+///
+/// A member has a tool when their level reaches its unlock level or an admin unlocked it for
+/// them; the unlocks by level-up and by admins are recorded (with their time) as they happen.
+struct ToolRepository: Sendable {
+    let database: Database
+
+    func catalogue(logger: Logger) async throws -> [Tool] {
+        try await database.connection(logger: logger) { connection in
+            let rows = try await connection.query("SELECT id, name, description, unlock_level FROM tools ORDER BY unlock_level, id", logger: logger)
+            var tools: [Tool] = []
+            for try await (id, name, description, level) in rows.decode((String, String, String, Int).self) {
+                tools.append(Tool(id: id, name: name, description: description, unlockLevel: level))
+            }
+            return tools
+        }
+    }
+
+    /// Adds `tool`; 409 when its id is taken.
+    func create(_ tool: Tool, logger: Logger) async throws {
+        try await database.insert(
+            "INSERT INTO tools (id, name, description, unlock_level) VALUES (\(tool.id), \(tool.name), \(tool.description), \(tool.unlockLevel))",
+            ifTaken: .toolExists,
+            logger: logger
+        )
+    }
+
+    /// Changes the given fields of a tool; nil when there is no such tool.
+    func update(_ id: String, name: String?, description: String?, unlockLevel: Int?, logger: Logger) async throws -> Tool? {
+        try await database.connection(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE tools SET name = coalesce(\(name), name), description = coalesce(\(description), description),
+                    unlock_level = coalesce(\(unlockLevel)::integer, unlock_level)
+                WHERE id = \(id) RETURNING id, name, description, unlock_level
+                """,
+                logger: logger
+            )
+            for try await (id, name, description, level) in rows.decode((String, String, String, Int).self) {
+                return Tool(id: id, name: name, description: description, unlockLevel: level)
+            }
+            return nil
+        }
+    }
+
+    /// The catalogue as a member at `level` has it.
+    func tools(of discordId: String, level: Int, logger: Logger) async throws -> [MemberTool] {
+        try await database.connection(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT t.id, t.name, t.description, t.unlock_level, m.unlocked_at FROM tools t
+                LEFT JOIN member_tools m ON m.tool_id = t.id AND m.discord_id = \(discordId)
+                ORDER BY t.unlock_level, t.id
+                """,
+                logger: logger
+            )
+            var tools: [MemberTool] = []
+            for try await (id, name, description, unlockLevel, unlockedAt) in rows.decode((String, String, String, Int, Date?).self) {
+                tools.append(
+                    MemberTool(
+                        id: id, name: name, description: description, unlockLevel: unlockLevel,
+                        unlocked: unlockedAt != nil || level >= unlockLevel, unlockedAt: unlockedAt
+                    )
+                )
+            }
+            return tools
+        }
+    }
+
+    /// Unlocks a tool for a member by an admin, with `leveling.tool_unlocked`; false when it
+    /// was unlocked already. 404 when there is no such tool.
+    func unlock(_ toolId: String, for discordId: String, logger: Logger) async throws -> Bool {
+        try await database.transaction(logger: logger) { connection in
+            let rows = try await connection.query("SELECT name FROM tools WHERE id = \(toolId)", logger: logger)
+            guard let name = try await rows.decode(String.self).first(where: { _ in true }) else { throw APIError.toolNotFound }
+            try await connection.query("INSERT INTO profiles (discord_id) VALUES (\(discordId)) ON CONFLICT (discord_id) DO NOTHING", logger: logger)
+            let inserted = try await connection.query(
+                "INSERT INTO member_tools (discord_id, tool_id, via) VALUES (\(discordId), \(toolId), 'admin') ON CONFLICT DO NOTHING RETURNING 1",
+                logger: logger
+            )
+            guard try await inserted.decode(Int.self).first(where: { _ in true }) != nil else { return false }
+            try await Outbox.write(RewardQueue.toolUnlocked(discordId, toolId: toolId, name: name), on: connection, logger: logger)
+            return true
+        }
+    }
+}

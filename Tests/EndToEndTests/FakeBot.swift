@@ -1,0 +1,68 @@
+import Foundation
+import GuildCore
+import GuildTestSupport
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+
+/// The community's Discord bot as the tests play it: `POST /internal/roles/update` behind the
+/// shared secret, on the port the test script gave leveling (`BOT_INTERNAL_URL`). It is not
+/// listening until a test starts it, so until then the bot is down.
+final class FakeBot: Sendable {
+    struct RoleUpdate: Sendable, Equatable {
+        var discordId: String
+        var addRoles: [String]
+        var removeRoles: [String]
+        var idempotencyKey: String
+    }
+
+    let updates = Mutex<[RoleUpdate]>([])
+    let refusedSecrets = Mutex(0)
+
+    static let shared = FakeBot()
+    private static let server = Mutex<Task<Void, any Error>?>(nil)
+
+    private init() {}
+
+    func rolesUpdate(request: Request, context: BasicRequestContext) async throws -> Response {
+        let secret = try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
+        guard request.headers[.authorization] == "Bearer \(secret)" else {
+            refusedSecrets.withLock { $0 += 1 }
+            return Response(status: .unauthorized)
+        }
+        let body = try JSONValue(parsing: String(buffer: try await request.body.collect(upTo: 1 << 20)))
+        let update = RoleUpdate(
+            discordId: body["discord_id"]?.stringValue ?? "",
+            addRoles: body["add_roles"]?.array?.compactMap(\.stringValue) ?? [],
+            removeRoles: body["remove_roles"]?.array?.compactMap(\.stringValue) ?? [],
+            idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!] ?? ""
+        )
+        updates.withLock { $0.append(update) }
+        let answer = #"{"success":true,"message":"roles updated","roles_updated":true,"guild_id":"100000000000000001"}"#
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
+
+    /// The updates the bot received for `discordId`, in order.
+    func updates(for discordId: String) -> [RoleUpdate] {
+        updates.withLock { $0.filter { $0.discordId == discordId } }
+    }
+
+    /// Starts the bot (once per run); from then on it answers.
+    func start() async throws {
+        let port = Int(try TestEnvironment.require("GUILDHALL_FAKE_BOT_PORT")) ?? 0
+        Self.server.withLock { server in
+            guard server == nil else { return }
+            let router = Router()
+            router.post("/internal/roles/update") { request, context in try await self.rolesUpdate(request: request, context: context) }
+            router.get("/internal/health") { _, _ in #"{"status":"ok","service":"bot","version":"test"}"# }
+            var logger = Logger(label: "fake-bot")
+            logger.logLevel = .critical
+            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
+            server = Task { try await app.runService() }
+        }
+        let listening = await eventually(timeout: .seconds(5), every: .milliseconds(20)) { RedisServerProcess.accepts(port: port) }
+        guard listening else { throw StackClient.Failure(message: "the fake bot did not listen on port \(port)") }
+    }
+}
