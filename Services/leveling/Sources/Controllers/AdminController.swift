@@ -59,7 +59,7 @@ struct AdminController: Sendable {
         let after = try await profiles.change(body.discordId, logger: context.logger) { row in
             LevelingRepository.Change(xp: max(0, row.xp + body.amount), source: "admin", reason: reason, adminId: admin)
         }
-        await leaderboard.record([(body.discordId, after.xp)])
+        await leaderboard.recordLowered(body.discordId, xp: after.xp, logger: context.logger)
         context.logger.info("xp adjusted by an admin", metadata: ["discord_id": "\(body.discordId)", "amount": "\(body.amount)"])
         return Adjusted(
             discordId: body.discordId, xpChange: after.xp - (before?.xp ?? 0), totalXp: after.xp, level: after.level,
@@ -86,7 +86,7 @@ struct AdminController: Sendable {
         let after = try await profiles.change(discordId, logger: context.logger) { _ in
             LevelingRepository.Change(xp: xp, source: "level_set", reason: reason, adminId: admin)
         }
-        await leaderboard.record([(discordId, after.xp)])
+        await leaderboard.recordLowered(discordId, xp: after.xp, logger: context.logger)
         return try await standings.profile(after, logger: context.logger)
     }
 
@@ -104,7 +104,7 @@ struct AdminController: Sendable {
         let after = try await profiles.change(discordId, logger: context.logger) { _ in
             LevelingRepository.Change(xp: 0, source: "reset", reason: reason, adminId: admin, streak: 0)
         }
-        await leaderboard.record([(discordId, after.xp)])
+        await leaderboard.recordLowered(discordId, xp: after.xp, logger: context.logger)
         return try await standings.profile(after, logger: context.logger)
     }
 }

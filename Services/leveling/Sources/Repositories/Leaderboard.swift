@@ -49,6 +49,16 @@ final class Leaderboard: Sendable {
         }
     }
 
+    /// Writes a member's XP after a change that may have lowered it: the value written, then
+    /// the value the table holds now, raised only, so an award that committed after the change
+    /// but was indexed before it is not lost.
+    func recordLowered(_ discordId: String, xp: Int64, logger: Logger) async {
+        await record([(discordId, xp)])
+        if let now = try? await profiles.profile(discordId, logger: logger) {
+            await record([(discordId, now.xp)], onlyIncreases: true)
+        }
+    }
+
     /// Members from `offset`, most XP first: `(discord_id, xp)`; nil when the index cannot answer.
     func page(offset: Int, limit: Int) async -> [(discordId: String, xp: Int64)]? {
         guard isComplete, limit > 0 else { return isComplete ? [] : nil }
