@@ -43,4 +43,12 @@ extension UUID {
         return UUID(uuid: (bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
                            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
     }
+
+    /// The millisecond a ``timeOrdered(at:)`` id was made; nil for an id of another version.
+    public var timeOrderedDate: Date? {
+        let bytes = uuid
+        guard bytes.6 >> 4 == 7 else { return nil }
+        let milliseconds = [bytes.0, bytes.1, bytes.2, bytes.3, bytes.4, bytes.5].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
 }

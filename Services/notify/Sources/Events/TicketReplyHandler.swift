@@ -18,8 +18,11 @@ enum TicketReplyHandler {
             guard concerns(event), let owner = event.data["owner_id"]?.stringValue,
                 let ticket = event.data["ticket_id"]?.stringValue.flatMap(UUID.init(uuidString:))
             else { return }
-            // Presence unknown (Redis away): write the entry; one too many beats one missed.
-            if (try? await rooms.isPresent(owner, in: ticket)) == true { return }
+            // Presence when the reply was posted (its id holds the millisecond), so an owner who saw
+            // it live and left before this ran gets no entry. Presence unknown (Redis away): write
+            // the entry; one too many beats one missed.
+            let posted = event.data["message"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:))?.timeOrderedDate ?? event.occurredAt
+            if (try? await rooms.wasPresent(owner, in: ticket, at: posted)) == true { return }
             let author = event.data["message"]?["author_name"]?.stringValue ?? "Staff"
             let content = event.data["message"]?["content"]?.stringValue ?? ""
             let title = "\(author) replied to your ticket"

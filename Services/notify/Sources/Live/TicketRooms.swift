@@ -11,7 +11,9 @@ import Synchronization
 /// events' pub/sub channels (published once per event by the outbox relay, which the committing
 /// transaction wakes): each replica hands them to its own members. Who is in a room on any
 /// replica is also kept in Redis (a sorted set per ticket, members expiring unless refreshed), so
-/// the inbox knows whether a ticket's owner is there to see a reply.
+/// the inbox knows whether a ticket's owner was there to see a reply when it was posted: a
+/// member's score is when their presence ends — in the future while they are in the room, the
+/// moment they left once they have.
 final class TicketRooms: Sendable {
     struct Member: Hashable, Sendable {
         var userId: String
@@ -46,7 +48,11 @@ final class TicketRooms: Sendable {
             if members[ticket]?.isEmpty == true { members[ticket] = nil }
             return removed
         }
-        if removed { _ = try? await redis.send(["ZREM", Self.presenceKey(ticket), Self.presenceMember(member)]) }
+        guard removed else { return }
+        // Kept with the time it left (a reply posted before then was seen), then purged.
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        _ = try? await redis.send(["ZADD", Self.presenceKey(ticket), String(now), Self.presenceMember(member)])
+        _ = try? await redis.send(["ZREMRANGEBYSCORE", Self.presenceKey(ticket), "-inf", "(\(now - 600_000)"])
     }
 
     /// Leaves every room `connection` is in (it closed); returns the rooms it was in.
@@ -104,10 +110,10 @@ final class TicketRooms: Sendable {
         }
     }
 
-    /// Whether `userId` has a connection in `ticket`'s room on any replica.
-    func isPresent(_ userId: String, in ticket: UUID) async throws -> Bool {
-        let now = String(Int64(Date().timeIntervalSince1970 * 1000))
-        let present = try await redis.send(["ZRANGEBYSCORE", Self.presenceKey(ticket), now, "+inf"])
+    /// Whether `userId` had a connection in `ticket`'s room on any replica at `time`.
+    func wasPresent(_ userId: String, in ticket: UUID, at time: Date) async throws -> Bool {
+        let at = String(Int64(time.timeIntervalSince1970 * 1000))
+        let present = try await redis.send(["ZRANGEBYSCORE", Self.presenceKey(ticket), at, "+inf"])
         return present.elements.contains { $0.string?.hasPrefix("\(userId)|") == true }
     }
 }
