@@ -75,7 +75,7 @@ struct LevelingRulesTests {
         #expect(try BotEvent(body(minutes: 3), now: now).minutes == nil, "minutes count only for voice")
         let refused: [BotEvent.Body] = [
             body("12345"), body("1234567890123456789a"), body(source: "reaction"), body(source: "voice"), body(source: "voice", minutes: 61),
-            body(minutes: -1), body(channel: "x"), body(at: now.addingTimeInterval(3600)), body(at: now.addingTimeInterval(-40 * 86_400)),
+            body(minutes: -1), body(channel: "x"), body(at: now.addingTimeInterval(3600)), body(at: now.addingTimeInterval(-8 * 86_400)),
             body(event: ""), body(event: String(repeating: "x", count: 129)),
         ]
         for event in refused {

@@ -22,8 +22,10 @@ struct BotEvent: Sendable, Equatable {
 
     /// How far ahead of the clock an event may say it happened.
     static let allowedClockSkew: TimeInterval = 300
-    /// How old an event may be (a bot catching up after an outage).
-    static let oldestAccepted: TimeInterval = 30 * 86_400
+    /// How old an event may be (a bot catching up after an outage). The answers to events are
+    /// kept a day longer (``RewardQueue/pruneBotEvents(logger:)``), so a late event is still
+    /// judged against every rewarded one near it and a retry still gets its first answer.
+    static let oldestAccepted: TimeInterval = 7 * 86_400
 
     /// Checks `body`; a refusal names the field, prefixed with `field` (`events[3].`) in a batch.
     init(_ body: Body, field prefix: String = "", now: Date = Date()) throws {
@@ -43,7 +45,7 @@ struct BotEvent: Sendable, Equatable {
         }
         if let channel = body.channelId, !DiscordId.isValid(channel) { throw invalid("channel_id", "must be a Discord id: a string of 17 to 20 digits") }
         guard body.occurredAt.timeIntervalSince(now) <= Self.allowedClockSkew else { throw invalid("occurred_at", "is in the future") }
-        guard now.timeIntervalSince(body.occurredAt) <= Self.oldestAccepted else { throw invalid("occurred_at", "is more than 30 days ago") }
+        guard now.timeIntervalSince(body.occurredAt) <= Self.oldestAccepted else { throw invalid("occurred_at", "is more than 7 days ago") }
         self.eventId = body.eventId
         self.discordId = body.discordId
         self.source = source

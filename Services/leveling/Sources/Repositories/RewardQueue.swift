@@ -74,6 +74,25 @@ struct RewardQueue: Sendable {
         )
     }
 
+    /// Deletes the answers to the bot's events older than eight days (events older than seven
+    /// are refused, so none can need them), a batch at a time; returns how many.
+    func pruneBotEvents(logger: Logger) async throws -> Int {
+        try await database.connection(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                WITH old AS (
+                    SELECT event_id FROM bot_events WHERE received_at < now() - interval '8 days' LIMIT 10000
+                )
+                DELETE FROM bot_events WHERE event_id IN (SELECT event_id FROM old) RETURNING 1
+                """,
+                logger: logger
+            )
+            var count = 0
+            for try await _ in rows.decode(Int.self) { count += 1 }
+            return count
+        }
+    }
+
     // MARK: Role updates
 
     /// A role update waiting for the bot.
