@@ -213,6 +213,8 @@ gh_start_service() {
         cd "$GH_ROOT"
         export HOST=127.0.0.1 PORT="$port" INTERNAL_PORT="$internal_port"
         [[ -n "$verify_port" ]] && export VERIFY_PORT="$verify_port"
+        # notify's socket.io sids start with it; nginx routes them back here (gh_start_stack).
+        [[ "$name" == notify ]] && export NOTIFY_REPLICA_ID="$replica"
         export DATABASE_URL="$GH_DATABASE_URL" REDIS_URL="$GH_REDIS_URL"
         export INTERNAL_API_SECRET="$GH_INTERNAL_SECRET"
         export JWKS_URL="http://127.0.0.1:$GH_AUTH_PORT/api/auth/jwks"
@@ -248,6 +250,8 @@ gh_start_stack() {
     # the other auth replicas read.
     local name replica count port internal verify servers var verify_servers=""
     GH_AUTH_VERIFY_PORTS=""
+    # nginx's map from a socket.io sid's prefix (the notify replica's id) to that replica.
+    GH_NOTIFY_SID_ROUTES=""
     for name in "${GH_SERVICES[@]}"; do
         var="GH_REPLICAS_${name^^}"
         count="${!var:-1}"
@@ -275,6 +279,7 @@ gh_start_stack() {
             gh_start_service "$name" "$replica" "$port" "$internal" "$verify"
             printf '%s %s %s %s %s\n' "$name" "$replica" "$port" "$internal" "$verify" >>"$GH_RUN/services"
             servers+="server 127.0.0.1:$port max_fails=1 fail_timeout=2s; "
+            [[ $name == notify ]] && GH_NOTIFY_SID_ROUTES+="\"~^$replica\\.\" 127.0.0.1:$port; "
             if [[ $name == auth && $replica == 1 ]]; then
                 gh_wait_service auth 1 "$port" || return 1
             fi
@@ -304,15 +309,25 @@ gh_render() {
     perl -pe 's/\$\{(GUILDHALL_[A-Z_]+)\}/exists $ENV{$1} ? $ENV{$1} : die "unset $1\n"/ge' "$1" >"$2"
 }
 
+# What nginx's workers may open: two per connection, within the hard limit of this shell.
+gh_open_files_for_nginx() {
+    local wanted=$(( ${GH_NGINX_WORKER_CONNECTIONS:-4096} * 2 + 1024 )) hard
+    hard="$(ulimit -Hn)"
+    [[ "$hard" != unlimited && "$hard" -lt "$wanted" ]] && wanted="$hard"
+    printf '%s\n' "$wanted"
+}
+
 gh_start_nginx() {
     local dir="$GH_RUN/nginx"
     mkdir -p "$dir/tmp"
     chmod 0777 "$dir/tmp"
     GUILDHALL_NGINX_DIR="$dir" \
     GUILDHALL_NGINX_WORKERS="${GH_NGINX_WORKERS:-auto}" \
+    GUILDHALL_NGINX_WORKER_CONNECTIONS="${GH_NGINX_WORKER_CONNECTIONS:-4096}" \
+    GUILDHALL_NGINX_OPEN_FILES="$(gh_open_files_for_nginx)" \
     GUILDHALL_NGINX_ACCESS_LOG="${GH_NGINX_ACCESS_LOG:-$GH_RUN/logs/nginx-access.log}" \
         gh_render "$GH_ROOT/nginx/nginx.conf.template" "$dir/nginx.conf"
-    GUILDHALL_LISTEN="127.0.0.1:$GH_NGINX_PORT" \
+    GUILDHALL_LISTEN="127.0.0.1:$GH_NGINX_PORT${GH_NGINX_LISTEN_OPTIONS:+ $GH_NGINX_LISTEN_OPTIONS}" \
     GUILDHALL_RESOLVER="# upstreams are loopback addresses" \
     GUILDHALL_AUTH_SERVERS="$GH_AUTH_SERVERS" \
     GUILDHALL_AUTH_VERIFY_SERVERS="$GH_AUTH_VERIFY_SERVERS" \
@@ -320,6 +335,7 @@ gh_start_nginx() {
     GUILDHALL_TICKETS_SERVERS="$GH_TICKETS_SERVERS" \
     GUILDHALL_LEVELING_SERVERS="$GH_LEVELING_SERVERS" \
     GUILDHALL_NOTIFY_SERVERS="$GH_NOTIFY_SERVERS" \
+    GUILDHALL_NOTIFY_SID_ROUTES="${GH_NOTIFY_SID_ROUTES:-}" \
     GUILDHALL_RATE_LIMIT="${GUILDHALL_RATE_LIMIT:-50r/s}" \
     GUILDHALL_RATE_BURST="${GUILDHALL_RATE_BURST:-200}" \
     GUILDHALL_LOGIN_RATE_LIMIT="${GUILDHALL_LOGIN_RATE_LIMIT:-5r/s}" \

@@ -14,8 +14,9 @@ public enum KeySource: Sendable {
 /// Builds a service the way every Guildhall service is built, from its descriptor (in
 /// `dependencies.service`) and what only it has:
 ///
-/// - the public listener on `PORT` with ``GuildMiddleware``, `GET /api/<name>/health`, the
-///   service's routes (each group public or for signed-in callers) and `405` for wrong methods;
+/// - the public listener on `PORT` with ``GuildMiddleware``, `GET /api/<name>/health` (with
+///   `health`'s components reported beside the dependencies), the service's routes (each
+///   group public or for signed-in callers) and `405` for wrong methods;
 /// - the private listener on `INTERNAL_PORT` with `/metrics`, and behind the shared secret
 ///   `/internal/health`, `/internal/routes` (every route with its visibility) and the
 ///   service's own `/internal/*` routes;
@@ -28,6 +29,7 @@ public func buildGuildApplication(
     _ dependencies: ServiceDependencies,
     keys: KeySource = .jwks,
     server: HTTPServerBuilder = .http1(),
+    health: [HealthComponent] = [],
     routes: (ServiceRoutes) -> Void,
     internalRoutes: (RouterGroup<GuildRequestContext>) -> Void = { _ in },
     jobs: [any Service] = [],
@@ -40,7 +42,7 @@ public func buildGuildApplication(
     router.add(middleware: GuildMiddleware(verifier: dependencies.verifier, service: settings.name))
     let serviceRoutes = ServiceRoutes(router: router)
     serviceRoutes.recordingPublic { router in
-        HealthCheck(settings: settings, postgres: dependencies.postgres, redis: dependencies.redis).addRoute(to: router)
+        HealthCheck(settings: settings, postgres: dependencies.postgres, redis: dependencies.redis, components: health).addRoute(to: router)
     }
     routes(serviceRoutes)
     let listing = serviceRoutes.listing

@@ -7,7 +7,7 @@ import PostgresNIO
 
 /// What a service's handlers and background jobs share: settings, logger and the clients.
 ///
-/// The clients are `Service`s; ``buildGuildApplication(_:keys:server:routes:internalRoutes:jobs:afterMigrations:)``
+/// The clients are `Service`s; ``buildGuildApplication(_:keys:server:health:routes:internalRoutes:jobs:afterMigrations:)``
 /// runs them in the service group, first to start and last to stop.
 public struct ServiceDependencies: Sendable {
     /// The settings read at start.

@@ -15,9 +15,17 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     let rooms = TicketRooms(live: live, redis: dependencies.redis)
     let inbox = NotificationRepository(database: dependencies.database)
     let tickets = TicketsRoomClient(tickets: InternalClient(service: "tickets", baseURL: ticketsURL, secret: settings.internalSecret))
+    let push = try await PushNotifications(dependencies: dependencies, reader: reader)
 
-    let webSocketRouter = Router(context: BasicWebSocketRequestContext.self)
-    WebSocketController(verifier: dependencies.verifier, live: live, rooms: rooms, tickets: tickets).addRoutes(to: webSocketRouter)
+    // `/ws` and `/socket.io/`: two gateways driving one live session (Live/LiveSession.swift).
+    let hub = LiveHub(verifier: dependencies.verifier, live: live, rooms: rooms, tickets: tickets)
+    let engineSessions = EngineSessions(
+        replica: EngineSessions.replicaId(configured: reader.string(forKey: "notify.replica.id")), logger: dependencies.logger
+    )
+    let socketIO = SocketIOController(hub: hub, sessions: engineSessions)
+    let webSocketRouter = Router(context: LiveWebSocketContext.self)
+    WebSocketController(hub: hub).addRoutes(to: webSocketRouter)
+    socketIO.addRoutes(to: webSocketRouter)
 
     // Frames for users, and the tickets service's events for its rooms, reach every replica.
     let roomChannels = TicketRooms.eventTypes.map(EventChannels.channel(for:))
@@ -45,15 +53,21 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     )
     return buildGuildApplication(
         dependencies,
-        // Frames up to 64 KiB (a ticket message is at most 4000 characters); a ping every
-        // 30 s closes connections whose client has gone.
+        // Frames up to 1 MiB (each gateway has a smaller limit of its own: `/ws` 64 KiB,
+        // socket.io 1 MB); a ping every 30 s closes connections whose client has gone.
         server: .http1WebSocketUpgrade(
             webSocketRouter: webSocketRouter,
-            configuration: .init(ws: .init(maxFrameSize: 64 * 1024, autoPing: .enabled(timePeriod: .seconds(30))))
+            configuration: .init(ws: .init(maxFrameSize: LiveWebSocketContext.maxFrameSize, autoPing: .enabled(timePeriod: .seconds(30))))
         ),
+        health: [push.health],
         routes: { routes in
-            routes.signedIn("/api/notifications", NotificationsController(repository: inbox).endpoints)
+            routes.signedIn("/api/notifications", push.endpoints)
+            routes.signedIn("/api/notifications", NotificationsController(repository: inbox, redis: dependencies.redis).endpoints)
+            routes.open("/socket.io", socketIO.endpoints)
         },
-        jobs: [fanout, consumer, PresenceRefresher(rooms: rooms)]
+        internalRoutes: { internalRoutes in
+            internalRoutes.addRoutes(BotNotifyController(users: dependencies.users, database: dependencies.database, redis: dependencies.redis).endpoints)
+        },
+        jobs: [fanout, consumer, PresenceRefresher(rooms: rooms), engineSessions] + push.jobs
     )
 }

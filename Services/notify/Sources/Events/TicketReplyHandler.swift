@@ -27,9 +27,9 @@ enum TicketReplyHandler {
             let content = event.data["message"]?["content"]?.stringValue ?? ""
             let title = "\(author) replied to your ticket"
             let body = content.count > 200 ? String(content.prefix(199)) + "…" : content
-            let id = try await NotificationRepository.insert(
+            guard let id = try await NotificationRepository.insert(
                 userId: owner, kind: "ticket_reply", title: title, body: body, sourceEventId: event.id, on: connection, logger: logger
-            )
+            ) else { return }  // written before: its frame went out then
             let frame = ServerFrame.object(["type": "notification", "id": id.uuidString.lowercased(), "title": title, "body": body])
             try? await LiveConnections.publish(frame: frame, to: owner, redis: redis)
         }

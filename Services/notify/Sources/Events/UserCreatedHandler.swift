@@ -13,9 +13,9 @@ enum UserCreatedHandler {
             let name = event.data["username"]?.stringValue ?? "there"
             let title = "Welcome to Guildhall"
             let body = "Hi \(name)! Book game time, open a ticket when you need help, and level up by taking part."
-            let id = try await NotificationRepository.insert(
+            guard let id = try await NotificationRepository.insert(
                 userId: userId, kind: "welcome", title: title, body: body, sourceEventId: event.id, on: connection, logger: logger
-            )
+            ) else { return }  // written before: its frame went out then
             // Live delivery is best effort: the inbox row above is the record.
             let frame = ServerFrame.object(["type": "notification", "id": id.uuidString.lowercased(), "title": title, "body": body])
             try? await LiveConnections.publish(frame: frame, to: userId, redis: redis)

@@ -1,0 +1,56 @@
+import Configuration
+import GuildServiceKit
+import Hummingbird
+import ServiceLifecycle
+
+/// Push notifications through FCM HTTP v1, put together from the settings: the routes under
+/// `/api/notifications`, the sender, and the `push` component of health. With push off (no
+/// `FCM_SERVICE_ACCOUNT_FILE`) the routes still register and remove tokens, the test send
+/// answers 503 `push_disabled`, ``PushQueue`` queues nothing and there is no sender.
+struct PushNotifications: Sendable {
+    /// Registered devices.
+    let tokens: PushTokenRepository
+    /// FCM; nil when push is off.
+    let fcm: FCMClient?
+    let metrics: PushMetrics
+    let settings: PushSettings
+    let dependencies: ServiceDependencies
+
+    /// Reads the settings (a malformed service-account file stops start-up) and turns ``PushQueue`` on or off.
+    init(dependencies: ServiceDependencies, reader: ConfigReader) async throws {
+        settings = try PushSettings(reader: reader)
+        self.dependencies = dependencies
+        tokens = PushTokenRepository(database: dependencies.database)
+        metrics = PushMetrics()
+        fcm = if let configuration = settings.fcm { await FCMClient(configuration: configuration) } else { nil }
+        PushQueue.setEnabled(fcm != nil)
+        if let configuration = settings.fcm {
+            dependencies.logger.info("push is on", metadata: ["project_id": "\(configuration.account.projectId)", "fcm": "\(configuration.apiBase)"])
+        } else {
+            dependencies.logger.notice("push is off: FCM_SERVICE_ACCOUNT_FILE is not set")
+        }
+    }
+
+    /// `register-token` and `test`, for ``ServiceRoutes/signedIn(_:_:)`` under `/api/notifications`.
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        PushController(tokens: tokens, fcm: fcm, metrics: metrics, database: dependencies.database).endpoints
+    }
+
+    /// `"push": "on"` or `"off"` in health; off is no failure.
+    var health: HealthComponent {
+        let on = fcm != nil
+        return HealthComponent("push") { on ? "on" : "off" }
+    }
+
+    /// The sender, and what turns broadcasts into push jobs, when push is on.
+    var jobs: [any Service] {
+        guard let fcm else { return [] }
+        return [
+            PushSender(
+                database: dependencies.database, fcm: fcm, metrics: metrics, interval: settings.jobsInterval, retryCap: settings.retryCap,
+                logger: dependencies.logger
+            ),
+            BroadcastPusher(database: dependencies.database, interval: settings.jobsInterval, logger: dependencies.logger),
+        ]
+    }
+}
