@@ -275,6 +275,7 @@ struct BookingTests {
         let admin = try await stack.adminToken()
         let user = try await fundedUser(hours: 10, admin: admin)
         let vm = try await makeVM(admin: admin)
+        let socket = try await LiveSocket.open(token: user.token)
         try await withEventLog(types: [EventType.bookingStarted, EventType.bookingEnded]) { events in
             let created = try await book(user.token, vm: vm, start: time(1), duration: 2)
             #expect(created.status == 201, "\(created.text)")
@@ -298,6 +299,14 @@ struct BookingTests {
             try await Task.sleep(for: .seconds(2))
             #expect(events.events(EventType.bookingStarted, bookingId: id).count == 1)
             #expect(events.events(EventType.bookingEnded, bookingId: id).count == 1)
+            // The owner hears of both on their sockets, once each, and finds them in the inbox.
+            for type in ["booking_started", "booking_ended"] {
+                #expect(socket.frames(type).filter { $0["booking_id"] == .string(id) }.count == 1, "\(type): \(socket.frames)")
+                #expect(socket.frames(type).first?["vm_id"] == .string(vm))
+            }
+            let inbox = try await stack.send(.GET, "/api/notifications", token: user.token).json()["items"]?.array ?? []
+            let kinds = Set(inbox.compactMap { $0["kind"]?.stringValue })
+            #expect(kinds.contains("booking_started") && kinds.contains("booking_ended"), "\(inbox)")
             let event = events.events(EventType.bookingStarted, bookingId: id).first
             #expect(event?.userId == user.id)
             #expect(event?.data["vm_id"] == .string(vm))

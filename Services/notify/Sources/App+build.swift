@@ -47,6 +47,8 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             EventType.userCreated: UserCreatedHandler.handler(redis: dependencies.redis),
             EventType.ticketMessageCreated: TicketReplyHandler.handler(redis: dependencies.redis, rooms: rooms),
             EventType.levelUp: LevelingHandler.handler(users: dependencies.users, redis: dependencies.redis),
+            EventType.bookingStarted: BookingHandler.handler(redis: dependencies.redis),
+            EventType.bookingEnded: BookingHandler.handler(redis: dependencies.redis),
             EventType.toolUnlocked: LevelingHandler.handler(users: dependencies.users, redis: dependencies.redis),
         ],
         wants: { $0.type != EventType.ticketMessageCreated || TicketReplyHandler.concerns($0) }
