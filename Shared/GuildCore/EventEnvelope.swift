@@ -83,6 +83,9 @@ public enum EventType {
     public static let ticketClaimed = "tickets.claimed"
     /// An admin deleted a ticket. Data: `ticket_id`, `owner_id`, `by`.
     public static let ticketDeleted = "tickets.deleted"
+    /// The bot reported that a member joined the Discord server (auth's `POST /internal/events`).
+    /// Data: `discord_id`, `metadata` (the bot's, as sent). Other reports are `discord.<event_type>` alike.
+    public static let discordMemberJoined = "discord.member_joined"
     /// A member reached a higher level. Data: `discord_id`, `level`, `previous_level`, `tier` (the new level's tier name);
     /// `user_id` is null (leveling knows members by their Discord id only).
     public static let levelUp = "leveling.level_up"

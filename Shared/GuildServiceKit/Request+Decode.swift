@@ -7,7 +7,12 @@ extension Request {
     /// Decodes a JSON body by the contract's rules (``GuildJSON/decoder``: `snake_case` names,
     /// RFC 3339 dates), answering 400 with the offending field named, or 413 when larger than
     /// `limit` (the context's `maxUploadSize` unless a route takes more, such as a batch).
-    public func decodeJSON<T: Decodable>(as type: T.Type, context: some RequestContext, limit: Int? = nil) async throws -> T {
+    /// `decoder` replaces the contract's for a body that carries data whose keys must stay as
+    /// sent (the contract's decoder converts the keys of dictionaries too); its type then names
+    /// its keys in `CodingKeys`.
+    public func decodeJSON<T: Decodable>(
+        as type: T.Type, context: some RequestContext, limit: Int? = nil, decoder: JSONDecoder = GuildJSON.decoder
+    ) async throws -> T {
         var request = self
         let buffer: ByteBuffer
         do {
@@ -17,7 +22,7 @@ extension Request {
         }
         guard buffer.readableBytes > 0 else { throw APIError.malformedBody("a JSON body is required") }
         do {
-            return try GuildJSON.decoder.decode(T.self, from: Data(buffer: buffer))
+            return try decoder.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             // Foundation reports a fractional or huge number decoded as an integer as corrupt
             // JSON with no path; when the JSON is fine, name the number that cannot be one.

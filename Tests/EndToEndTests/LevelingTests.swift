@@ -282,4 +282,41 @@ struct LevelingTests {
         #expect(Set(updates.map(\.idempotencyKey)).count == 3, "once each")
         #expect(FakeBot.shared.refusedSecrets.withLock { $0 } == 0)
     }
+
+    // MARK: Discord events
+
+    /// `POST /internal/events` on auth's private listener.
+    func discordEvent(_ body: String, secret: String? = nil) async throws -> StackClient.Reply {
+        var request = HTTPClientRequest(url: try StackAddresses.url(of: "auth", privateListener: true) + "/internal/events")
+        request.method = .POST
+        let secret = try secret ?? TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
+        if !secret.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(secret)") }
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await StackClient.client.execute(request, timeout: .seconds(15))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return StackClient.Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+    }
+
+    @Test func aMemberWhoJoinsDiscordHasAProfile() async throws {
+        let admin = try await stack.adminToken()
+        let member = Self.discordId()
+        let body = #"{"event_type":"member_joined","discord_id":"\#(member)","metadata":{"joined_at":"2026-11-25T10:00:00Z"}}"#
+        #expect(try await discordEvent(body, secret: "").status == 401)
+        #expect(try await discordEvent(body, secret: "wrong").status == 401)
+        #expect(try await stack.send(.POST, "/internal/events", raw: body).status == 404, "never through nginx")
+        let accepted = try await discordEvent(body)
+        #expect(accepted.status == 202, "\(accepted.text)")
+        #expect(try accepted.json()["type"] == .string("discord.member_joined"))
+        let made = try await eventually(timeout: .seconds(10)) {
+            try await stack.send(.GET, "/api/leveling/users/\(member)", token: admin).status == 200
+        }
+        #expect(made, "no profile for the member who joined")
+        #expect(try await stack.send(.GET, "/api/leveling/users/\(member)", token: admin).json()["xp"]?.int == 0)
+        #expect(try await discordEvent(#"{"event_type":"member_left","discord_id":"\#(member)"}"#).status == 202, "other types are carried")
+        for bad in [#"{"event_type":"Member Joined","discord_id":"\#(member)"}"#, #"{"event_type":"member_joined","discord_id":"12"}"#,
+                    #"{"event_type":"member_joined","discord_id":"\#(member)","metadata":[1]}"#, "{"] {
+            #expect(try await discordEvent(bad).status == 400, "\(bad)")
+        }
+    }
 }

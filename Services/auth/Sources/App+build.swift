@@ -68,6 +68,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         },
         internalRoutes: { internalRoutes in
             internalRoutes.addRoutes(InternalUsersController(users: users).endpoints)
+            internalRoutes.addRoutes(DiscordEventsController(database: dependencies.database).endpoints)
         },
         jobs: [
             revocationFeed,

@@ -1,4 +1,6 @@
 import Configuration
+import GuildCore
+import GuildEvents
 import GuildServiceKit
 import Hummingbird
 
@@ -31,6 +33,11 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             internalRoutes.addRoutes(BotEventsController(profiles: profiles, leaderboard: leaderboard).endpoints)
         },
         jobs: [
+            // A member who joins the Discord server has a profile (and a place on the leaderboard) from then on.
+            EventConsumer(
+                group: "leveling", redis: dependencies.redisConfiguration, postgres: dependencies.postgres, logger: logger,
+                handlers: [EventType.discordMemberJoined: MemberJoinedHandler.handler(leaderboard: leaderboard)]
+            ),
             LeaderboardKeeper(leaderboard: leaderboard),
             LevelChangeWorker(queue: rewards, interval: settings.jobsInterval, logger: logger),
             RoleUpdateSender(queue: rewards, bot: bot, interval: settings.jobsInterval, retryCap: settings.botRetryCap, logger: logger),

@@ -25,6 +25,11 @@ struct BotNotifyController: Sendable {
         var action: String
         var plan: String?
         var metadata: JSONValue?
+
+        // The metadata is the caller's, read with its keys as they are.
+        enum CodingKeys: String, CodingKey {
+            case discordId = "discord_id", action, plan, metadata
+        }
     }
 
     struct Answer: ResponseEncodable {
@@ -38,7 +43,7 @@ struct BotNotifyController: Sendable {
     /// `member_not_found` when no account is linked to the member. With an `Idempotency-Key`, a
     /// retry adds nothing.
     @Sendable func notify(request: Request, context: GuildRequestContext) async throws -> Answer {
-        let body = try await request.decodeJSON(as: Body.self, context: context)
+        let body = try await request.decodeJSON(as: Body.self, context: context, decoder: JSONDecoder())
         guard DiscordId.isValid(body.discordId) else { throw APIError.invalidField("discord_id", "must be a Discord id: a string of 17 to 20 digits") }
         guard (1...64).contains(body.action.utf8.count),
             body.action.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D })
