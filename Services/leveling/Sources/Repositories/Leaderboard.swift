@@ -59,29 +59,48 @@ final class Leaderboard: Sendable {
         }
     }
 
-    /// Members from `offset`, most XP first: `(discord_id, xp)`; nil when the index cannot answer.
-    func page(offset: Int, limit: Int) async -> [(discordId: String, xp: Int64)]? {
-        guard isComplete, limit > 0 else { return isComplete ? [] : nil }
-        guard let reply = try? await redis.send(["ZREVRANGE", Self.key, String(offset), String(offset + limit - 1), "WITHSCORES"]) else { return nil }
-        var entries: [(discordId: String, xp: Int64)] = []
-        let values = reply.elements
+    /// Members from `offset`, most XP first: `(discord_id, xp)`, with how many members have more
+    /// XP than the first of them and how many there are — one round trip to Redis; nil when the
+    /// index cannot answer.
+    func page(offset: Int, limit: Int) async -> (members: [(discordId: String, xp: Int64)], aheadOfFirst: Int, total: Int)? {
+        guard isComplete, limit > 0,
+            let reply = try? await redis.eval(Self.pageScript, keys: [Self.key], arguments: [String(offset), String(offset + limit - 1)])
+        else { return nil }
+        let parts = reply.elements
+        guard parts.count == 3, let ahead = parts[1].int, let total = parts[2].int else { return nil }
+        var members: [(discordId: String, xp: Int64)] = []
+        let values = parts[0].elements
         var index = 0
         while index + 1 < values.count {
             guard let id = values[index].string, let score = values[index + 1].string, let xp = Double(score) else { return nil }
-            entries.append((id, Int64(xp)))
+            members.append((id, Int64(xp)))
             index += 2
         }
-        return entries
+        return (members, ahead, total)
     }
 
-    /// How many members have more XP than `xp`, and how many there are; nil when the index cannot answer.
+    /// How many members have more XP than `xp`, and how many there are (one round trip); nil
+    /// when the index cannot answer.
     func standing(of xp: Int64) async -> (ahead: Int, total: Int)? {
-        guard isComplete,
-            let ahead = try? await redis.send(["ZCOUNT", Self.key, "(\(xp)", "+inf"]).int,
-            let total = try? await redis.send(["ZCARD", Self.key]).int
-        else { return nil }
+        guard isComplete, let reply = try? await redis.eval(Self.standingScript, keys: [Self.key], arguments: [String(xp)]) else { return nil }
+        let parts = reply.elements
+        guard parts.count == 2, let ahead = parts[0].int, let total = parts[1].int else { return nil }
         return (ahead, total)
     }
+
+    /// KEYS: the index; ARGV: first and last position. The page with scores, the number of
+    /// members with more XP than its first, and the number of members.
+    private static let pageScript = """
+        local page = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2], 'WITHSCORES')
+        local ahead = 0
+        if #page > 0 then ahead = redis.call('ZCOUNT', KEYS[1], '(' .. page[2], '+inf') end
+        return {page, ahead, redis.call('ZCARD', KEYS[1])}
+        """
+
+    /// KEYS: the index; ARGV: an XP. Members with more, and members.
+    private static let standingScript = """
+        return {redis.call('ZCOUNT', KEYS[1], '(' .. ARGV[1], '+inf'), redis.call('ZCARD', KEYS[1])}
+        """
 
     // MARK: Keeping it whole
 

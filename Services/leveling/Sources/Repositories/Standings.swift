@@ -22,20 +22,23 @@ struct Standings: Sendable {
     /// The leaderboard from `offset`, with the number of members; equal XP shares a rank.
     func page(offset: Int, limit: Int, logger: Logger) async throws -> (entries: [LeaderboardEntry], total: Int) {
         let members: [(discordId: String, xp: Int64)]
+        let ahead: Int
+        let total: Int
         if let indexed = await leaderboard.page(offset: offset, limit: limit) {
-            members = indexed
+            (members, ahead, total) = indexed
         } else {
             members = try await profiles.leaders(offset: offset, limit: limit, logger: logger)
+            let standing = try await profiles.standing(of: members.first?.xp ?? Int64.max, logger: logger)
+            (ahead, total) = (standing.ahead, standing.total)
         }
-        guard let first = members.first else { return ([], try await standing(of: Int64.max, logger: logger).total) }
-        let standing = try await standing(of: first.xp, logger: logger)
         var entries: [LeaderboardEntry] = []
-        var rank = standing.ahead + 1
+        entries.reserveCapacity(members.count)
+        var rank = ahead + 1
         for (index, member) in members.enumerated() {
             if index > 0, member.xp < members[index - 1].xp { rank = offset + index + 1 }
             let level = curve.level(for: member.xp)
             entries.append(LeaderboardEntry(rank: rank, discordId: member.discordId, xp: member.xp, level: level, tier: curve.tier(of: level)))
         }
-        return (entries, standing.total)
+        return (entries, total)
     }
 }

@@ -125,7 +125,7 @@ struct SocketIOController: Sendable {
                 guard let session = sessions.session(sid), session.beginUpgrade() else {
                     return try await outbound.close(.policyViolation, reason: "unknown session")
                 }
-                guard try await probe(session, messages: &messages, outbound: outbound) else {
+                guard (try? await probe(session, messages: &messages, outbound: outbound)) == true else {
                     session.abandonUpgrade()
                     return
                 }
