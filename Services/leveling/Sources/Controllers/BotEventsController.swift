@@ -56,7 +56,7 @@ struct BotEventsController: Sendable {
         for (event, outcome) in zip(events, judged) where !outcome.replayed {
             totals[event.discordId] = max(totals[event.discordId] ?? 0, outcome.result.totalXp)
         }
-        await leaderboard.record(totals.map { ($0.key, $0.value) }, onlyIncreases: true)
+        leaderboard.recordSoon(totals.map { ($0.key, $0.value) })
         return judged.map(\.result)
     }
 }

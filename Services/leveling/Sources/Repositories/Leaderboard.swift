@@ -20,11 +20,44 @@ final class Leaderboard: Sendable {
     private let profiles: LevelingRepository
     private let logger: Logger
     private let complete = Atomic(false)
+    /// Raised totals waiting to be indexed, the largest per member (see ``recordSoon(_:)``).
+    private let raised = Mutex<[String: Int64]>([:])
+    private let raisedSignal: AsyncStream<Void>.Continuation
+    private let raisedSignals: AsyncStream<Void>
 
     init(redis: RedisClient, profiles: LevelingRepository, logger: Logger) {
         self.redis = redis
         self.profiles = profiles
         self.logger = logger
+        (raisedSignals, raisedSignal) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Queues totals that only grew (XP from the bot's events) for the index and returns at once:
+    /// ``writeRaised()`` writes whatever has gathered in one `ZADD GT`, so a busy replica sends
+    /// Redis one command for many events instead of one each.
+    func recordSoon(_ members: [(discordId: String, xp: Int64)]) {
+        guard !members.isEmpty else { return }
+        raised.withLock { pending in
+            for member in members { pending[member.discordId] = max(pending[member.discordId] ?? 0, member.xp) }
+        }
+        raisedSignal.yield()
+    }
+
+    /// Writes the queued raises as they come, until the task is cancelled; what is queued then is written last.
+    func writeRaised() async {
+        for await _ in raisedSignals {
+            await flushRaised()
+            if Task.isCancelled { break }
+        }
+        await flushRaised()
+    }
+
+    private func flushRaised() async {
+        let batch = raised.withLock { pending -> [String: Int64] in
+            defer { pending = [:] }
+            return pending
+        }
+        await record(batch.map { ($0.key, $0.value) }, onlyIncreases: true)
     }
 
     /// Whether pages and ranks come from the index.
