@@ -20,16 +20,7 @@ struct InboxTests {
 
     /// `POST /internal/notify` on a notify replica's private listener.
     func botNotify(_ body: String, secret: String? = nil, key: String? = nil, replica: Int = 1) async throws -> StackClient.Reply {
-        var request = HTTPClientRequest(url: try StackAddresses.url(of: "notify", replica: replica, privateListener: true) + "/internal/notify")
-        request.method = .POST
-        let secret = try secret ?? TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
-        if !secret.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(secret)") }
-        if let key { request.headers.add(name: "Idempotency-Key", value: key) }
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await StackClient.client.execute(request, timeout: .seconds(15))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        return StackClient.Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+        try await StackClient.internalPost("notify", "/internal/notify", body, replica: replica, secret: secret, headers: key.map { [("Idempotency-Key", $0)] } ?? [])
     }
 
     func linkedUser(_ discordId: String, admin: String) async throws -> StackClient.TestUser {

@@ -21,15 +21,7 @@ struct LevelingTests {
 
     /// `POST path` on a leveling replica's private listener.
     func bot(_ path: String, _ body: String, replica: Int = 1, secret: String? = nil) async throws -> StackClient.Reply {
-        var request = HTTPClientRequest(url: try StackAddresses.url(of: "leveling", replica: replica, privateListener: true) + path)
-        request.method = .POST
-        let secret = try secret ?? TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
-        if !secret.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(secret)") }
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await StackClient.client.execute(request, timeout: .seconds(15))
-        let bytes = try await response.body.collect(upTo: 4 << 20)
-        return StackClient.Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+        try await StackClient.internalPost("leveling", path, body, replica: replica, secret: secret)
     }
 
     static func event(_ member: String, _ source: String = "message", at date: Date, id: String = UUID().uuidString, minutes: Int? = nil) -> String {
@@ -287,15 +279,7 @@ struct LevelingTests {
 
     /// `POST /internal/events` on auth's private listener.
     func discordEvent(_ body: String, secret: String? = nil) async throws -> StackClient.Reply {
-        var request = HTTPClientRequest(url: try StackAddresses.url(of: "auth", privateListener: true) + "/internal/events")
-        request.method = .POST
-        let secret = try secret ?? TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
-        if !secret.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(secret)") }
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: body))
-        let response = try await StackClient.client.execute(request, timeout: .seconds(15))
-        let bytes = try await response.body.collect(upTo: 1 << 20)
-        return StackClient.Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+        try await StackClient.internalPost("auth", "/internal/events", body, secret: secret)
     }
 
     @Test func aMemberWhoJoinsDiscordHasAProfile() async throws {

@@ -64,6 +64,23 @@ struct StackClient {
         try await send(method, path, token: token, headers: headers, body: Data(raw.utf8))
     }
 
+    /// `POST path` with a JSON `body` on a service replica's private listener (not through
+    /// nginx), with the shared secret unless `secret` says otherwise (empty: none).
+    static func internalPost(
+        _ service: String, _ path: String, _ body: String, replica: Int = 1, secret: String? = nil, headers: [(String, String)] = []
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: try StackAddresses.url(of: service, replica: replica, privateListener: true) + path)
+        request.method = .POST
+        let secret = try secret ?? TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
+        if !secret.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(secret)") }
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: body))
+        let response = try await client.execute(request, timeout: .seconds(15))
+        let bytes = try await response.body.collect(upTo: 4 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+    }
+
     /// A user made for one test.
     struct TestUser {
         var id: String

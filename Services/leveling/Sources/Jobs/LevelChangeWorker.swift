@@ -1,4 +1,5 @@
 import Foundation
+import GuildServiceKit
 import Logging
 import ServiceLifecycle
 
@@ -16,21 +17,15 @@ struct LevelChangeWorker: Service {
 
     private func loop() async {
         var lastPrune = ContinuousClock.now - .seconds(3600)
-        while !Task.isCancelled {
+        await pollForWork(every: interval, logger: logger, waiting: "level changes wait for the database") {
             if lastPrune.duration(to: .now) > .seconds(600) {
                 lastPrune = .now
                 if let pruned = try? await queue.pruneBotEvents(logger: logger), pruned > 0 {
                     logger.info("old bot event answers deleted", metadata: ["count": "\(pruned)"])
                 }
             }
-            do {
-                // A full batch means more may be waiting: go on at once.
-                if try await queue.processLevelChanges(logger: logger) == 100 { continue }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("level changes wait for the database", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: interval)
+            // A full batch means more may be waiting: go on at once.
+            return try await queue.processLevelChanges(logger: logger) == 100
         }
     }
 }

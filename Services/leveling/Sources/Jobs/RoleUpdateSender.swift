@@ -30,21 +30,13 @@ struct RoleUpdateSender: Service {
 
     private func loop(_ bot: BotClient) async {
         let cap = retryCap
-        while !Task.isCancelled {
-            do {
-                let delivered = try await queue.deliverRoleUpdates(logger: logger, backoff: { Self.backoff(after: $0, cap: cap) }) { update in
-                    let change = BotClient.RolesUpdate(discordId: update.discordId, addRoles: update.addRoles, removeRoles: update.removeRoles)
-                    try await bot.updateRoles(change, idempotencyKey: "leveling-role-update-\(update.id)")
-                }
-                if delivered > 0 {
-                    logger.info("role updates delivered", metadata: ["count": "\(delivered)"])
-                    continue
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("role updates wait for the database", metadata: ["error": "\(error)"])
+        await pollForWork(every: interval, logger: logger, waiting: "role updates wait for the database") {
+            let delivered = try await queue.deliverRoleUpdates(logger: logger, backoff: { Self.backoff(after: $0, cap: cap) }) { update in
+                let change = BotClient.RolesUpdate(discordId: update.discordId, addRoles: update.addRoles, removeRoles: update.removeRoles)
+                try await bot.updateRoles(change, idempotencyKey: "leveling-role-update-\(update.id)")
             }
-            try? await Task.sleep(for: interval)
+            if delivered > 0 { logger.info("role updates delivered", metadata: ["count": "\(delivered)"]) }
+            return delivered > 0
         }
     }
 }

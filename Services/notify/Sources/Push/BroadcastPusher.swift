@@ -16,14 +16,8 @@ struct BroadcastPusher: Service {
     }
 
     private func loop() async {
-        while !Task.isCancelled {
-            do {
-                if try await NotificationRepository.pushNextBatch(database, logger: logger) > 0 { continue }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("broadcast pushes wait for the database", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: interval)
+        await pollForWork(every: interval, logger: logger, waiting: "broadcast pushes wait for the database") {
+            try await NotificationRepository.pushNextBatch(database, logger: logger) > 0
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import GuildServiceKit
 import Logging
 import ServiceLifecycle
 
@@ -14,15 +15,10 @@ struct IdleTicketCloser: Service {
     }
 
     private func loop() async {
-        while !Task.isCancelled {
-            do {
-                let closed = try await tickets.closeIdle(logger: logger)
-                if closed > 0 { logger.info("idle tickets closed", metadata: ["count": "\(closed)"]) }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("closing idle tickets waits for the database", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: interval)
+        await pollForWork(every: interval, logger: logger, waiting: "closing idle tickets waits for the database") {
+            let closed = try await tickets.closeIdle(logger: logger)
+            if closed > 0 { logger.info("idle tickets closed", metadata: ["count": "\(closed)"]) }
+            return false
         }
     }
 }
