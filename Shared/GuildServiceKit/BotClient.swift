@@ -1,12 +1,14 @@
 import AsyncHTTPClient
 import Foundation
 import GuildCore
+import Metrics
 import NIOCore
 
 /// Calls the community's Discord bot on its private listener (`BOT_INTERNAL_URL`) with the
 /// shared secret: each call has a timeout, and a failure says whether the bot could not be
 /// reached or refused. Retrying is the caller's: what must reach the bot waits in a queue of
-/// the caller's own and is sent again with backoff (see leveling's role updates).
+/// the caller's own and is sent again with backoff (see leveling's role updates). Each call is
+/// counted in `/metrics`: `bot_calls_total` and `bot_call_failures_total`, by path.
 public struct BotClient: Sendable {
     /// The bot's private listener, such as `http://127.0.0.1:8090`.
     public let baseURL: String
@@ -79,11 +81,11 @@ public struct BotClient: Sendable {
         try await post("/internal/notify", body: try GuildJSON.encode(notice), idempotencyKey: idempotencyKey)
     }
 
-    /// `GET /internal/health`: true when the bot answers 2xx.
-    public func isHealthy() async -> Bool {
+    /// `GET /internal/health`: true when the bot answers 2xx within `timeout` (the client's own by default).
+    public func isHealthy(timeout: Duration? = nil) async -> Bool {
         var request = HTTPClientRequest(url: baseURL + "/internal/health")
         request.headers.add(name: "Authorization", value: "Bearer \(secret)")
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout)) else { return false }
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout ?? self.timeout)) else { return false }
         _ = try? await response.body.collect(upTo: 1 << 16)
         return (200..<300).contains(Int(response.status.code))
     }
@@ -95,6 +97,8 @@ public struct BotClient: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
         request.body = .bytes(ByteBuffer(bytes: body))
+        Counter(label: "bot_calls_total", dimensions: [("path", path)]).increment()
+        let failures = Counter(label: "bot_call_failures_total", dimensions: [("path", path)])
         let status: Int
         let text: String
         do {
@@ -102,9 +106,11 @@ public struct BotClient: Sendable {
             status = Int(response.status.code)
             text = String(buffer: try await response.body.collect(upTo: 1 << 20))
         } catch {
+            failures.increment()
             throw Failure.unreachable("\(error)")
         }
         guard (200..<300).contains(status), let reply = try? JSONValue(parsing: text), reply["success"] == .bool(true) else {
+            failures.increment()
             throw Failure.refused(status: status, body: text)
         }
         return reply

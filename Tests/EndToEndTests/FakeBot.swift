@@ -8,8 +8,9 @@ import NIOCore
 import Synchronization
 
 /// The community's Discord bot as the tests play it: `POST /internal/roles/update` behind the
-/// shared secret, on the port the test script gave leveling (`BOT_INTERNAL_URL`). It is not
-/// listening until a test starts it, so until then the bot is down.
+/// shared secret, and `POST /internal/notify`, on the port the test script gave the services
+/// (`BOT_INTERNAL_URL`). It is not listening until a test starts it; then a test takes it down
+/// for its own members (``downFor``), or for everyone for a moment (``down``).
 final class FakeBot: Sendable {
     struct RoleUpdate: Sendable, Equatable {
         var discordId: String
@@ -18,13 +19,52 @@ final class FakeBot: Sendable {
         var idempotencyKey: String
     }
 
+    /// A message the bot was asked to send a member (`POST /internal/notify`).
+    struct Message: Sendable, Equatable {
+        var discordId: String
+        var action: String
+        var title: String
+        var idempotencyKey: String
+    }
+
     let updates = Mutex<[RoleUpdate]>([])
+    let messages = Mutex<[Message]>([])
     let refusedSecrets = Mutex(0)
+    /// While set, the bot answers 503 to everything, its health included (it is up but not working).
+    let down = Mutex(false)
+    /// The members for whom the bot answers 503 (a test's own outage, whatever other tests do).
+    let downFor = Mutex<Set<String>>([])
+
+    private func refuses(_ discordId: String) -> Bool {
+        down.withLock { $0 } || downFor.withLock { $0.contains(discordId) }
+    }
 
     static let shared = FakeBot()
     private static let server = Mutex<Task<Void, any Error>?>(nil)
 
     private init() {}
+
+    func notify(request: Request, context: BasicRequestContext) async throws -> Response {
+        let secret = try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
+        guard request.headers[.authorization] == "Bearer \(secret)" else {
+            refusedSecrets.withLock { $0 += 1 }
+            return Response(status: .unauthorized)
+        }
+        let body = try JSONValue(parsing: String(buffer: try await request.body.collect(upTo: 1 << 20)))
+        if refuses(body["discord_id"]?.stringValue ?? "") { return Response(status: .serviceUnavailable) }
+        let message = Message(
+            discordId: body["discord_id"]?.stringValue ?? "", action: body["action"]?.stringValue ?? "",
+            title: body["metadata"]?["title"]?.stringValue ?? "", idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!] ?? ""
+        )
+        messages.withLock { $0.append(message) }
+        let answer = #"{"success":true,"message":"sent","notification_sent":true}"#
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: answer)))
+    }
+
+    /// The messages the bot was asked to send `discordId`, in order.
+    func messages(for discordId: String) -> [Message] {
+        messages.withLock { $0.filter { $0.discordId == discordId } }
+    }
 
     func rolesUpdate(request: Request, context: BasicRequestContext) async throws -> Response {
         let secret = try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
@@ -33,6 +73,7 @@ final class FakeBot: Sendable {
             return Response(status: .unauthorized)
         }
         let body = try JSONValue(parsing: String(buffer: try await request.body.collect(upTo: 1 << 20)))
+        if refuses(body["discord_id"]?.stringValue ?? "") { return Response(status: .serviceUnavailable) }
         let update = RoleUpdate(
             discordId: body["discord_id"]?.stringValue ?? "",
             addRoles: body["add_roles"]?.array?.compactMap(\.stringValue) ?? [],
@@ -56,7 +97,11 @@ final class FakeBot: Sendable {
             guard server == nil else { return }
             let router = Router()
             router.post("/internal/roles/update") { request, context in try await self.rolesUpdate(request: request, context: context) }
-            router.get("/internal/health") { _, _ in #"{"status":"ok","service":"bot","version":"test"}"# }
+            router.post("/internal/notify") { request, context in try await self.notify(request: request, context: context) }
+            router.get("/internal/health") { _, _ in
+                if self.down.withLock({ $0 }) { return Response(status: .serviceUnavailable) }
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok","service":"bot","version":"test"}"#)))
+            }
             var logger = Logger(label: "fake-bot")
             logger.logLevel = .critical
             let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)

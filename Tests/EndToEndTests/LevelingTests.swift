@@ -255,7 +255,9 @@ struct LevelingTests {
         let user = try await linkedUser(member, admin: admin)
         let socket = try await LiveSocket.open(token: user.token)
 
-        // The bot is down: the role changes of levels 3 and 5, and of the reset, wait.
+        // The bot is down for this member: the role changes of levels 3 and 5, and of the reset, wait.
+        try await FakeBot.shared.start()
+        FakeBot.shared.downFor.withLock { _ = $0.insert(member) }
         for body in [#"{"level":3}"#, #"{"level":5}"#] {
             #expect(try await stack.send(.PUT, "/api/leveling/users/\(member)/level", token: admin, raw: body).status == 200)
         }
@@ -264,7 +266,7 @@ struct LevelingTests {
         try await Task.sleep(for: .seconds(1))
         #expect(FakeBot.shared.updates(for: member).isEmpty)
 
-        try await FakeBot.shared.start()
+        FakeBot.shared.downFor.withLock { _ = $0.remove(member) }
         let arrived = await eventually(timeout: .seconds(15)) { FakeBot.shared.updates(for: member).count >= 3 }
         #expect(arrived)
         try await Task.sleep(for: .milliseconds(500))

@@ -64,6 +64,15 @@ struct StackClient {
         try await send(method, path, token: token, headers: headers, body: Data(raw.utf8))
     }
 
+    /// `GET path` on a service replica's private listener (not through nginx), with the shared secret.
+    static func internalGet(_ service: String, _ path: String, replica: Int = 1) async throws -> Reply {
+        var request = HTTPClientRequest(url: try StackAddresses.url(of: service, replica: replica, privateListener: true) + path)
+        request.headers.add(name: "Authorization", value: "Bearer \(try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET"))")
+        let response = try await client.execute(request, timeout: .seconds(15))
+        let bytes = try await response.body.collect(upTo: 4 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(bytes.readableBytesView))
+    }
+
     /// `POST path` with a JSON `body` on a service replica's private listener (not through
     /// nginx), with the shared secret unless `secret` says otherwise (empty: none).
     static func internalPost(

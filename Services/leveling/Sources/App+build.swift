@@ -13,7 +13,8 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     let leaderboard = Leaderboard(redis: dependencies.redis, profiles: profiles, logger: logger)
     let standings = Standings(profiles: profiles, leaderboard: leaderboard, curve: settings.curve)
     let tools = ToolRepository(database: dependencies.database)
-    let rewards = RewardQueue(database: dependencies.database, curve: settings.curve, rewards: settings.roleRewards)
+    // Without a bot, role rewards are not queued at all.
+    let rewards = RewardQueue(database: dependencies.database, curve: settings.curve, rewards: settings.botURL == nil ? RoleRewards() : settings.roleRewards)
     let members = MemberLookup(users: dependencies.users)
     let bot = settings.botURL.map { BotClient(baseURL: $0, secret: dependencies.settings.internalSecret) }
 

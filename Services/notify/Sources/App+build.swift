@@ -16,6 +16,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     let inbox = NotificationRepository(database: dependencies.database)
     let tickets = TicketsRoomClient(tickets: InternalClient(service: "tickets", baseURL: ticketsURL, secret: settings.internalSecret))
     let push = try await PushNotifications(dependencies: dependencies, reader: reader)
+    let bot = try BotLink(dependencies: dependencies, reader: reader)
 
     // `/ws` and `/socket.io/`: two gateways driving one live session (Live/LiveSession.swift).
     let hub = LiveHub(verifier: dependencies.verifier, live: live, rooms: rooms, tickets: tickets)
@@ -61,7 +62,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             webSocketRouter: webSocketRouter,
             configuration: .init(ws: .init(maxFrameSize: LiveWebSocketContext.maxFrameSize, autoPing: .enabled(timePeriod: .seconds(30))))
         ),
-        health: [push.health],
+        health: [push.health, bot.health],
         routes: { routes in
             routes.signedIn("/api/notifications", push.endpoints)
             routes.signedIn("/api/notifications", NotificationsController(repository: inbox, redis: dependencies.redis).endpoints)
@@ -70,6 +71,6 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         internalRoutes: { internalRoutes in
             internalRoutes.addRoutes(BotNotifyController(users: dependencies.users, database: dependencies.database, redis: dependencies.redis).endpoints)
         },
-        jobs: [fanout, consumer, PresenceRefresher(rooms: rooms), engineSessions] + push.jobs
+        jobs: [fanout, consumer, PresenceRefresher(rooms: rooms), engineSessions] + push.jobs + bot.jobs
     )
 }

@@ -3,6 +3,7 @@ import GuildCore
 import GuildEvents
 import GuildServiceKit
 import Logging
+import Metrics
 import PostgresNIO
 
 /// What follows a change of level, written by the change into `level_changes` and worked off
@@ -130,6 +131,8 @@ struct RewardQueue: Sendable {
         on connection: PostgresConnection, logger: Logger, backoff: @escaping @Sendable (Int) -> Duration,
         _ send: @escaping @Sendable (RoleUpdate) async throws -> Void
     ) async throws -> Int {
+        let pending = try await connection.query("SELECT count(*)::int FROM role_updates WHERE delivered_at IS NULL", logger: logger)
+        Gauge(label: "bot_queue_depth", dimensions: [("queue", "leveling_role_updates")]).record(try await pending.decode(Int.self).first(where: { _ in true }) ?? 0)
         let rows = try await connection.query(
             """
             SELECT DISTINCT ON (discord_id) id, discord_id, add_roles, remove_roles, attempts, next_attempt_at <= now()

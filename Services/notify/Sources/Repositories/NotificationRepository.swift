@@ -185,6 +185,8 @@ struct NotificationRepository: Sendable {
             userId: userId, kind: kind, title: title, body: body, data: ["notification_id": written.uuidString.lowercased()],
             on: connection, logger: logger
         )
+        // And Discord, through the bot, for the kinds configured to reach it.
+        try await BotMessages.enqueue(userId: userId, kind: kind, title: title, body: body, on: connection, logger: logger)
         return written
     }
 }

@@ -1,0 +1,56 @@
+import Configuration
+import Foundation
+import GuildServiceKit
+import ServiceLifecycle
+import Synchronization
+
+/// notify's link to the community's bot (`BOT_INTERNAL_URL`): the messages it sends members, and
+/// the bot's reachability in health (`bot: reachable|unreachable|not configured`), which never
+/// makes notify degraded.
+struct BotLink: Sendable {
+    let bot: BotClient?
+    let jobs: [any Service]
+    let health: HealthComponent
+
+    init(dependencies: ServiceDependencies, reader: ConfigReader) throws {
+        let url = reader.string(forKey: "bot.internal.url", default: "")
+        let kinds = reader.string(forKey: "notify.bot.kinds", default: "ticket_reply,booking_started,level_up")
+        let interval = reader.int(forKey: "notify.bot.interval.ms", default: 1000)
+        let cap = reader.int(forKey: "notify.bot.retry.max.ms", default: 60_000)
+        guard (50...60_000).contains(interval) else { throw ConfigurationError.invalid("NOTIFY_BOT_INTERVAL_MS", "must be 50 to 60000") }
+        guard (100...3_600_000).contains(cap) else { throw ConfigurationError.invalid("NOTIFY_BOT_RETRY_MAX_MS", "must be 100 to 3600000") }
+        guard !url.isEmpty else {
+            bot = nil
+            jobs = []
+            BotMessages.setKinds([])
+            health = HealthComponent("bot") { "not configured" }
+            return
+        }
+        let bot = BotClient(baseURL: url, secret: dependencies.settings.internalSecret, timeout: .seconds(5))
+        self.bot = bot
+        BotMessages.setKinds(Set(kinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }))
+        jobs = [
+            BotMessageSender(
+                database: dependencies.database, bot: bot, users: dependencies.users, interval: .milliseconds(interval), retryCap: .milliseconds(cap),
+                logger: dependencies.logger
+            )
+        ]
+        let probe = BotProbe(bot: bot)
+        health = HealthComponent("bot") { await probe.status() }
+    }
+}
+
+/// The bot's health, asked at most once every few seconds so a busy health check does not load it.
+final class BotProbe: Sendable {
+    private let bot: BotClient
+    private let last = Mutex<(status: String, at: ContinuousClock.Instant)?>(nil)
+
+    init(bot: BotClient) { self.bot = bot }
+
+    func status() async -> String {
+        if let known = last.withLock({ $0 }), known.at.duration(to: .now) < .seconds(2) { return known.status }
+        let status = await bot.isHealthy(timeout: .seconds(1)) ? "reachable" : "unreachable"
+        last.withLock { $0 = (status, .now) }
+        return status
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Inbox entries the bot also tells members on Discord (`POST /internal/notify` on the bot): the
+/// kinds `NOTIFY_BOT_KINDS` names, queued in `bot_messages` in the transaction that writes the
+/// entry, and sent by ``BotMessageSender``. Without `BOT_INTERNAL_URL` nothing is queued.
+enum BotMessages {
+    private static let kinds = Mutex<Set<String>>([])
+
+    /// The kinds that reach Discord; empty (nothing queued) without a bot. Set once at start.
+    static func setKinds(_ names: Set<String>) { kinds.withLock { $0 = names } }
+
+    /// Queues `kind`'s entry for the bot when that kind reaches Discord (call it in the entry's transaction).
+    static func enqueue(userId: String, kind: String, title: String, body: String, on connection: PostgresConnection, logger: Logger) async throws {
+        guard kinds.withLock({ $0.contains(kind) }) else { return }
+        try await connection.query(
+            "INSERT INTO bot_messages (user_id, kind, title, body) VALUES (\(userId), \(kind), \(title), \(body))", logger: logger
+        )
+    }
+}
