@@ -81,6 +81,14 @@ public struct BotClient: Sendable {
         try await post("/internal/notify", body: try GuildJSON.encode(notice), idempotencyKey: idempotencyKey)
     }
 
+    /// The wait before trying a call again after its `attempts`-th failure: 1 s, 2 s, 4 s … up
+    /// to `cap`, each time between half of it and all of it (jitter), so callers that failed
+    /// together do not all come back at once.
+    public static func retryDelay(afterFailure attempts: Int, cap: Duration) -> Duration {
+        let full = min(Duration.seconds(1 << min(max(attempts - 1, 0), 20)), cap)
+        return full * Double.random(in: 0.5...1.0)
+    }
+
     /// `GET /internal/health`: true when the bot answers 2xx within `timeout` (the client's own by default).
     public func isHealthy(timeout: Duration? = nil) async -> Bool {
         var request = HTTPClientRequest(url: baseURL + "/internal/health")

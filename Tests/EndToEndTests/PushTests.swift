@@ -30,6 +30,12 @@ struct PushTests {
 
     /// Registers `token` for `user` on `platform`, expecting 200 `{success: true}`.
     func register(_ token: String, for user: StackClient.TestUser, platform: String = "android") async throws {
+        // A new user's welcome is pushed to the devices registered when it is written: wait for
+        // it first, so the device gets only what the test sends.
+        let welcomed = await eventually(timeout: .seconds(15)) {
+            (try? await stack.send(.GET, "/api/notifications", token: user.token).json()["items"]?.array?.contains { $0["kind"] == .string("welcome") }) == true
+        }
+        #expect(welcomed, "no welcome for \(user.name)")
         let body = ["fcm_token": token, "platform": platform]
         let reply = try await stack.send(.POST, "/api/notifications/register-token", token: user.token, json: body)
         #expect(reply.status == 200, "\(reply.text)")

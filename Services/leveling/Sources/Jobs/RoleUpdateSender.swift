@@ -4,7 +4,7 @@ import Logging
 import ServiceLifecycle
 
 /// Sends role updates to the bot (`POST /internal/roles/update`), in order per member, each
-/// until the bot takes it: a failed one is tried again after 1 s, 2 s, 4 s … up to `retryCap`,
+/// until the bot takes it: a failed one is tried again after 1 s, 2 s, 4 s … (with jitter) up to `retryCap`,
 /// for as long as it takes. Without a bot configured the updates wait.
 struct RoleUpdateSender: Service {
     let queue: RewardQueue
@@ -24,8 +24,7 @@ struct RoleUpdateSender: Service {
 
     /// The wait before attempt `attempts + 1`.
     static func backoff(after attempts: Int, cap: Duration) -> Duration {
-        let seconds = 1 << min(max(attempts - 1, 0), 20)
-        return min(.seconds(seconds), cap)
+        BotClient.retryDelay(afterFailure: attempts, cap: cap)
     }
 
     private func loop(_ bot: BotClient) async {

@@ -88,7 +88,7 @@ struct BotMessageSender: Service {
                 try await settle(message.id, outcome: "delivered", on: connection)
                 settled += 1
             } catch {
-                let wait = min(Duration.seconds(1 << min(message.attempts, 20)), retryCap)
+                let wait = BotClient.retryDelay(afterFailure: message.attempts + 1, cap: retryCap)
                 let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
                 try await connection.query(
                     """
