@@ -14,14 +14,9 @@ import time
 import uuid
 
 import aiohttp
+from bench_common import login, percentile
 
 
-async def login(session, base, username, password):
-    async with session.post(f"{base}/api/auth/login", json={"username": username, "password": password}) as reply:
-        body = await reply.json()
-        if reply.status != 200:
-            raise SystemExit(f"login of {username}: {reply.status} {body}")
-        return body["token"]
 
 
 async def make_user(session, base, admin_token, role):
@@ -135,11 +130,6 @@ async def paced(rate, limit, session, base, tokens, tickets, stats, stop):
         await asyncio.gather(*in_flight)
 
 
-def percentile(values, fraction):
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 async def main():

@@ -43,6 +43,11 @@ import sys
 import time
 
 import aiohttp
+from bench_common import login, percentile as _percentile
+
+
+def percentile(values, fraction):
+    return _percentile(values, fraction, empty=0.0)
 
 SOURCES = ("message", "command", "voice")
 AMOUNT = {"message": 15, "command": 5}
@@ -63,11 +68,6 @@ def level_for(xp, quadratic=100, linear=50, maximum=100):
     return low
 
 
-def percentile(values, fraction):
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
 # ---- CPU accounting ------------------------------------------------------------------------
@@ -370,12 +370,6 @@ def stored_xp(database_url):
     return stored
 
 
-async def login(session, base, username, password):
-    async with session.post(f"{base}/api/auth/login", json={"username": username, "password": password}) as reply:
-        body = await reply.json()
-        if reply.status != 200:
-            raise SystemExit(f"login of {username}: {reply.status} {body}")
-        return body["token"]
 
 
 async def check_through_api(session, base, token, members, expected_xp):

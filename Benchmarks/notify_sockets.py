@@ -17,6 +17,7 @@ import time
 import uuid
 
 import aiohttp
+from bench_common import login, percentile
 
 
 def rss_kib(pid):
@@ -27,19 +28,8 @@ def rss_kib(pid):
     return 0
 
 
-def percentile(values, fraction):
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-async def login(session, base, username, password):
-    async with session.post(f"{base}/api/auth/login", json={"username": username, "password": password}) as reply:
-        body = await reply.json()
-        if reply.status != 200:
-            raise SystemExit(f"login of {username}: {reply.status} {body}")
-        return body["token"]
 
 
 async def make_member(session, base, admin_token, index):
