@@ -5,3 +5,10 @@ public enum DiscordId {
         (17...20).contains(text.utf8.count) && text.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     }
 }
+
+extension APIError {
+    /// A 400 naming `field`, which must hold a Discord id.
+    public static func notADiscordId(_ field: String = "discord_id") -> APIError {
+        .invalidField(field, "must be a Discord id: 17 to 20 digits, as a string")
+    }
+}

@@ -39,6 +39,27 @@ public struct Database: Sendable {
         }
     }
 
+    /// Runs `body` on a connection of its own while holding the session advisory lock `name`, so
+    /// one replica at a time does the work; nil, without running it, when another holds the lock.
+    /// No deadline: the work may wait on other systems (a bot), each call with a timeout of its
+    /// own. The lock ends with `body`, or with the connection if the process dies.
+    public func withSessionLock<T: Sendable>(
+        _ name: String, logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T? {
+        try await client.withConnection { connection in
+            let locked = try await connection.query("SELECT pg_try_advisory_lock(hashtext(\(name)))", logger: logger)
+            guard try await locked.decode(Bool.self).first(where: { _ in true }) == true else { return nil }
+            do {
+                let result = try await body(connection)
+                try await connection.query("SELECT pg_advisory_unlock(hashtext(\(name)))", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(name)))", logger: logger)
+                throw error
+            }
+        }
+    }
+
     /// Runs `body` with a connection, outside a transaction.
     public func connection<T: Sendable>(
         logger: Logger,

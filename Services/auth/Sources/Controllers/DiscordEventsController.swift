@@ -41,7 +41,7 @@ struct DiscordEventsController: Sendable {
         guard (1...64).contains(body.eventType.utf8.count), let first = body.eventType.utf8.first, first >= 0x61, first <= 0x7A,
             body.eventType.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F })
         else { throw APIError.invalidField("event_type", "must be 1 to 64 lower-case letters, digits or _, starting with a letter") }
-        guard DiscordId.isValid(body.discordId) else { throw APIError.invalidDiscordId }
+        guard DiscordId.isValid(body.discordId) else { throw APIError.notADiscordId() }
         if let metadata = body.metadata {
             guard case .object = metadata else { throw APIError.invalidField("metadata", "must be an object") }
         }

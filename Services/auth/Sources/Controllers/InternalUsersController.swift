@@ -16,37 +16,10 @@ struct InternalUsersController: Sendable {
         return routes
     }
 
-    // MARK: - By user id (services)
-
-    /// `{user_found, user_id, username, avatar, role, disabled, discord_id}`; an unknown id is
-    /// `user_found: false`, not an error, so a caller tells "no such user" from "auth is down".
+    /// `{user_found, user_id, username, email, role, discord_id, avatar, disabled}`, for both
+    /// look-ups; an unknown account is `user_found: false` (200), not an error, so a caller tells
+    /// "no such user" from "auth is down". `email` is always null: auth keeps no e-mail addresses.
     struct Account: ResponseEncodable {
-        var userFound: Bool
-        var userId: UUID?
-        var username: String?
-        var avatar: String?
-        var role: Role?
-        var disabled: Bool?
-        var discordId: String?
-    }
-
-    @Sendable func byId(request: Request, context: GuildRequestContext) async throws -> Account {
-        guard let text = context.parameters.get("user_id"), let id = UUID(uuidString: text) else {
-            throw APIError.invalidField("user_id", "must be a user id")
-        }
-        guard let user = try await users.find(id: id, logger: context.logger) else { return Account(userFound: false) }
-        return Account(
-            userFound: true, userId: user.id, username: user.username, avatar: user.avatar, role: user.role, disabled: user.disabled,
-            discordId: user.discordId
-        )
-    }
-
-    // MARK: - By Discord id (the bot)
-
-    /// `{user_found, user_id, username, email, role, discord_id, avatar, disabled}` of the account
-    /// linked to a Discord member; a member with no linked account is `user_found: false` (200).
-    /// `email` is always null: auth keeps no e-mail addresses.
-    struct Member: ResponseEncodable {
         var userFound: Bool
         var userId: UUID?
         var username: String?
@@ -55,14 +28,30 @@ struct InternalUsersController: Sendable {
         var discordId: String?
         var avatar: String?
         var disabled: Bool?
+
+        init(_ user: User?) {
+            userFound = user != nil
+            userId = user?.id
+            username = user?.username
+            email = nil
+            role = user?.role
+            discordId = user?.discordId
+            avatar = user?.avatar
+            disabled = user?.disabled
+        }
     }
 
-    @Sendable func byDiscordId(request: Request, context: GuildRequestContext) async throws -> Member {
-        guard let discordId = context.parameters.get("discord_id"), DiscordId.isValid(discordId) else { throw APIError.invalidDiscordId }
-        guard let user = try await users.find(discordId: discordId, logger: context.logger) else { return Member(userFound: false) }
-        return Member(
-            userFound: true, userId: user.id, username: user.username, email: nil, role: user.role, discordId: user.discordId,
-            avatar: user.avatar, disabled: user.disabled
-        )
+    /// By user id (the services).
+    @Sendable func byId(request: Request, context: GuildRequestContext) async throws -> Account {
+        guard let text = context.parameters.get("user_id"), let id = UUID(uuidString: text) else {
+            throw APIError.invalidField("user_id", "must be a user id")
+        }
+        return Account(try await users.find(id: id, logger: context.logger))
+    }
+
+    /// By Discord id (the bot): the account linked to the member.
+    @Sendable func byDiscordId(request: Request, context: GuildRequestContext) async throws -> Account {
+        guard let discordId = context.parameters.get("discord_id"), DiscordId.isValid(discordId) else { throw APIError.notADiscordId() }
+        return Account(try await users.find(discordId: discordId, logger: context.logger))
     }
 }

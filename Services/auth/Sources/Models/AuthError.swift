@@ -12,6 +12,4 @@ extension APIError {
     static let userNotFound = APIError.notFound("user")
     /// No session with that id that the caller may see.
     static let sessionNotFound = APIError.notFound("session")
-    /// A `discord_id` that is not a Discord id (a snowflake: 17 to 20 digits, as a string).
-    static let invalidDiscordId = APIError.invalidField("discord_id", "must be a Discord id: 17 to 20 digits, as a string")
 }

@@ -49,21 +49,19 @@ struct AdminController: Sendable {
     @Sendable func adjust(request: Request, context: AuthenticatedContext) async throws -> Adjusted {
         try context.require(.admin)
         let body = try await request.decodeJSON(as: Adjustment.self, context: context)
-        guard DiscordId.isValid(body.discordId) else { throw APIError.invalidField("discord_id", "must be a Discord id: a string of 17 to 20 digits") }
+        guard DiscordId.isValid(body.discordId) else { throw APIError.notADiscordId() }
         guard body.amount != 0, abs(body.amount) <= Self.amountLimit else {
             throw APIError.invalidField("amount", "must be a whole number from -\(Self.amountLimit) to \(Self.amountLimit), not 0")
         }
         let reason = try Self.reason(body.reason, required: true)
         let admin = context.caller.userId
-        let before = try await profiles.profile(body.discordId, logger: context.logger)
-        let after = try await profiles.change(body.discordId, logger: context.logger) { row in
+        let (before, after) = try await profiles.change(body.discordId, logger: context.logger) { row in
             LevelingRepository.Change(xp: max(0, row.xp + body.amount), source: "admin", reason: reason, adminId: admin)
         }
         await leaderboard.recordLowered(body.discordId, xp: after.xp, logger: context.logger)
         context.logger.info("xp adjusted by an admin", metadata: ["discord_id": "\(body.discordId)", "amount": "\(body.amount)"])
         return Adjusted(
-            discordId: body.discordId, xpChange: after.xp - (before?.xp ?? 0), totalXp: after.xp, level: after.level,
-            leveledUp: after.level > (before?.level ?? 0)
+            discordId: body.discordId, xpChange: after.xp - before.xp, totalXp: after.xp, level: after.level, leveledUp: after.level > before.level
         )
     }
 
@@ -83,7 +81,7 @@ struct AdminController: Sendable {
         let reason = try Self.reason(body.reason, required: false)
         let xp = curve.requirement(for: body.level)
         let admin = context.caller.userId
-        let after = try await profiles.change(discordId, logger: context.logger) { _ in
+        let (_, after) = try await profiles.change(discordId, logger: context.logger) { _ in
             LevelingRepository.Change(xp: xp, source: "level_set", reason: reason, adminId: admin)
         }
         await leaderboard.recordLowered(discordId, xp: after.xp, logger: context.logger)
@@ -101,7 +99,7 @@ struct AdminController: Sendable {
         let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
         let reason = hasBody ? try Self.reason(try await request.decodeJSON(as: Reset.self, context: context).reason, required: false) : nil
         let admin = context.caller.userId
-        let after = try await profiles.change(discordId, logger: context.logger) { _ in
+        let (_, after) = try await profiles.change(discordId, logger: context.logger) { _ in
             LevelingRepository.Change(xp: 0, source: "reset", reason: reason, adminId: admin, streak: 0)
         }
         await leaderboard.recordLowered(discordId, xp: after.xp, logger: context.logger)

@@ -19,7 +19,7 @@ struct MemberLookup: Sendable {
     /// The Discord id named by the path parameter `name`; 400 when it is not one.
     static func discordId(_ context: AuthenticatedContext, _ name: String = "discord_id") throws -> String {
         guard let text = context.parameters.get(name), DiscordId.isValid(text) else {
-            throw APIError.invalidField(name, "must be a Discord id: a string of 17 to 20 digits")
+            throw APIError.notADiscordId(name)
         }
         return text
     }

@@ -61,18 +61,17 @@ struct ProfilesController: Sendable {
         let discordId = try await members.linkedDiscordId(of: context.caller)
         let today = DailyDate(Date())
         let rules = rules
-        let before = try await profiles.profile(discordId, logger: context.logger)
-        let after = try await profiles.change(discordId, logger: context.logger) { row in
+        let nextClaimAt = DailyDate(daysSinceEpoch: today.daysSinceEpoch + 1).start
+        let (before, after) = try await profiles.change(discordId, logger: context.logger) { row in
             guard let claim = rules.dailyClaim(today: today, lastClaim: row.dailyClaimedOn, streak: row.streak) else {
-                throw APIError.dailyClaimed(nextClaimAt: DailyDate(daysSinceEpoch: today.daysSinceEpoch + 1).start)
+                throw APIError.dailyClaimed(nextClaimAt: nextClaimAt)
             }
             return LevelingRepository.Change(xp: row.xp + Int64(claim.xp), source: "daily", streak: claim.streak, dailyClaimedOn: today)
         }
         await leaderboard.record([(discordId, after.xp)], onlyIncreases: true)
-        let gained = Int(after.xp - (before?.xp ?? 0))
         return Claimed(
-            xpAwarded: gained, streak: after.streak, totalXp: after.xp, level: after.level, leveledUp: after.level > (before?.level ?? 0),
-            nextClaimAt: DailyDate(daysSinceEpoch: today.daysSinceEpoch + 1).start
+            xpAwarded: Int(after.xp - before.xp), streak: after.streak, totalXp: after.xp, level: after.level, leveledUp: after.level > before.level,
+            nextClaimAt: nextClaimAt
         )
     }
 

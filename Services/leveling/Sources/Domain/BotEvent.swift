@@ -33,7 +33,7 @@ struct BotEvent: Sendable, Equatable {
         guard (1...128).contains(body.eventId.count), body.eventId.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) else {
             throw invalid("event_id", "must be 1 to 128 printable characters")
         }
-        guard DiscordId.isValid(body.discordId) else { throw invalid("discord_id", "must be a Discord id: a string of 17 to 20 digits") }
+        guard DiscordId.isValid(body.discordId) else { throw APIError.notADiscordId(prefix + "discord_id") }
         guard let source = XPRules.Source(rawValue: body.source) else { throw invalid("source", "must be message, voice or command") }
         if let minutes = body.minutes {
             guard (0...XPRules.maximumVoiceMinutes).contains(minutes) else {
@@ -43,7 +43,7 @@ struct BotEvent: Sendable, Equatable {
         if source == .voice, (body.minutes ?? 0) < 1 {
             throw invalid("minutes", "is required for voice: 1 to \(XPRules.maximumVoiceMinutes)")
         }
-        if let channel = body.channelId, !DiscordId.isValid(channel) { throw invalid("channel_id", "must be a Discord id: a string of 17 to 20 digits") }
+        if let channel = body.channelId, !DiscordId.isValid(channel) { throw APIError.notADiscordId(prefix + "channel_id") }
         guard body.occurredAt.timeIntervalSince(now) <= Self.allowedClockSkew else { throw invalid("occurred_at", "is in the future") }
         guard now.timeIntervalSince(body.occurredAt) <= Self.oldestAccepted else { throw invalid("occurred_at", "is more than 7 days ago") }
         self.eventId = body.eventId

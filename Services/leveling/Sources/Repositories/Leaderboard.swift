@@ -69,14 +69,8 @@ final class Leaderboard: Sendable {
     /// behind until the next catch-up; it never fails the change.
     func record(_ members: [(discordId: String, xp: Int64)], onlyIncreases: Bool = false) async {
         guard !members.isEmpty else { return }
-        var arguments = onlyIncreases ? ["ZADD", Self.key, "GT"] : ["ZADD", Self.key]
-        arguments.reserveCapacity(2 + members.count * 2)
-        for member in members {
-            arguments.append(String(member.xp))
-            arguments.append(member.discordId)
-        }
         do {
-            try await redis.send(arguments)
+            try await redis.send(Self.zadd(members, onlyIncreases: onlyIncreases))
         } catch {
             logger.warning("leaderboard index not updated", metadata: ["count": "\(members.count)", "error": "\(error)"])
         }
@@ -176,17 +170,23 @@ final class Leaderboard: Sendable {
         }
     }
 
+    /// `ZADD` (with `GT` when only raises may apply) of members' XP to the index.
+    private static func zadd(_ members: [(discordId: String, xp: Int64)], onlyIncreases: Bool) -> [String] {
+        var arguments = onlyIncreases ? ["ZADD", key, "GT"] : ["ZADD", key]
+        arguments.reserveCapacity(arguments.count + members.count * 2)
+        for member in members {
+            arguments.append(String(member.xp))
+            arguments.append(member.discordId)
+        }
+        return arguments
+    }
+
     private func copy(updatedSince: Date?) async throws {
         var after: String?
         while true {
             let chunk = try await profiles.scan(after: after, limit: 5_000, updatedSince: updatedSince, logger: logger)
             guard let last = chunk.last else { return }
-            var arguments = ["ZADD", Self.key]
-            for member in chunk {
-                arguments.append(String(member.xp))
-                arguments.append(member.discordId)
-            }
-            try await redis.send(arguments)
+            try await redis.send(Self.zadd(chunk, onlyIncreases: false))
             after = last.discordId
         }
     }

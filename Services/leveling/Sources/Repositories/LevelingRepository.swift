@@ -174,8 +174,11 @@ struct LevelingRepository: Sendable {
     }
 
     /// Applies what `decide` makes of the member's locked row (created when missing), with its
-    /// history entry and level change; `decide` throws to refuse. Returns the row after.
-    func change(_ discordId: String, logger: Logger, _ decide: @escaping @Sendable (ProfileRow) throws -> Change) async throws -> ProfileRow {
+    /// history entry and level change; `decide` throws to refuse. Returns the row as it was
+    /// (under the lock) and as it is after.
+    func change(
+        _ discordId: String, logger: Logger, _ decide: @escaping @Sendable (ProfileRow) throws -> Change
+    ) async throws -> (before: ProfileRow, after: ProfileRow) {
         try await database.transaction(logger: logger) { [curve] connection in
             try await connection.query("INSERT INTO profiles (discord_id) VALUES (\(discordId)) ON CONFLICT (discord_id) DO NOTHING", logger: logger)
             guard let before = try await Self.profile(discordId, on: connection, lock: true, logger: logger) else { throw APIError.profileNotFound }
@@ -204,7 +207,7 @@ struct LevelingRepository: Sendable {
                     "INSERT INTO level_changes (discord_id, from_level, to_level) VALUES (\(discordId), \(before.level), \(level))", logger: logger
                 )
             }
-            return ProfileRow(discordId: discordId, xp: xp, level: level, streak: streak, dailyClaimedOn: claimed)
+            return (before, ProfileRow(discordId: discordId, xp: xp, level: level, streak: streak, dailyClaimedOn: claimed))
         }
     }
 }

@@ -111,20 +111,10 @@ struct RewardQueue: Sendable {
     func deliverRoleUpdates(
         logger: Logger, backoff: @escaping @Sendable (Int) -> Duration, _ send: @escaping @Sendable (RoleUpdate) async throws -> Void
     ) async throws -> Int {
-        // A session lock on a connection of its own: it lasts through the calls to the bot,
-        // which take longer than a request's deadline allows, and ends with the connection.
-        try await database.client.withConnection { connection in
-            let rows = try await connection.query("SELECT pg_try_advisory_lock(hashtext('leveling:role_updates'))", logger: logger)
-            guard try await rows.decode(Bool.self).first(where: { _ in true }) == true else { return 0 }
-            do {
-                let delivered = try await Self.deliver(on: connection, logger: logger, backoff: backoff, send)
-                try await connection.query("SELECT pg_advisory_unlock(hashtext('leveling:role_updates'))", logger: logger)
-                return delivered
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext('leveling:role_updates'))", logger: logger)
-                throw error
-            }
-        }
+        // The lock lasts through the calls to the bot, which take longer than a request's deadline allows.
+        try await database.withSessionLock("leveling:role_updates", logger: logger) { connection in
+            try await Self.deliver(on: connection, logger: logger, backoff: backoff, send)
+        } ?? 0
     }
 
     private static func deliver(

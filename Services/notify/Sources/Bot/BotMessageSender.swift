@@ -45,18 +45,9 @@ struct BotMessageSender: Service {
 
     /// Sends what is due; returns how many were settled.
     func sendDue() async throws -> Int {
-        try await database.client.withConnection { connection in
-            let locked = try await connection.query("SELECT pg_try_advisory_lock(hashtext('notify:bot_messages'))", logger: logger)
-            guard try await locked.decode(Bool.self).first(where: { _ in true }) == true else { return 0 }
-            do {
-                let settled = try await send(on: connection)
-                try await connection.query("SELECT pg_advisory_unlock(hashtext('notify:bot_messages'))", logger: logger)
-                return settled
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext('notify:bot_messages'))", logger: logger)
-                throw error
-            }
-        }
+        try await database.withSessionLock("notify:bot_messages", logger: logger) { connection in
+            try await send(on: connection)
+        } ?? 0
     }
 
     private func send(on connection: PostgresConnection) async throws -> Int {

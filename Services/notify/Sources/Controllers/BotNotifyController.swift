@@ -44,7 +44,7 @@ struct BotNotifyController: Sendable {
     /// retry adds nothing.
     @Sendable func notify(request: Request, context: GuildRequestContext) async throws -> Answer {
         let body = try await request.decodeJSON(as: Body.self, context: context, decoder: JSONDecoder())
-        guard DiscordId.isValid(body.discordId) else { throw APIError.invalidField("discord_id", "must be a Discord id: a string of 17 to 20 digits") }
+        guard DiscordId.isValid(body.discordId) else { throw APIError.notADiscordId() }
         guard (1...64).contains(body.action.utf8.count),
             body.action.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D })
         else { throw APIError.invalidField("action", "must be 1 to 64 lower-case letters, digits, _, . or -") }
