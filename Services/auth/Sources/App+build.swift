@@ -50,7 +50,10 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         dependencies,
         keys: .local,
         routes: { routes in
-            let login = LoginController(users: users, hasher: hasher, issuer: issuer, throttle: LoginThrottle(redis: dependencies.redis, limits: settings.loginLimits))
+            let login = LoginController(
+                users: users, hasher: hasher, issuer: issuer, throttle: LoginThrottle(redis: dependencies.redis, limits: settings.loginLimits),
+                devices: DeviceTokens(signingKey: settings.signingKey, lifetimeSeconds: settings.deviceTokenLifetime, secureCookie: common.isProduction)
+            )
             let discord = DiscordController(settings: settings.discord, users: users, redis: dependencies.redis, login: login)
             routes.open(
                 "/api/auth",

@@ -15,8 +15,10 @@ struct AuthSettings: Sendable {
     /// (`REFRESH_TOKEN_GRACE`, seconds): two concurrent refreshes must not log the user out.
     var refreshGrace: Duration
     /// Failed-login limits (`LOGIN_MAX_FAILURES_PER_USER`, `LOGIN_MAX_FAILURES_PER_IP`,
-    /// `LOGIN_FAILURE_WINDOW` seconds).
+    /// `LOGIN_MAX_FAILURES_PER_DEVICE`, `LOGIN_FAILURE_WINDOW` seconds).
     var loginLimits: LoginThrottle.Limits
+    /// How long a login device token is honoured (`LOGIN_DEVICE_TOKEN_TTL`, seconds; default 365 days).
+    var deviceTokenLifetime: Int
     /// Discord login; nil until `DISCORD_CLIENT_ID` is set.
     var discord: DiscordSettings?
     /// The port of nginx's verify-token listener (`VERIFY_PORT`, default 8281), on `HOST`.
@@ -39,8 +41,13 @@ struct AuthSettings: Sendable {
         self.loginLimits = LoginThrottle.Limits(
             perUsername: max(1, reader.int(forKey: "login.max.failures.per.user", default: 5)),
             perAddress: max(1, reader.int(forKey: "login.max.failures.per.ip", default: 30)),
+            perDevice: max(1, reader.int(forKey: "login.max.failures.per.device", default: 5)),
             windowSeconds: max(1, reader.int(forKey: "login.failure.window", default: 900))
         )
+        self.deviceTokenLifetime = reader.int(forKey: "login.device.token.ttl", default: 365 * 24 * 3600)
+        guard (3600...(2 * 365 * 24 * 3600)).contains(deviceTokenLifetime) else {
+            throw ConfigurationError.invalid("LOGIN_DEVICE_TOKEN_TTL", "must be between 3600 seconds and two years")
+        }
         self.discord = try DiscordSettings.read(reader, production: common.isProduction)
         self.verifyPort = reader.int(forKey: "verify.port", default: 8281)
         guard (0...65535).contains(verifyPort) else { throw ConfigurationError.invalid("VERIFY_PORT", "must be a port number") }

@@ -5,11 +5,16 @@ import HTTPTypes
 import Hummingbird
 
 /// `POST /api/auth/login`: password login.
+///
+/// Braked by ``LoginThrottle``; a device that logged in to the account before (a valid
+/// ``DeviceTokens`` token, in the `guildhall_device` cookie or the `X-Device-Token` header) is
+/// braked on its own. Every successful password login hands out a new device token.
 struct LoginController: Sendable {
     let users: UserRepository
     let hasher: PasswordHasher
     let issuer: TokenIssuer
     let throttle: LoginThrottle
+    let devices: DeviceTokens
 
     var endpoints: RouteCollection<GuildRequestContext> {
         let routes = RouteCollection(context: GuildRequestContext.self)
@@ -34,9 +39,12 @@ struct LoginController: Sendable {
         var role: Role
         var discordId: String?
         var permissions: [String]
+        /// The device token of a password login (also set as the `guildhall_device` cookie), for
+        /// apps to send back in `X-Device-Token`; null for other ways of logging in.
+        var deviceToken: String? = nil
     }
 
-    @Sendable func login(request: Request, context: GuildRequestContext) async throws -> LoginResponse {
+    @Sendable func login(request: Request, context: GuildRequestContext) async throws -> EditedResponse<LoginResponse> {
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
         guard !body.username.isEmpty, body.username.count <= 64 else { throw APIError.invalidField("username", "must be 1 to 64 characters") }
         guard !body.password.isEmpty, body.password.utf8.count <= 72 else { throw APIError.invalidField("password", "must be 1 to 72 bytes") }
@@ -45,15 +53,29 @@ struct LoginController: Sendable {
 
         // nginx sets X-Real-IP to the client's address and replaces any client-sent value.
         let address = request.headers[.realIP] ?? "direct"
-        try await throttle.check(username: body.username, address: address, logger: context.logger)
-        let user = try await users.find(username: body.username, logger: context.logger)
+        let untrusted = LoginThrottle.Client.untrusted(username: body.username, address: address)
+        let client: LoginThrottle.Client
+        let user: User?
+        if let device = DeviceTokens.presented(in: request).flatMap({ devices.verify($0) }) {
+            // A device is trusted only for the account it logged in to, which takes the account to know.
+            user = try await users.find(username: body.username, logger: context.logger)
+            client = user?.id == device.userId ? .trustedDevice(nonce: device.nonce) : untrusted
+            try await throttle.check(client, logger: context.logger)
+        } else {
+            client = untrusted
+            try await throttle.check(client, logger: context.logger)
+            user = try await users.find(username: body.username, logger: context.logger)
+        }
         guard try await hasher.verify(body.password, against: user?.passwordHash), let user else {
-            await throttle.recordFailure(username: body.username, address: address, logger: context.logger)
+            await throttle.recordFailure(client, logger: context.logger)
             throw APIError.invalidCredentials
         }
-        await throttle.recordSuccess(username: body.username, address: address, logger: context.logger)
+        await throttle.recordSuccess(client, logger: context.logger)
         guard !user.disabled else { throw APIError.accountDisabled }
-        return try await openSession(for: user, platform: platform, device: body.device.map { String($0.prefix(120)) }, context: context)
+        var response = try await openSession(for: user, platform: platform, device: body.device.map { String($0.prefix(120)) }, context: context)
+        let deviceToken = devices.issue(userId: user.id)
+        response.deviceToken = deviceToken
+        return EditedResponse(headers: [.setCookie: devices.setCookie(deviceToken), .cacheControl: "no-store"], response: response)
     }
 
     /// Opens a session and answers with its tokens (shared by every way of logging in).
