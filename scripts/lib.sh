@@ -49,6 +49,7 @@ gh_install_packages() {
         command -v wrk >/dev/null 2>&1 || missing+=(wrk)
     fi
     command -v swift >/dev/null 2>&1 || gh_die "swift is not on the PATH (Swift 6.2 or later is needed; see README)"
+    gh_install_swagger_ui
     if ((${#missing[@]} == 0)); then
         return 0
     fi
@@ -63,6 +64,27 @@ gh_install_packages() {
         service redis-server stop >/dev/null 2>&1 || true
         service nginx stop >/dev/null 2>&1 || true
     fi
+}
+
+# Swagger UI for /docs (nginx/guildhall.conf.template), from PyPI: the files only, kept under var/.
+GH_SWAGGER_UI_VERSION=5.31.0
+gh_swagger_ui_dir() {
+    printf '%s\n' "$GH_ROOT/var/swagger-ui-$GH_SWAGGER_UI_VERSION/swagger_ui_bundle/vendor/swagger-ui-$GH_SWAGGER_UI_VERSION"
+}
+gh_install_swagger_ui() {
+    local target="$GH_ROOT/var/swagger-ui-$GH_SWAGGER_UI_VERSION" staging
+    if [[ ! -f "$(gh_swagger_ui_dir)/swagger-ui-bundle.js" ]]; then
+        gh_log "installing Swagger UI $GH_SWAGGER_UI_VERSION (PyPI: swagger-ui-bundle-v2)"
+        mkdir -p "$GH_ROOT/var"
+        staging="$(mktemp -d "$GH_ROOT/var/.swagger-ui.XXXXXX")"
+        python3 -m pip install -q --disable-pip-version-check --no-deps --target "$staging" "swagger-ui-bundle-v2==$GH_SWAGGER_UI_VERSION" >/dev/null 2>&1 \
+            || { rm -rf "$staging"; gh_die "could not install swagger-ui-bundle-v2==$GH_SWAGGER_UI_VERSION (pip)"; }
+        # Another run may have finished first; either copy will do.
+        mv -T "$staging" "$target" 2>/dev/null || rm -rf "$staging"
+        [[ -f "$(gh_swagger_ui_dir)/swagger-ui-bundle.js" ]] || gh_die "Swagger UI is not in $(gh_swagger_ui_dir)"
+    fi
+    # nginx's workers read it (as another user when nginx starts as root; mktemp made it 0700).
+    chmod -R a+rX "$target"
 }
 
 # ---- ports -------------------------------------------------------------------------------
@@ -321,6 +343,11 @@ gh_start_nginx() {
     local dir="$GH_RUN/nginx"
     mkdir -p "$dir/tmp"
     chmod 0777 "$dir/tmp"
+    # /docs and /openapi.yaml: links to the working tree's files, so an edit shows at once.
+    mkdir -p "$dir/docs"
+    ln -sfn "$GH_ROOT/nginx/docs/index.html" "$dir/docs/index.html"
+    ln -sfn "$GH_ROOT/openapi.yaml" "$dir/docs/openapi.yaml"
+    ln -sfn "$(gh_swagger_ui_dir)" "$dir/docs/swagger-ui"
     GUILDHALL_NGINX_DIR="$dir" \
     GUILDHALL_NGINX_WORKERS="${GH_NGINX_WORKERS:-auto}" \
     GUILDHALL_NGINX_WORKER_CONNECTIONS="${GH_NGINX_WORKER_CONNECTIONS:-4096}" \
@@ -340,6 +367,7 @@ gh_start_nginx() {
     GUILDHALL_RATE_BURST="${GUILDHALL_RATE_BURST:-200}" \
     GUILDHALL_LOGIN_RATE_LIMIT="${GUILDHALL_LOGIN_RATE_LIMIT:-5r/s}" \
     GUILDHALL_LOGIN_RATE_BURST="${GUILDHALL_LOGIN_RATE_BURST:-20}" \
+    GUILDHALL_DOCS_ROOT="$dir/docs" \
         gh_render "$GH_ROOT/nginx/guildhall.conf.template" "$dir/guildhall.conf"
     nginx -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$GH_RUN/logs/nginx-check.log" \
         || { cat "$GH_RUN/logs/nginx-check.log" >&2; gh_die "the generated nginx configuration is invalid"; }

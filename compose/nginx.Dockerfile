@@ -1,0 +1,19 @@
+# nginx for Guildhall: the stock image plus what /docs and /openapi.yaml serve (see
+# nginx/guildhall.conf.template): the contract, its page, and Swagger UI's files from PyPI's
+# swagger-ui-bundle-v2, the same version scripts/lib.sh installs for the local stack.
+#
+# Build from the package root (the compose file does this):
+#   docker build -f compose/nginx.Dockerfile -t guildhall-nginx:latest .
+
+# ---- Swagger UI ---------------------------------------------------------------------------
+FROM python:3.12-slim-bookworm AS swagger-ui
+ARG SWAGGER_UI_VERSION=5.31.0
+RUN python -m pip install --no-cache-dir --disable-pip-version-check --no-deps --target /opt/swagger \
+        "swagger-ui-bundle-v2==${SWAGGER_UI_VERSION}" \
+    && mv "/opt/swagger/swagger_ui_bundle/vendor/swagger-ui-${SWAGGER_UI_VERSION}" /opt/swagger-ui
+
+# ---- nginx --------------------------------------------------------------------------------
+FROM nginx:1.27-bookworm
+# The folder GUILDHALL_DOCS_ROOT names (the compose file sets it).
+COPY --from=swagger-ui /opt/swagger-ui/ /usr/share/guildhall/docs/swagger-ui/
+COPY nginx/docs/index.html openapi.yaml /usr/share/guildhall/docs/
