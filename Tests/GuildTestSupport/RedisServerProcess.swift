@@ -6,11 +6,16 @@ public final class RedisServerProcess: @unchecked Sendable {
     public let port: Int
     private var process: ChildProcess?
     private let binary: String
+    /// Where the append-only file lives, when the server persists (kept across restarts).
+    public let appendOnlyDirectory: String?
 
-    /// Picks a free port; call ``start()`` to run the server.
-    public init() throws {
+    /// Picks a free port; call ``start()`` to run the server. With `appendOnlyDirectory` it
+    /// persists as the local stack's does (`--appendonly yes --appendfsync everysec` in that
+    /// folder), so a restart finds what a killed server had acknowledged.
+    public init(appendOnlyDirectory: String? = nil) throws {
         self.binary = ProcessInfo.processInfo.environment["GUILDHALL_REDIS_SERVER"] ?? "redis-server"
         self.port = try Self.freePort()
+        self.appendOnlyDirectory = appendOnlyDirectory
     }
 
     /// `redis://127.0.0.1:<port>`.
@@ -18,7 +23,8 @@ public final class RedisServerProcess: @unchecked Sendable {
 
     /// Starts the server and waits until it accepts connections.
     public func start() throws {
-        let process = try ChildProcess([binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--logfile", ""])
+        let persistence = appendOnlyDirectory.map { ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", $0] } ?? ["--appendonly", "no"]
+        let process = try ChildProcess([binary, "--port", String(port), "--bind", "127.0.0.1", "--save", ""] + persistence + ["--logfile", ""])
         self.process = process
         for _ in 0..<100 where !Self.accepts(port: port) { usleep(50_000) }
         guard Self.accepts(port: port) else { throw Failure(message: "redis-server did not start on port \(port)") }
@@ -27,6 +33,13 @@ public final class RedisServerProcess: @unchecked Sendable {
     /// Stops the server and waits for it to exit.
     public func stop() {
         process?.stop(grace: .seconds(5))
+        process = nil
+    }
+
+    /// Kills the server with SIGKILL (no shutdown, no last write) and waits for it to exit.
+    public func kill() {
+        process?.signal(SIGKILL)
+        _ = process?.waitBlocking(timeout: .seconds(5))
         process = nil
     }
 

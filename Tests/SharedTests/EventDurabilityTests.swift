@@ -1,0 +1,176 @@
+import Foundation
+import GuildCore
+import GuildEvents
+import GuildMigrations
+import GuildRedis
+import GuildTestSupport
+import PostgresNIO
+import Testing
+
+/// Redis persisting as the local stack and compose run it (append-only file, fsync every second)
+/// and killed outright: what it had acknowledged is still there when it restarts on the same
+/// data, and every consumer group applies every event exactly once.
+@Suite("Events survive a Redis killed between publish and consume")
+struct EventDurabilityTests {
+    static let type = "test.durable"
+
+    /// Holds a consumer's handler at one event until the test lets it go.
+    actor HandlerGate {
+        private var reached = false
+        private var released = false
+        private var waiters: [CheckedContinuation<Void, Never>] = []
+
+        /// Waits here until ``release()``.
+        func hold() async {
+            reached = true
+            if released { return }
+            await withCheckedContinuation { waiters.append($0) }
+        }
+
+        /// Whether a handler has come to the gate.
+        var isReached: Bool { reached }
+
+        /// Lets every held handler (and later ones) through.
+        func release() {
+            released = true
+            for waiter in waiters { waiter.resume() }
+            waiters = []
+        }
+    }
+
+    static let applicationsTable = Migration(version: 1, name: "applications", statements: [
+        "CREATE TABLE applications (seq bigserial PRIMARY KEY, event_id uuid NOT NULL)"
+    ])
+
+    /// A consumer in `group` recording each application in its schema's `applications`; it holds
+    /// at the event numbered `holdAt` until `gate` opens.
+    static func consumer(group: String, redis: RedisConfiguration, postgres: PostgresClient, holdAt: Int? = nil, gate: HandlerGate? = nil) -> EventConsumer {
+        EventConsumer(
+            group: group, redis: redis, postgres: postgres, logger: testLogger,
+            handlers: [type: { event, connection, logger in
+                if let holdAt, let gate, case .number(let number)? = event.data["n"], Int(number) == holdAt { await gate.hold() }
+                try await connection.query("INSERT INTO applications (event_id) VALUES (\(event.id))", logger: logger)
+            }]
+        )
+    }
+
+    /// Applications in total, distinct events applied, and how many of `expected` were applied.
+    static func applications(_ postgres: PostgresClient, of expected: [UUID]) async throws -> [Int] {
+        let rows = try await postgres.query(
+            "SELECT count(*)::int, count(DISTINCT event_id)::int, count(DISTINCT event_id) FILTER (WHERE event_id = ANY(\(expected)))::int FROM applications",
+            logger: testLogger
+        )
+        for try await (total, distinct, known) in rows.decode((Int, Int, Int).self) { return [total, distinct, known] }
+        return []
+    }
+
+    static func unpublished(_ postgres: PostgresClient) async throws -> Int {
+        for try await count in try await postgres.query("SELECT count(*)::int FROM outbox WHERE published_at IS NULL", logger: testLogger).decode(Int.self) {
+            return count
+        }
+        return -1
+    }
+
+    /// Entries of the stream read by `group` and not acknowledged.
+    static func pending(_ redis: RedisClient, group: String) async throws -> Int {
+        try await redis.send(["XPENDING", EventChannels.stream, group]).elements.first?.int ?? -1
+    }
+
+    /// Writes `count` events numbered from `first` in one transaction; returns them.
+    static func write(_ count: Int, from first: Int, to postgres: PostgresClient) async throws -> [EventEnvelope] {
+        let events = (first..<first + count).map { EventEnvelope(type: type, userId: "user-\($0)", data: .object(["n": .number(Double($0))])) }
+        try await postgres.withTransaction(logger: testLogger) { connection in
+            for event in events { try await Outbox.write(event, on: connection, logger: testLogger) }
+        }
+        return events
+    }
+
+    @Test func everyConsumerGroupAppliesEveryEventOnceAfterRedisIsKilledAndRestartedOnItsData() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("guildhall-aof-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let server = try RedisServerProcess(appendOnlyDirectory: folder)
+        try server.start()
+        defer { server.stop() }
+        let configuration = try RedisConfiguration(url: server.url)
+        let redis = RedisClient(configuration: configuration, logger: testLogger)
+        let base = uniqueSchema("durable")
+        let (groupA, groupB, groupC) = ("reading-\(base)", "idle-\(base)", "late-\(base)")
+        let gate = HandlerGate()
+
+        try await withTestPostgres(schema: "\(base)_outbox", migrations: [EventTables.migration, EventTables.handOver]) { outbox in
+            try await withTestPostgres(schema: "\(base)_a", migrations: [EventTables.migration, Self.applicationsTable]) { postgresA in
+                try await withTestPostgres(schema: "\(base)_b", migrations: [EventTables.migration, Self.applicationsTable]) { postgresB in
+                    try await withTestPostgres(schema: "\(base)_c", migrations: [EventTables.migration, Self.applicationsTable]) { postgresC in
+                        let relay = OutboxRelay(postgres: outbox, redis: redis, logger: testLogger)
+                        // Group B exists before anything is published, but nobody reads for it until after the restart.
+                        _ = try await redis.send(["XGROUP", "CREATE", EventChannels.stream, groupB, "0", "MKSTREAM"])
+
+                        var events = try await Self.write(200, from: 1, to: outbox)
+                        #expect(try await relay.relayBatch() == 100)
+                        #expect(try await relay.relayBatch() == 100)
+                        #expect(try await Self.unpublished(outbox) == 0)
+
+                        try await withThrowingTaskGroup(of: Void.self) { group in
+                            // Group A reads a batch, applies events 1–49 and is held in the middle of event 50:
+                            // 50–100 are read and not acknowledged, 101–200 not read yet.
+                            let consumerA = Self.consumer(group: groupA, redis: configuration, postgres: postgresA, holdAt: 50, gate: gate)
+                            group.addTask { try await consumerA.run() }
+                            #expect(await eventually { await gate.isReached }, "group A never reached event 50")
+                            let readNotAcknowledged = try await Self.pending(redis, group: groupA)
+                            #expect(readNotAcknowledged > 1, "group A should hold read, unacknowledged entries; XPENDING says \(readNotAcknowledged)")
+
+                            // Twenty more go out — XADD acknowledged, the outbox rows marked — and Redis is killed at once.
+                            events += try await Self.write(20, from: 201, to: outbox)
+                            #expect(try await relay.relayBatch() == 20)
+                            #expect(try await Self.unpublished(outbox) == 0)
+                            server.kill()
+
+                            // Ten are written while Redis is away: they wait in the outbox.
+                            events += try await Self.write(10, from: 221, to: outbox)
+                            await #expect(throws: (any Error).self) { try await relay.relayBatch() }
+
+                            // Back on the same data: the stream and group A's unacknowledged entries are still there.
+                            try server.start()
+                            #expect(try await redis.send(["XLEN", EventChannels.stream]).int == 220, "the stream lost entries Redis had acknowledged")
+                            #expect(try await Self.pending(redis, group: groupA) == readNotAcknowledged, "group A's pending entries did not survive")
+                            #expect(try await relay.relayBatch() == 10)
+                            #expect(try await Self.unpublished(outbox) == 0)
+
+                            // Event 50's transaction commits after the kill, so its acknowledgement fails: it comes back.
+                            await gate.release()
+                            let consumerB = Self.consumer(group: groupB, redis: configuration, postgres: postgresB)
+                            let consumerC = Self.consumer(group: groupC, redis: configuration, postgres: postgresC)
+                            group.addTask { try await consumerB.run() }
+                            group.addTask { try await consumerC.run() }
+
+                            let ids = events.map(\.id)
+                            let everyone = [(groupA, postgresA), (groupB, postgresB), (groupC, postgresC)]
+                            for (name, postgres) in everyone {
+                                let applied = await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+                                    (try? await Self.applications(postgres, of: ids))?.last == ids.count
+                                }
+                                let counts = try await Self.applications(postgres, of: ids)
+                                #expect(applied, "\(name): applications, distinct events, events of this test \(counts); expected \(ids.count)")
+                            }
+                            for (name, _) in everyone {
+                                let drained = await eventually(timeout: .seconds(10), every: .milliseconds(200)) {
+                                    (try? await Self.pending(redis, group: name)) == 0
+                                }
+                                #expect(drained, "\(name) still has pending entries")
+                            }
+                            // Settled: each event applied exactly once by each group, nothing else.
+                            try await Task.sleep(for: .milliseconds(500))
+                            for (name, postgres) in everyone {
+                                #expect(try await Self.applications(postgres, of: ids) == [ids.count, ids.count, ids.count], "\(name)")
+                            }
+                            await gate.release()
+                            group.cancelAll()
+                        }
+                    }
+                }
+            }
+        }
+        try await redis.shutdown()
+    }
+}
