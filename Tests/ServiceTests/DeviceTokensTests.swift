@@ -36,7 +36,8 @@ struct DeviceTokensTests {
             changed[index] = String(characters)
             #expect(tokens.verify(changed.joined(separator: ".")) == nil, "part \(index) changed")
         }
-        for malformed in ["", "v1", "v2." + parts.dropFirst().joined(separator: "."), token + ".x", String(repeating: "a", count: 400), "v1.é.1.2.3"] {
+        let malformed = ["", "v1", "v2." + parts.dropFirst().joined(separator: "."), token + ".x", String(repeating: "a", count: 400), "v1.é.1.2.3"]
+        for malformed in malformed {
             #expect(tokens.verify(malformed) == nil, "\(malformed.prefix(40))")
         }
     }
