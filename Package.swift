@@ -52,8 +52,20 @@ let package = Package(
             path: "Shared/GuildRedis"
         ),
         .target(
+            name: "GuildPostgres",
+            dependencies: [
+                "GuildConcurrency",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/GuildPostgres"
+        ),
+        .target(
             name: "GuildMigrations",
             dependencies: [
+                "GuildPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -62,7 +74,7 @@ let package = Package(
         .target(
             name: "GuildEvents",
             dependencies: [
-                "GuildCore", "GuildConcurrency", "GuildRedis", "GuildMigrations",
+                "GuildCore", "GuildConcurrency", "GuildRedis", "GuildMigrations", "GuildPostgres",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -80,7 +92,7 @@ let package = Package(
         .target(
             name: "GuildServiceKit",
             dependencies: [
-                "GuildCore", "GuildConcurrency", "GuildAuth", "GuildRedis", "GuildMigrations", "GuildEvents",
+                "GuildCore", "GuildConcurrency", "GuildAuth", "GuildRedis", "GuildMigrations", "GuildEvents", "GuildPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -224,7 +236,7 @@ let package = Package(
             name: "ServiceTests",
             dependencies: [
                 "AuthService", "BookingService", "TicketsService", "LevelingService", "GuildStack",
-                "GuildServiceKit", "GuildTestSupport", "GuildCore", "GuildMigrations",
+                "GuildServiceKit", "GuildTestSupport", "GuildCore", "GuildMigrations", "GuildPostgres", "GuildConcurrency",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),

@@ -15,6 +15,15 @@ public struct DeadlineExceeded: Error, Sendable {
 /// database is away must not hold a request, or a service's shutdown, forever. The operation
 /// is cancelled and finishes on its own.
 public func withDeadline<T: Sendable>(_ duration: Duration, _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withDeadline(duration, gate: nil, operation)
+}
+
+/// Like ``withDeadline(_:_:)``, for work that writes: at the deadline, `gate` decides. Work still
+/// waiting is cancelled; work under way is answered for at once and undoes itself when it asks
+/// ``WorkGate/commit()``; work already committing is waited for, up to `commitLimit` more.
+public func withDeadline<T: Sendable>(
+    _ duration: Duration, gate: WorkGate?, commitLimit: Duration = .seconds(10), _ operation: @escaping @Sendable () async throws -> T
+) async throws -> T {
     let outcome = DeadlineOutcome<T>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
@@ -24,9 +33,25 @@ public func withDeadline<T: Sendable>(_ duration: Duration, _ operation: @escapi
             }
             // An event loop's timer rather than a sleeping task: it is set and cancelled on every
             // query, and costs a heap entry instead of a task and a Dispatch timer.
-            let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: TimeAmount(duration)) {
-                outcome.finish(.failure(DeadlineExceeded()))
-                work.cancel()
+            let loop = MultiThreadedEventLoopGroup.singleton.any()
+            let timer = loop.scheduleTask(in: TimeAmount(duration)) {
+                guard let gate else {
+                    outcome.finish(.failure(DeadlineExceeded()))
+                    work.cancel()
+                    return
+                }
+                let (mayAnswer, wasWaiting) = gate.abandon()
+                if mayAnswer {
+                    outcome.finish(.failure(DeadlineExceeded()))
+                    if wasWaiting { work.cancel() }
+                    return
+                }
+                // Committing: its outcome is the answer, unless the database stops answering altogether.
+                let last = loop.scheduleTask(in: TimeAmount(commitLimit)) {
+                    outcome.finish(.failure(DeadlineExceeded()))
+                    work.cancel()
+                }
+                outcome.onFinish { last.cancel() }
             }
             outcome.onFinish { timer.cancel() }
         }
@@ -41,7 +66,7 @@ private final class DeadlineOutcome<T: Sendable>: Sendable {
         var continuation: CheckedContinuation<T, any Error>?
         var early: Result<T, any Error>?
         var finished = false
-        var cleanup: (@Sendable () -> Void)?
+        var cleanups: [@Sendable () -> Void] = []
     }
     private let state = Mutex(State())
 
@@ -58,26 +83,26 @@ private final class DeadlineOutcome<T: Sendable>: Sendable {
 
     /// Answers once; later answers are dropped.
     func finish(_ result: Result<T, any Error>) {
-        let (continuation, cleanup): (CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) = state.withLock { state in
-            guard !state.finished else { return (nil, nil) }
+        let (continuation, cleanups): (CheckedContinuation<T, any Error>?, [@Sendable () -> Void]) = state.withLock { state in
+            guard !state.finished else { return (nil, []) }
             state.finished = true
             guard let continuation = state.continuation else {
                 state.early = result
-                return (nil, nil)
+                return (nil, [])
             }
             state.continuation = nil
-            defer { state.cleanup = nil }
-            return (continuation, state.cleanup)
+            defer { state.cleanups = [] }
+            return (continuation, state.cleanups)
         }
         continuation?.resume(with: result)
-        cleanup?()
+        for cleanup in cleanups { cleanup() }
     }
 
     /// Runs `cleanup` once the answer is given (at once if it already was).
     func onFinish(_ cleanup: @escaping @Sendable () -> Void) {
         let now = state.withLock { state in
             if state.finished { return true }
-            state.cleanup = cleanup
+            state.cleanups.append(cleanup)
             return false
         }
         if now { cleanup() }

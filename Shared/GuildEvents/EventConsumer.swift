@@ -2,6 +2,7 @@ import Foundation
 import GuildConcurrency
 import GuildCore
 import GuildRedis
+import GuildPostgres
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -23,7 +24,7 @@ public struct EventConsumer: Service {
         group: String,
         consumer: String = EventConsumer.defaultConsumerName(),
         redis: RedisConfiguration,
-        postgres: PostgresClient,
+        postgres: any PostgresSource,
         logger: Logger,
         handlers: [String: Handler],
         wants: @escaping @Sendable (EventEnvelope) -> Bool = { _ in true }
@@ -56,13 +57,13 @@ public struct EventConsumer: Service {
     /// `processed_events` makes a second application change nothing.
     @discardableResult
     public static func apply(
-        _ envelope: EventEnvelope, postgres: PostgresClient, logger: Logger, deadline: Duration = .seconds(10), handler: @escaping Handler
+        _ envelope: EventEnvelope, postgres: any PostgresSource, logger: Logger, deadline: Duration = .seconds(10), handler: @escaping Handler
     ) async throws -> Bool {
         try await withDeadline(deadline) { try await applyNow(envelope, postgres: postgres, logger: logger, handler: handler) }
     }
 
-    private static func applyNow(_ envelope: EventEnvelope, postgres: PostgresClient, logger: Logger, handler: @escaping Handler) async throws -> Bool {
-        try await postgres.withTransaction(logger: logger) { connection in
+    private static func applyNow(_ envelope: EventEnvelope, postgres: any PostgresSource, logger: Logger, handler: @escaping Handler) async throws -> Bool {
+        try await postgres.transaction(logger: logger) { connection in
             let inserted = try await connection.query(
                 "INSERT INTO processed_events (event_id, type) VALUES (\(envelope.id), \(envelope.type)) ON CONFLICT DO NOTHING RETURNING event_id",
                 logger: logger

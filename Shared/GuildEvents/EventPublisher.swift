@@ -1,6 +1,7 @@
 import Foundation
 import GuildCore
 import GuildRedis
+import GuildPostgres
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -24,7 +25,7 @@ public final class EventPublisher: Service, Sendable {
         var published: [UUID] = []
     }
 
-    private let postgres: PostgresClient
+    private let postgres: any PostgresSource
     private let redis: RedisClient
     private let logger: Logger
     private let markInterval: Duration
@@ -33,7 +34,7 @@ public final class EventPublisher: Service, Sendable {
     private let stopping = Atomic(false)
 
     /// Creates the publisher; `markInterval` is how often published rows are marked.
-    public init(postgres: PostgresClient, redis: RedisClient, logger: Logger, markInterval: Duration = .milliseconds(100)) {
+    public init(postgres: any PostgresSource, redis: RedisClient, logger: Logger, markInterval: Duration = .milliseconds(100)) {
         self.postgres = postgres
         self.redis = redis
         self.logger = logger
@@ -106,7 +107,7 @@ public final class EventPublisher: Service, Sendable {
         }
         guard !ids.isEmpty else { return }
         do {
-            try await postgres.query("UPDATE outbox SET published_at = now() WHERE id = ANY(\(ids)) AND published_at IS NULL", logger: logger)
+            try await postgres.execute("UPDATE outbox SET published_at = now() WHERE id = ANY(\(ids)) AND published_at IS NULL", logger: logger)
         } catch {
             // Unmarked rows are the relay's after the window; the script refuses to publish them twice.
             logger.warning("published events not marked; the relay will find them published", metadata: ["count": "\(ids.count)", "error": "\(error)"])

@@ -2,6 +2,7 @@ import Foundation
 import GuildConcurrency
 import GuildCore
 import GuildRedis
+import GuildPostgres
 import Logging
 import PostgresNIO
 import ServiceLifecycle
@@ -14,7 +15,7 @@ import Synchronization
 /// stay and go out when it returns. Publication is guarded in Redis by a per-id marker, so an
 /// event whose mark was lost (a crash between publish and commit) is not published twice.
 public struct OutboxRelay: Service {
-    private let postgres: PostgresClient
+    private let postgres: any PostgresSource
     private let redis: RedisClient
     private let logger: Logger
     private let idleInterval: Duration
@@ -23,7 +24,7 @@ public struct OutboxRelay: Service {
 
     /// Creates the relay.
     public init(
-        postgres: PostgresClient, redis: RedisClient, logger: Logger,
+        postgres: any PostgresSource, redis: RedisClient, logger: Logger,
         idleInterval: Duration = .milliseconds(200), batchSize: Int = 100, deadline: Duration = .seconds(5)
     ) {
         self.postgres = postgres
@@ -54,7 +55,7 @@ public struct OutboxRelay: Service {
         var backoff = Duration.milliseconds(200)
         while !Task.isCancelled {
             do {
-                try await postgres.withConnection { connection in
+                try await postgres.lease { connection in
                     let schema = try await connection.query("SELECT current_schema()", logger: logger).decode(String.self).first { _ in true } ?? "public"
                     try await connection.listen(on: Outbox.channel(for: schema)) { notifications in
                         backoff = .milliseconds(200)
@@ -103,7 +104,7 @@ public struct OutboxRelay: Service {
     }
 
     private func relayBatchNow() async throws -> Int {
-        try await postgres.withTransaction(logger: logger) { connection in
+        try await postgres.transaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
                 SELECT id, type, occurred_at, user_id, data::text FROM outbox
@@ -149,7 +150,7 @@ public struct OutboxRelay: Service {
     }
 
     private func pruneRelayed() async throws {
-        try await postgres.query("DELETE FROM outbox WHERE published_at < now() - interval '7 days'", logger: logger)
+        try await postgres.execute("DELETE FROM outbox WHERE published_at < now() - interval '7 days'", logger: logger)
     }
 
     /// How long Redis remembers that an id was published (longer than any outbox row lives).

@@ -1,3 +1,4 @@
+import GuildPostgres
 import Logging
 import PostgresNIO
 
@@ -39,8 +40,8 @@ public struct MigrationRunner: Sendable {
 
     /// Applies what is pending; returns the versions it applied.
     @discardableResult
-    public func run(on client: PostgresClient, logger: Logger) async throws -> [Int] {
-        try await client.withTransaction(logger: logger) { connection in
+    public func run(on source: some PostgresSource, logger: Logger) async throws -> [Int] {
+        try await source.transaction(logger: logger) { connection in
             try await connection.query("SELECT pg_advisory_xact_lock(hashtext(\(schema)))", logger: logger)
             // The schema name is an identifier checked in init; identifiers cannot be bound parameters.
             try await connection.query(PostgresQuery(unsafeSQL: "CREATE SCHEMA IF NOT EXISTS \(schema)"), logger: logger)

@@ -1,29 +1,41 @@
 import GuildConcurrency
 import GuildCore
+import GuildPostgres
 import Logging
 import PostgresNIO
 
 /// The service's PostgreSQL access for request handlers: every call has a deadline, so a
-/// database that is down answers a clear 503 instead of a hanging request.
+/// database that is down answers a clear 503 instead of a hanging request (at once while the
+/// ``PostgresPool`` knows it is down), and an answer of 503 means nothing was written: work
+/// whose deadline passes before its commit is rolled back, never committed later.
 public struct Database: Sendable {
-    /// The underlying client (a `Service` in the group).
-    public let client: PostgresClient
-    /// How long one call may take.
+    /// Where connections come from (the service's ``PostgresPool``).
+    public let source: any PostgresSource
+    /// How long one call may take until it commits.
     public let deadline: Duration
 
-    /// Wraps a client.
-    public init(client: PostgresClient, deadline: Duration = .seconds(5)) {
-        self.client = client
+    /// Wraps a source of connections.
+    public init(source: any PostgresSource, deadline: Duration = .seconds(5)) {
+        self.source = source
         self.deadline = deadline
     }
 
-    /// Runs `body` in a transaction: committed on return, rolled back on throw.
+    /// Runs `body` in a transaction: committed on return, rolled back on throw — and rolled
+    /// back when the deadline passes before the commit, whose answer (503) is given at once.
     public func transaction<T: Sendable>(
         logger: Logger,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await withDeadline(deadline) { [client] in
-            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        let gate = WorkGate()
+        return try await withDeadline(deadline, gate: gate) { [source] in
+            try await source.lease { connection in
+                guard gate.begin() else { throw DeadlineExceeded() }
+                return try await connection.withTransaction(logger: logger) { connection in
+                    let value = try await body(connection)
+                    guard gate.commit() else { throw DeadlineExceeded() }
+                    return value
+                }
+            }
         }
     }
 
@@ -46,7 +58,7 @@ public struct Database: Sendable {
     public func withSessionLock<T: Sendable>(
         _ name: String, logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T? {
-        try await client.withConnection { connection in
+        try await source.lease { connection in
             let locked = try await connection.query("SELECT pg_try_advisory_lock(hashtext(\(name)))", logger: logger)
             guard try await locked.decode(Bool.self).first(where: { _ in true }) == true else { return nil }
             do {
@@ -60,13 +72,19 @@ public struct Database: Sendable {
         }
     }
 
-    /// Runs `body` with a connection, outside a transaction.
+    /// Runs `body` with a connection, outside a transaction. The deadline covers the wait for a
+    /// connection; once `body` runs, its statements commit as they go, so its outcome is the
+    /// answer (up to the deadline's commit limit).
     public func connection<T: Sendable>(
         logger: Logger,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
-        try await withDeadline(deadline) { [client] in
-            try await client.withConnection { connection in try await body(connection) }
+        let gate = WorkGate()
+        return try await withDeadline(deadline, gate: gate) { [source] in
+            try await source.lease { connection in
+                guard gate.commit() else { throw DeadlineExceeded() }
+                return try await body(connection)
+            }
         }
     }
 }

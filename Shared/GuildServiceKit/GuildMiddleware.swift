@@ -4,6 +4,7 @@ import GuildCore
 import GuildRedis
 import HTTPTypes
 import Hummingbird
+import GuildPostgres
 import Logging
 import Metrics
 import PostgresNIO
@@ -66,6 +67,8 @@ public struct GuildMiddleware: RouterMiddleware {
             // The transaction's own failure is what matters (its rollback error, if any, follows from it).
             let cause: (any Error)? = error.closureError ?? error.beginError ?? error.commitError
             return apiError(for: cause ?? error.rollbackError ?? DeadlineExceeded(), logger: logger)
+        case is DatabaseUnreachable:
+            return .unavailable("database", retryAfter: 1)
         case let error as PSQLError where DatabaseErrors.isUnavailable(error):
             logger.warning("database unavailable", metadata: ["error": "\(String(reflecting: error))"])
             return .unavailable("database")

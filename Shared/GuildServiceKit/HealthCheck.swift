@@ -2,6 +2,7 @@ import GuildConcurrency
 import GuildRedis
 import HTTPTypes
 import Hummingbird
+import GuildPostgres
 import Logging
 import PostgresNIO
 
@@ -53,14 +54,14 @@ public struct HealthComponent: Sendable {
 /// Checks the service's real dependencies, each with its own deadline, both at once.
 public struct HealthCheck: Sendable {
     let settings: ServiceSettings
-    let postgres: PostgresClient
+    let postgres: PostgresPool
     let redis: RedisClient
     let deadline: Duration
     let components: [HealthComponent]
 
     /// Creates the check; `components` are reported beside the dependencies.
     public init(
-        settings: ServiceSettings, postgres: PostgresClient, redis: RedisClient, deadline: Duration = .milliseconds(1500),
+        settings: ServiceSettings, postgres: PostgresPool, redis: RedisClient, deadline: Duration = .milliseconds(1500),
         components: [HealthComponent] = []
     ) {
         self.settings = settings
@@ -72,7 +73,7 @@ public struct HealthCheck: Sendable {
 
     /// Runs the checks.
     public func report(logger: Logger) async -> HealthReport {
-        async let database: Bool = probe { [postgres] in try await postgres.query("SELECT 1", logger: logger) }
+        async let database: Bool = postgres.isReachable ? probe { [postgres] in try await postgres.execute("SELECT 1", logger: logger) } : false
         async let cache: Bool = probe { [redis] in try await redis.ping() }
         let checks = ["postgres": await database ? "ok" : "down", "redis": await cache ? "ok" : "down"]
         let failing = checks.filter { $0.value != "ok" }.map(\.key).sorted()

@@ -2,6 +2,7 @@ import Configuration
 import GuildAuth
 import GuildEvents
 import GuildRedis
+import GuildPostgres
 import Logging
 import PostgresNIO
 
@@ -16,8 +17,8 @@ public struct ServiceDependencies: Sendable {
     public var service: ServiceDescriptor { settings.service }
     /// The service's logger.
     public let logger: Logger
-    /// The PostgreSQL client, pinned to the service's schema.
-    public let postgres: PostgresClient
+    /// The PostgreSQL pool, pinned to the service's schema and watched for outages.
+    public let postgres: PostgresPool
     /// The same client with deadlines, for request handlers.
     public let database: Database
     /// Where Redis is.
@@ -47,10 +48,13 @@ public struct ServiceDependencies: Sendable {
         logger.logLevel = settings.logLevel
         self.settings = settings
         self.logger = logger
-        self.postgres = PostgresClient(
-            configuration: try .init(url: settings.databaseURL, schema: settings.name), eventLoopGroup: EventLoopsInTurn.shared, backgroundLogger: logger
+        self.postgres = PostgresPool(
+            client: try .init(url: settings.databaseURL, schema: settings.name),
+            watch: try .init(url: settings.databaseURL, schema: settings.name),
+            eventLoopGroup: EventLoopsInTurn.shared,
+            logger: logger
         )
-        self.database = Database(client: postgres)
+        self.database = Database(source: postgres)
         self.redisConfiguration = try RedisConfiguration(url: settings.redisURL)
         self.redis = RedisClient(configuration: redisConfiguration, logger: logger)
         self.events = EventPublisher(postgres: postgres, redis: redis, logger: logger)

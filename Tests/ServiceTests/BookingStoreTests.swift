@@ -20,7 +20,7 @@ struct BookingStoreTests {
     /// Runs `body` on a fresh copy of the booking schema, dropped afterwards.
     func withBookingSchema(_ body: @Sendable (Database) async throws -> Void) async throws {
         try await withTestPostgres(schema: uniqueSchema("booking"), migrations: ServiceDescriptor.booking.migrations.migrations) { client in
-            try await body(Database(client: client, deadline: .seconds(30)))
+            try await body(Database(source: client, deadline: .seconds(30)))
         }
     }
 

@@ -10,7 +10,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     let vms = VMRepository(database: dependencies.database)
     let bookings = BookingRepository(database: dependencies.database, refunds: settings.refunds)
     let wallets = WalletRepository(database: dependencies.database)
-    let catalogueController = CatalogueController(catalogue: catalogue, pricing: settings.pricing)
+    let catalogueController = CatalogueController(catalogue: catalogue, pricing: settings.pricing, basePricePerHour: settings.basePricePerHour)
     let vmController = VMController(vms: vms, catalogue: catalogue)
 
     return buildGuildApplication(

@@ -5,6 +5,8 @@ import GuildServiceKit
 struct BookingSettings: Sendable {
     /// Volume discounts of price estimates (`BOOKING_DISCOUNTS`, `hours:percent,…`; default `10:10`).
     var pricing: Pricing
+    /// The rate of estimates that name no service (`BOOKING_BASE_PRICE_CENTS`, per hour; default 100).
+    var basePricePerHour: Money
     /// What a cancellation after the start gives back (`BOOKING_REFUND_AFTER_START`: `unused_hours` or `none`).
     var refunds: RefundPolicy
     /// How often the lifecycle job looks for bookings to start or end (`BOOKING_LIFECYCLE_INTERVAL_MS`, default 1000).
@@ -16,6 +18,9 @@ struct BookingSettings: Sendable {
             throw ConfigurationError.invalid("BOOKING_DISCOUNTS", "expected hours:percent pairs separated by commas, such as 10:10,50:15")
         }
         self.pricing = pricing
+        let baseCents = reader.int(forKey: "booking.base.price.cents", default: 100)
+        guard (0...10_000_000).contains(baseCents) else { throw ConfigurationError.invalid("BOOKING_BASE_PRICE_CENTS", "must be 0 to 10000000") }
+        self.basePricePerHour = Money(cents: baseCents)
         let afterStart = reader.string(forKey: "booking.refund.after.start", default: RefundPolicy.AfterStart.unusedHours.rawValue)
         guard let rule = RefundPolicy.AfterStart(rawValue: afterStart) else {
             throw ConfigurationError.invalid("BOOKING_REFUND_AFTER_START", "must be unused_hours or none")

@@ -7,6 +7,8 @@ import Hummingbird
 struct CatalogueController: Sendable {
     let catalogue: CatalogueRepository
     let pricing: Pricing
+    /// The rate of estimates that name no service.
+    let basePricePerHour: Money
 
     var publicEndpoints: RouteCollection<GuildRequestContext> {
         let routes = RouteCollection(context: GuildRequestContext.self)
@@ -33,7 +35,8 @@ struct CatalogueController: Sendable {
 
     @Sendable func price(request: Request, context: GuildRequestContext) async throws -> Pricing.Estimate {
         guard let hours = try request.query("hours", in: Pricing.hourRange) else { throw APIError.invalidField("hours", "is required") }
-        guard let serviceId = request.query("service") else { throw APIError.invalidField("service", "is required") }
+        // Without a service, the estimate is at the base rate.
+        guard let serviceId = request.query("service") else { return pricing.estimate(hours: hours, pricePerHour: basePricePerHour) }
         guard BookingRules.isIdentifier(serviceId), let service = try await catalogue.service(id: serviceId, logger: context.logger) else {
             throw APIError.serviceNotFound(serviceId)
         }
