@@ -37,8 +37,8 @@ struct DeviceTokensTests {
             #expect(tokens.verify(changed.joined(separator: ".")) == nil, "part \(index) changed")
         }
         let malformed = ["", "v1", "v2." + parts.dropFirst().joined(separator: "."), token + ".x", String(repeating: "a", count: 400), "v1.é.1.2.3"]
-        for malformed in malformed {
-            #expect(tokens.verify(malformed) == nil, "\(malformed.prefix(40))")
+        for text in malformed {
+            #expect(tokens.verify(text) == nil, "\(text.prefix(40))")
         }
     }
 
