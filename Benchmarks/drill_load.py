@@ -161,14 +161,32 @@ def main():
                 reasons[name] = key
         slots.release()
 
-    pool = ThreadPoolExecutor(max_workers=args.inflight)
     started = time.time()
+    since = f"to_timestamp({started:.3f})"
+
+    def not_applied_count():
+        """Staff replies and new users of this run whose events notify has not applied."""
+        return int(psql(args, f"""
+            SELECT (SELECT count(*) FROM auth.outbox o WHERE o.type = 'auth.user_created' AND o.occurred_at >= {since}
+                      AND NOT EXISTS (SELECT 1 FROM notify.processed_events p WHERE p.event_id = o.id))
+                 + (SELECT count(*) FROM tickets.outbox o WHERE o.type = 'tickets.message_created' AND o.occurred_at >= {since}
+                      AND (o.data ->> 'by_staff')::boolean
+                      AND NOT EXISTS (SELECT 1 FROM notify.processed_events p WHERE p.event_id = o.id))
+        """)[0][0])
+
+    pool = ThreadPoolExecutor(max_workers=args.inflight)
     with open(args.marks, "a") as file:
         file.write(f"load_started {started:.3f}\n")
     index = 0
     ends_at = None
+    lag = {}
+    lag_sampler = None
     while True:
         now = time.time()
+        if lag_sampler is None and "fault_started" in read_marks(args.marks):
+            # How far notify's consumer is behind when the fault begins: its lag without the fault.
+            lag_sampler = threading.Thread(target=lambda: lag.update(before_fault=not_applied_count()), daemon=True)
+            lag_sampler.start()
         if ends_at is None:
             fault_ended = read_marks(args.marks).get("fault_ended")
             if fault_ended is not None:
@@ -207,20 +225,11 @@ def main():
         for name, count in psql(args, sql):
             stored[name] = int(count)
 
-    since = f"to_timestamp({started:.3f})"
-
     def outbox_and_consumption():
         unpublished = {schema: int(count) for schema, count in psql(args, " UNION ALL ".join(
             f"SELECT '{schema}', count(*) FROM {schema}.outbox WHERE published_at IS NULL"
             for schema in ("auth", "booking", "tickets", "leveling", "notify")))}
-        not_applied = int(psql(args, f"""
-            SELECT (SELECT count(*) FROM auth.outbox o WHERE o.type = 'auth.user_created' AND o.occurred_at >= {since}
-                      AND NOT EXISTS (SELECT 1 FROM notify.processed_events p WHERE p.event_id = o.id))
-                 + (SELECT count(*) FROM tickets.outbox o WHERE o.type = 'tickets.message_created' AND o.occurred_at >= {since}
-                      AND (o.data ->> 'by_staff')::boolean
-                      AND NOT EXISTS (SELECT 1 FROM notify.processed_events p WHERE p.event_id = o.id))
-        """)[0][0])
-        return unpublished, not_applied
+        return unpublished, not_applied_count()
 
     unpublished, not_applied = outbox_and_consumption()
     counted_at = time.time()
@@ -257,6 +266,7 @@ def main():
         elif klass(status) == "4xx" and present > 0:
             stored_after_4xx.append((name, status))
 
+    sent_at = {record[1]: record[2] for record in records}
     ordered = sorted(records, key=lambda record: record[2])
     after = [record for record in ordered if record[2] >= fault_ended]
     answered_2xx_after = [record[3] for record in records if klass(record[4]) == "2xx" and record[3] >= fault_ended]
@@ -299,12 +309,14 @@ def main():
         "saved_after_5xx": len(saved_after_failure),
         "saved_after_5xx_statuses": {str(status): sum(1 for _, other in saved_after_failure if other == status)
                                      for status in sorted({status for _, status in saved_after_failure})},
-        "saved_examples": [f"{name} ({reasons.get(name)})" for name, _ in saved_after_failure[:8]],
+        "saved_examples": [f"{name} sent {sent_at[name] - fault_started:+.2f} s from the fault's start ({reasons.get(name)})"
+                           for name, _ in saved_after_failure[:8]],
         "stored_after_4xx": len(stored_after_4xx),
         "duplicated": len(duplicated),
         "unpublished_outbox": unpublished,
         "unpublished_total": sum(unpublished.values()),
         "events_not_applied": not_applied,
+        "events_not_applied_at_fault_start": lag.get("before_fault"),
         "counted_s_after_fault": round(counted_at - fault_ended, 1),
         "drained_s_after_fault": None if drained_after is None else round(drained_after, 1),
         "first_2xx_s": None if first_2xx is None else round(max(first_2xx, 0.0), 2),
