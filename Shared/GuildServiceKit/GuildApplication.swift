@@ -18,7 +18,7 @@ public enum KeySource: Sendable {
 ///   `health`'s components reported beside the dependencies), the service's routes (each
 ///   group public or for signed-in callers) and `405` for wrong methods;
 /// - the private listener on `INTERNAL_PORT` with `/metrics`, and behind the shared secret
-///   `/internal/health`, `/internal/routes` (every route with its visibility) and the
+///   `/internal/health`, `/internal/routes` (every route of both listeners, with its visibility) and the
 ///   service's own `/internal/*` routes;
 /// - the shared tables and the service's migrations applied before the public listener opens
 ///   (retried until PostgreSQL answers), then `afterMigrations`;
@@ -40,7 +40,9 @@ public func buildGuildApplication(
 
     let router = Router(context: GuildRequestContext.self)
     router.add(middleware: GuildMiddleware(verifier: dependencies.verifier, service: settings.name))
-    let serviceRoutes = ServiceRoutes(router: router)
+    let cache = PublicReadCache(service: settings.name)
+    router.add(middleware: ClearCacheOnWriteMiddleware(cache: cache, redis: dependencies.redis))
+    let serviceRoutes = ServiceRoutes(router: router, cache: cache)
     serviceRoutes.recordingPublic { router in
         HealthCheck(settings: settings, postgres: dependencies.postgres, redis: dependencies.redis, components: health).addRoute(to: router)
     }
@@ -55,8 +57,9 @@ public func buildGuildApplication(
     secured.get("health") { _, _ in
         InternalHealth(status: "ok", service: settings.name, version: settings.version)
     }
-    secured.get("routes") { _, _ in listing }
     internalRoutes(secured)
+    let everyRoute = listing + RouteListing.privateListener(internalRouter, adding: [("GET", "/internal/routes")])
+    secured.get("routes") { _, _ in everyRoute }
     internalRouter.answerUnsupportedMethodsWith405()
     let internalApplication = Application(
         router: internalRouter,
@@ -69,6 +72,7 @@ public func buildGuildApplication(
         backgroundServices.append(JWKSLoader(url: settings.jwksURL, verifier: dependencies.verifier, logger: logger))
     }
     let relay = OutboxRelay(postgres: dependencies.postgres, redis: dependencies.redis, logger: logger)
+    if cache.isUsed { backgroundServices.append(cache.listener(redis: dependencies.redisConfiguration, logger: logger)) }
     backgroundServices.append(AfterMigrations(relay, ready: dependencies.ready))
     backgroundServices.append(dependencies.events)
     backgroundServices.append(contentsOf: jobs.map { AfterMigrations($0, ready: dependencies.ready) as any Service })

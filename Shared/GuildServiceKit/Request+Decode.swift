@@ -10,8 +10,14 @@ extension Request {
     /// `decoder` replaces the contract's for a body that carries data whose keys must stay as
     /// sent (the contract's decoder converts the keys of dictionaries too); its type then names
     /// its keys in `CodingKeys`.
+    ///
+    /// A field of the body's object that is `null` is a 400 naming it unless `nullable` names it:
+    /// an optional field is given or left out, and `null` does not stand for "absent" (Swift's
+    /// decoding would take it as absent, and a `PATCH` with `"memory": null` would change nothing
+    /// while answering 200).
     public func decodeJSON<T: Decodable>(
-        as type: T.Type, context: some RequestContext, limit: Int? = nil, decoder: JSONDecoder = GuildJSON.decoder
+        as type: T.Type, context: some RequestContext, limit: Int? = nil, decoder: JSONDecoder = GuildJSON.decoder,
+        nullable: Set<String> = []
     ) async throws -> T {
         var request = self
         let buffer: ByteBuffer
@@ -22,7 +28,9 @@ extension Request {
         }
         guard buffer.readableBytes > 0 else { throw APIError.malformedBody("a JSON body is required") }
         do {
-            return try decoder.decode(T.self, from: Data(buffer: buffer))
+            let decoded = try decoder.decode(T.self, from: Data(buffer: buffer))
+            try Self.refuseUnknownAndNullFields(of: decoded, in: buffer, nullable: nullable)
+            return decoded
         } catch let error as DecodingError {
             // Foundation reports a fractional or huge number decoded as an integer as corrupt
             // JSON with no path; when the JSON is fine, name the number that cannot be one.
@@ -37,6 +45,24 @@ extension Request {
             throw error
         } catch {
             throw APIError.malformedBody("the body is not valid JSON")
+        }
+    }
+}
+
+extension Request {
+    /// Refuses a field of a JSON object body that the request's type does not have (the contract's
+    /// `additionalProperties: false`: a misspelt field is an error, not silently ignored) and a
+    /// `null` one other than those of `nullable`. The fields of a struct are its properties, in
+    /// the contract's `snake_case`; a body decoded into anything else is not checked here.
+    static func refuseUnknownAndNullFields<T>(of decoded: T, in buffer: ByteBuffer, nullable: Set<String>) throws {
+        let mirror = Mirror(reflecting: decoded)
+        guard mirror.displayStyle == .struct,
+            case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))
+        else { return }
+        let known = Set(mirror.children.compactMap { $0.label.map { GuildJSON.snakeCase($0.hasPrefix("_") ? String($0.dropFirst()) : $0) } })
+        for key in members.keys.sorted() {
+            guard known.contains(key) else { throw APIError.invalidField(key, "is not a field of this request") }
+            if members[key] == .null && !nullable.contains(key) { throw APIError.invalidField(key, "must not be null") }
         }
     }
 }
@@ -101,8 +127,10 @@ extension Request {
     /// Decodes the body of a partial update (`PATCH`): a struct whose fields are all optional,
     /// of which at least one must be given — otherwise a 400 naming them all (`ignoring` names
     /// fields that say what to change rather than how, such as an id).
-    public func decodeChange<T: Decodable>(as type: T.Type, context: some RequestContext, ignoring: Set<String> = []) async throws -> T {
-        let body = try await decodeJSON(as: type, context: context)
+    public func decodeChange<T: Decodable>(
+        as type: T.Type, context: some RequestContext, ignoring: Set<String> = [], nullable: Set<String> = []
+    ) async throws -> T {
+        let body = try await decodeJSON(as: type, context: context, nullable: nullable)
         let fields = Mirror(reflecting: body).children.compactMap { child -> (name: String, given: Bool)? in
             guard let label = child.label else { return nil }
             let name = GuildJSON.snakeCase(label)

@@ -7,14 +7,29 @@ import Hummingbird
 public final class ServiceRoutes {
     /// The service's public router (health and the 405 answers are added by the kit).
     let router: Router<GuildRequestContext>
+    /// The answers of the routes added with ``open(_:cached:_:)``.
+    let cache: PublicReadCache
     private var publicRoutes: Set<String> = []
 
-    init(router: Router<GuildRequestContext>) { self.router = router }
+    init(router: Router<GuildRequestContext>, cache: PublicReadCache) {
+        self.router = router
+        self.cache = cache
+    }
 
     /// Routes anyone may call, under `path`.
     public func open(_ path: String, _ collections: RouteCollection<GuildRequestContext>...) {
         recordingPublic { router in
             for collection in collections { router.addRoutes(collection, atPath: RouterPath(path)) }
+        }
+    }
+
+    /// Public reads anyone may call, under `path`, answered from the ``PublicReadCache`` (at
+    /// most its lifetime old on any replica; at once after a write on this one).
+    public func open(_ path: String, cached collections: RouteCollection<GuildRequestContext>...) {
+        cache.markUsed()
+        recordingPublic { router in
+            let group = router.group(RouterPath(path)).add(middleware: PublicReadCacheMiddleware(cache: cache))
+            for collection in collections { group.addRoutes(collection) }
         }
     }
 
@@ -39,6 +54,16 @@ public final class ServiceRoutes {
     }
 }
 
+extension RouteListing {
+    /// The routes of a private listener's `router` (never public: nginx does not reach that
+    /// listener), plus `extra` routes about to be added, in path order.
+    static func privateListener(_ router: Router<GuildRequestContext>, adding extra: [(method: String, path: String)]) -> [RouteListing] {
+        (router.routes.map { ($0.method.rawValue, $0.path.description) } + extra)
+            .map { RouteListing(method: $0.0, path: $0.1, public: false, listener: .private) }
+            .sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+    }
+}
+
 /// One route of a service, as `GET /internal/routes` lists it.
 public struct RouteListing: ResponseCodable, Sendable, Equatable {
     /// `GET`, `POST` …
@@ -47,11 +72,22 @@ public struct RouteListing: ResponseCodable, Sendable, Equatable {
     public var path: String
     /// True when nginx must let it through without a token.
     public var `public`: Bool
+    /// Which listener serves it: `public` (`PORT`, behind nginx) or `private` (`INTERNAL_PORT`).
+    public var listener: Listener
+
+    /// The two listeners of a service.
+    public enum Listener: String, Codable, Sendable {
+        /// `PORT`, which nginx reaches.
+        case `public`
+        /// `INTERNAL_PORT`, for the other services and the bot; nginx does not reach it.
+        case `private`
+    }
 
     /// Creates a listing.
-    public init(method: String, path: String, public: Bool) {
+    public init(method: String, path: String, public: Bool, listener: Listener = .public) {
         self.method = method
         self.path = path
         self.public = `public`
+        self.listener = listener
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GuildServiceKit
 import GuildStack
+import GuildTestSupport
 import Testing
 
 /// The list of services in Swift is the one truth: the scripts, the nginx template, the
@@ -62,6 +63,25 @@ struct StackDeclarationTests {
         let dockerfile = try Self.read("compose/Dockerfile")
         let built = dockerfile.split(separator: "\n").first { $0.contains("for program in") } ?? ""
         #expect(built.split(separator: " ").contains(Substring(name)), "compose/Dockerfile does not install \(name)")
+    }
+
+    /// nginx's own 405 (TRACE, refused before any location) names the methods of the path in
+    /// `Allow`, from a map that must list every public path of the contract with its methods.
+    @Test func nginxAllowMapListsTheMethodsOfEveryPublicPath() throws {
+        let template = try Self.read("nginx/guildhall.conf.template")
+        let map = template.components(separatedBy: "map $request_uri $guildhall_allow {").dropFirst().first?.components(separatedBy: "\n}").first ?? ""
+        var entries: [(pattern: String, allow: String)] = []
+        for line in map.split(separator: "\n") {
+            let parts = line.split(separator: "\"")
+            if parts.count >= 4, parts[1].hasPrefix("~") { entries.append((String(parts[1].dropFirst()), String(parts[3]))) }
+        }
+        #expect(!entries.isEmpty, "nginx has no map $request_uri $guildhall_allow")
+        for path in try ContractOperations().paths where !path.isPrivate {
+            let sample = path.path.replacingOccurrences(of: #"\{[^}]+\}"#, with: "x1", options: .regularExpression)
+            let first = try entries.first { entry in try Regex(entry.pattern).firstMatch(in: sample) != nil }
+            let allowed = Set((first?.allow ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+            #expect(allowed == Set(path.methods), "nginx's Allow for \(path.path) is \(first?.allow ?? "missing"); the contract's methods are \(path.methods)")
+        }
     }
 
     @Test(arguments: GuildStack.services.map(\.name))

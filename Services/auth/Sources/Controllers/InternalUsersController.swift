@@ -41,11 +41,10 @@ struct InternalUsersController: Sendable {
         }
     }
 
-    /// By user id (the services).
+    /// By user id (the services). A path that cannot hold a user id names no account: 404, as
+    /// every id in a path that is not a UUID (``Parameters/uuid(_:or:)``).
     @Sendable func byId(request: Request, context: GuildRequestContext) async throws -> Account {
-        guard let text = context.parameters.get("user_id"), let id = UUID(uuidString: text) else {
-            throw APIError.invalidField("user_id", "must be a user id")
-        }
+        let id = try context.parameters.uuid("user_id", or: .userNotFound)
         return Account(try await users.find(id: id, logger: context.logger))
     }
 

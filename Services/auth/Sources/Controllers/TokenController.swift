@@ -21,8 +21,10 @@ struct TokenController: Sendable {
         return routes
     }
 
-    /// 200 (no body) with the identity headers for a valid access token, 401 for anything else.
-    /// The middleware has verified the token already (signature cache included); no I/O here.
+    /// 200 `{"valid": true}` with the identity headers for a valid access token, 401 for anything
+    /// else. The middleware has verified the token already (signature cache included); no I/O here.
+    /// (nginx's `auth_request` asks the verify listener, whose answers have no body; this public
+    /// route answers in JSON like every other.)
     @Sendable func verify(request: Request, context: GuildRequestContext) async throws -> Response {
         guard let identity = context.identity else { throw APIError.unauthorized("invalid or missing access token") }
         var headers = HTTPFields()
@@ -30,10 +32,8 @@ struct TokenController: Sendable {
         headers[.userRole] = identity.role.rawValue
         headers[.sessionId] = identity.sessionId
         headers[.cacheControl] = "no-store"
-        // No body: nginx's auth_request reads headers only, and an unread body would make it close
-        // the upstream connection after every subrequest instead of keeping it alive.
-        headers[.contentLength] = "0"
-        return Response(status: .ok, headers: headers, body: .init())
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: #"{"valid":true}"#)))
     }
 
     private static func encodedJWKS(_ key: SigningKey) -> ByteBuffer {

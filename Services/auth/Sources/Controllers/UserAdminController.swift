@@ -78,7 +78,7 @@ struct UserAdminController: Sendable {
     @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> UserResponse {
         try context.require(.admin)
         let id = try context.parameters.uuid("user_id", or: .userNotFound)
-        let body = try await request.decodeChange(as: ChangeRequest.self, context: context)
+        let body = try await request.decodeChange(as: ChangeRequest.self, context: context, nullable: ["discord_id"])
         if case .some(.some(let discordId)) = body.discordId, !DiscordId.isValid(discordId) { throw APIError.notADiscordId() }
         if id == context.caller.userId, body.disabled == true || (body.role.map { $0 != .admin } ?? false) {
             throw APIError.conflict("cannot_change_self", "an admin cannot disable or demote their own account")

@@ -28,7 +28,7 @@ struct PasswordHasher: Sendable {
 
     /// Valid passwords must fit bcrypt's 72-byte input.
     static func validate(_ password: String) -> String? {
-        if password.utf8.count < 8 { return "must be at least 8 characters" }
+        if password.unicodeScalars.count < 8 { return "must be at least 8 characters" }
         if password.utf8.count > 72 { return "must be at most 72 bytes" }
         return nil
     }

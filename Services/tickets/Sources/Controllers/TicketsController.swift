@@ -107,7 +107,7 @@ struct TicketsController: Sendable {
     @Sendable func send(request: Request, context: AuthenticatedContext) async throws -> Response {
         // Who may write in the ticket is decided with the message itself, in one statement.
         let id = try context.parameters.uuid("ticket_id", or: .ticketNotFound)
-        let body = try await request.decodeJSON(as: SendRequest.self, context: context)
+        let body = try await request.decodeJSON(as: SendRequest.self, context: context, nullable: ["client_message_id"])
         let content = try TicketRules.text(body.message, field: "message", range: TicketRules.messageLength)
         let clientId = try body.clientMessageId.map(TicketRules.clientMessageId)
         let sent = try await tickets.send(content, in: id, by: try await author(context), clientId: clientId, logger: context.logger)
