@@ -128,8 +128,12 @@ struct BookingTests {
         #expect(try listed.json()["next_cursor"] == .null)
         #expect(try await booking(id, token: user.token)["game_name"] == .string("Hero"))
 
-        let window = try await stack.send(.GET, "/api/booking/availability?start=\(start)&duration=1")
-        #expect(try window.json()["vms"].map { vms in !(vms.array ?? []).contains { $0["id"] == .string(vm) } } == true, "a booked VM shows as free")
+        // Public reads show a booking on every replica within a second.
+        let taken = try await eventually(timeout: .seconds(1), every: .milliseconds(20)) {
+            let window = try await stack.send(.GET, "/api/booking/availability?start=\(start)&duration=1")
+            return try window.json()["vms"].map { vms in !(vms.array ?? []).contains { $0["id"] == .string(vm) } } == true
+        }
+        #expect(taken, "a booked VM shows as free")
 
         let cancelled = try await stack.send(.POST, "/api/booking/bookings/\(id)/cancel", token: user.token)
         #expect(cancelled.status == 200, "\(cancelled.text)")
@@ -236,8 +240,9 @@ struct BookingTests {
         #expect(made.count == free, "\(replies.map(\.text))")
         #expect(Set(made).count == made.count, "two bookings got the same VM")
         #expect(try replies.filter { $0.status != 201 }.map { try $0.errorCode() } == Array(repeating: "no_vm_available", count: 4))
-        let after = try await stack.send(.GET, "/api/booking/availability?start=\(start)&duration=2")
-        #expect(try after.json()["count"]?.int == 0)
+        #expect(try await eventually(timeout: .seconds(1), every: .milliseconds(20)) {
+            try await stack.send(.GET, "/api/booking/availability?start=\(start)&duration=2").json()["count"]?.int == 0
+        })
         try await checkInvariants()
     }
 
@@ -286,8 +291,9 @@ struct BookingTests {
                 try await booking(id, token: user.token)["status"] == .string("active") && !events.events(EventType.bookingStarted, bookingId: id).isEmpty
             }
             #expect(started, "the booking did not become active with a booking.started event")
-            let vmNow = try await stack.send(.GET, "/api/booking/vms/\(vm)").json()
-            #expect(vmNow["current_booking"]?["id"] == .string(id))
+            #expect(try await eventually(timeout: .seconds(1), every: .milliseconds(20)) {
+                try await stack.send(.GET, "/api/booking/vms/\(vm)").json()["current_booking"]?["id"] == .string(id)
+            })
 
             try await shift(id, hoursBack: 2)  // ended ten seconds ago
             let ended = try await eventually(timeout: .seconds(10)) {
@@ -358,8 +364,10 @@ struct BookingTests {
         let refused = try await book(user.token, vm: vm, start: time(10), duration: 1)
         #expect(refused.status == 409)
         #expect(try refused.errorCode() == "vm_in_maintenance")
-        let window = try await stack.send(.GET, "/api/booking/availability?start=\(time(10))&duration=1").json()
-        #expect(!(window["vms"]?.array ?? []).contains { $0["id"] == .string(vm) })
+        #expect(try await eventually(timeout: .seconds(1), every: .milliseconds(20)) {
+            let window = try await stack.send(.GET, "/api/booking/availability?start=\(time(10))&duration=1").json()
+            return !(window["vms"]?.array ?? []).contains { $0["id"] == .string(vm) }
+        })
 
         let back = try await stack.send(.PATCH, "/api/booking/vms", token: admin, raw: #"{"id":"\#(vm)","status":"online"}"#)
         #expect(back.status == 200, "\(back.text)")
@@ -409,9 +417,14 @@ struct BookingTests {
 
         let packId = StackClient.unique("pack")
         #expect(try await stack.send(.POST, "/api/booking/shop/packs", token: admin, raw: #"{"id":"\#(packId)","name":"Trial","hours":3,"price":2.5}"#).status == 201)
-        #expect(try await stack.send(.GET, "/api/booking/shop/packs").json().array?.contains { $0["id"] == .string(packId) } == true)
+        // Public reads show a change on every replica within a second (at once on the one that made it).
+        #expect(try await eventually(timeout: .seconds(1), every: .milliseconds(20)) {
+            try await stack.send(.GET, "/api/booking/shop/packs").json().array?.contains { $0["id"] == .string(packId) } == true
+        })
         #expect(try await stack.send(.PATCH, "/api/booking/shop/packs/\(packId)", token: admin, raw: #"{"active":false}"#).status == 200)
-        #expect(try await stack.send(.GET, "/api/booking/shop/packs").json().array?.contains { $0["id"] == .string(packId) } == false)
+        #expect(try await eventually(timeout: .seconds(1), every: .milliseconds(20)) {
+            try await stack.send(.GET, "/api/booking/shop/packs").json().array?.contains { $0["id"] == .string(packId) } == false
+        })
         let retired = try await stack.send(.POST, "/api/booking/shop/buy", token: user.token, raw: #"{"pack_id":"\#(packId)"}"#)
         #expect(retired.status == 404)
         #expect(try retired.errorCode() == "pack_not_found")

@@ -236,12 +236,18 @@ struct LevelingTests {
             #expect(set.status == 200)
         }
         _ = try await stack.send(.POST, "/api/leveling/xp", token: admin, raw: #"{"discord_id":"\#(top)","amount":1,"reason":"seed"}"#)
-        let board = try await stack.send(.GET, "/api/leveling/leaderboard?limit=5")
-        #expect(board.status == 200, "\(board.text)")
-        let entries = try board.json()["entries"]?.array ?? []
+        // Public reads show a change on every replica within a second (at once on the one that made it).
+        var entries: [JSONValue] = []
+        _ = try await eventually(timeout: .seconds(1), every: .milliseconds(20)) {
+            entries = try await stack.send(.GET, "/api/leveling/leaderboard?limit=5").json()["entries"]?.array ?? []
+            return entries.contains { $0["discord_id"] == .string(top) } && entries.contains { $0["discord_id"] == .string(me) }
+        }
         let topEntry = try #require(entries.first { $0["discord_id"] == .string(top) })
         let myEntry = try #require(entries.first { $0["discord_id"] == .string(me) })
         #expect((topEntry["rank"]?.int ?? 0) < (myEntry["rank"]?.int ?? 0))
+        // The same read without a token first: a signed-in caller is never answered from its cache.
+        let anonymous = try await stack.send(.GET, "/api/leveling/leaderboard?limit=1&offset=0").json()["me"]
+        #expect(anonymous == nil || anonymous == .null)
         let mine = try await stack.send(.GET, "/api/leveling/leaderboard?limit=1&offset=0", token: user.token).json()["me"]
         #expect(mine?["rank"] == myEntry["rank"] && mine?["discord_id"] == .string(me))
         #expect(try await stack.send(.GET, "/api/leveling/leaderboard?limit=0").status == 400)

@@ -16,7 +16,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     return buildGuildApplication(
         dependencies,
         routes: { routes in
-            routes.open("/api/booking", catalogueController.publicEndpoints, vmController.publicEndpoints)
+            routes.open("/api/booking", cached: catalogueController.publicEndpoints, vmController.publicEndpoints)
             routes.signedIn(
                 "/api/booking",
                 catalogueController.adminEndpoints, vmController.adminEndpoints,

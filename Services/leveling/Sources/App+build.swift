@@ -27,7 +27,8 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     return buildGuildApplication(
         dependencies,
         routes: { routes in
-            routes.open("/api/leveling", profileRoutes.publicEndpoints, toolRoutes.publicEndpoints)
+            routes.open("/api/leveling", cached: profileRoutes.publicEndpoints)
+            routes.open("/api/leveling", toolRoutes.publicEndpoints)
             routes.signedIn("/api/leveling", profileRoutes.endpoints, adminRoutes.endpoints, toolRoutes.endpoints)
         },
         internalRoutes: { internalRoutes in
