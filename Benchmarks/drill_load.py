@@ -29,6 +29,9 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_common import percentile  # noqa: E402
+
 
 class Client:
     """One keep-alive connection to nginx per thread."""
@@ -135,24 +138,26 @@ def main():
     client = Client(args.base, args.timeout)
     admin, owners, tickets = set_up(args, client)
 
-    records = []  # (kind, name, sent, answered, status)
+    records = []  # (kind, name, sent, answered, status, target)
     refusals = {}  # "kind status code: message" → how many
     reasons = {}  # a refused write's name → its "kind status code: message"
     lock = threading.Lock()
     slots = threading.BoundedSemaphore(args.inflight)
     not_sent = 0
 
+    def send(kind, name, target):
+        if kind == "user":
+            return client.request("POST", "/api/users", {"username": name, "password": "drill-password-1", "role": "user"}, admin)
+        if kind == "message":
+            return client.request("POST", f"/api/tickets/{target}/send", {"message": f"drill reply {name}", "client_message_id": name}, admin)
+        return client.request("POST", "/api/booking/admin/grant", {"user_id": target, "hours": 1, "reason": name}, admin,
+                              {"Idempotency-Key": name})
+
     def write(kind, name, target):
         sent = time.time()
-        if kind == "user":
-            status, body = client.request("POST", "/api/users", {"username": name, "password": "drill-password-1", "role": "user"}, admin)
-        elif kind == "message":
-            status, body = client.request("POST", f"/api/tickets/{target}/send", {"message": f"drill reply {name}", "client_message_id": name}, admin)
-        else:
-            status, body = client.request("POST", "/api/booking/admin/grant", {"user_id": target, "hours": 1, "reason": name}, admin,
-                                          {"Idempotency-Key": name})
+        status, body = send(kind, name, target)
         with lock:
-            records.append((kind, name, sent, time.time(), status))
+            records.append((kind, name, sent, time.time(), status, target))
             if not 200 <= status < 300:
                 error = (body or {}).get("error") if isinstance(body, dict) else None
                 reason = f"{error.get('code')}: {error.get('message')}" if isinstance(error, dict) else json.dumps(error or body)[:120]
@@ -179,14 +184,22 @@ def main():
         file.write(f"load_started {started:.3f}\n")
     index = 0
     ends_at = None
-    lag = {}
-    lag_sampler = None
+    # How far notify's consumer is behind, once a second: its lag when the fault begins is its lag without the fault.
+    lag_samples = []
+    sampling = threading.Event()
+
+    def sample_lag():
+        while not sampling.is_set():
+            taken = time.time()
+            try:
+                lag_samples.append((taken, not_applied_count()))
+            except BaseException:  # PostgreSQL away: no sample
+                pass
+            sampling.wait(max(0.0, taken + 1 - time.time()))
+
+    threading.Thread(target=sample_lag, daemon=True).start()
     while True:
         now = time.time()
-        if lag_sampler is None and "fault_started" in read_marks(args.marks):
-            # How far notify's consumer is behind when the fault begins: its lag without the fault.
-            lag_sampler = threading.Thread(target=lambda: lag.update(before_fault=not_applied_count()), daemon=True)
-            lag_sampler.start()
         if ends_at is None:
             fault_ended = read_marks(args.marks).get("fault_ended")
             if fault_ended is not None:
@@ -206,6 +219,7 @@ def main():
             continue
         pool.submit(write, kind, name, target)
     load_ended = time.time()
+    sampling.set()
     pool.shutdown(wait=True)
     answered_by = time.time()
     marks = read_marks(args.marks)
@@ -216,14 +230,20 @@ def main():
     # ---- what PostgreSQL holds -----------------------------------------------------------------
     time.sleep(max(0.0, load_ended + args.settle - time.time()))
     like = args.tag.replace("_", "\\_") + "-%"
-    stored = {}
-    for kind, sql in (
-        ("user", f"SELECT username, 1 FROM auth.users WHERE username LIKE '{like}'"),
-        ("message", f"SELECT client_message_id, count(*) FROM tickets.messages WHERE client_message_id LIKE '{like}' GROUP BY 1"),
-        ("grant", f"SELECT reason, count(*) FROM booking.ledger WHERE kind = 'grant' AND reason LIKE '{like}' GROUP BY 1"),
-    ):
-        for name, count in psql(args, sql):
-            stored[name] = int(count)
+
+    def stored_writes():
+        """Each write of this run found in PostgreSQL → how many times it is stored."""
+        found = {}
+        for sql in (
+            f"SELECT username, 1 FROM auth.users WHERE username LIKE '{like}'",
+            f"SELECT client_message_id, count(*) FROM tickets.messages WHERE client_message_id LIKE '{like}' GROUP BY 1",
+            f"SELECT reason, count(*) FROM booking.ledger WHERE kind = 'grant' AND reason LIKE '{like}' GROUP BY 1",
+        ):
+            for name, count in psql(args, sql):
+                found[name] = int(count)
+        return found
+
+    stored = stored_writes()
 
     def outbox_and_consumption():
         unpublished = {schema: int(count) for schema, count in psql(args, " UNION ALL ".join(
@@ -233,12 +253,31 @@ def main():
 
     unpublished, not_applied = outbox_and_consumption()
     counted_at = time.time()
+
     drained_after = 0.0 if sum(unpublished.values()) == 0 and not_applied == 0 else None
     while drained_after is None and time.time() - counted_at < 30:
         time.sleep(0.5)
         later_unpublished, later_not_applied = outbox_and_consumption()
         if sum(later_unpublished.values()) == 0 and later_not_applied == 0:
             drained_after = time.time() - fault_ended
+
+    # ---- each failed write tried once more, as a client would: with its key, it must not be stored twice ----
+    failed = [record for record in records if not 200 <= record[4] < 300]
+    retried = {}
+
+    def retry(record):
+        status, _ = send(record[0], record[1], record[5])
+        with lock:
+            retried[record[1]] = status
+
+    with ThreadPoolExecutor(max_workers=32) as retries:
+        list(retries.map(retry, failed))
+    after_retry = stored_writes()
+    retry_statuses = {}
+    for status in retried.values():
+        retry_statuses[str(status)] = retry_statuses.get(str(status), 0) + 1
+    missing_after_retry = sum(1 for record in failed if after_retry.get(record[1], 0) == 0)
+    twice_after_retry = sum(1 for count in after_retry.values() if count > 1)
 
     # ---- the account ---------------------------------------------------------------------------
     def klass(status):
@@ -253,7 +292,7 @@ def main():
     counts = {"2xx": 0, "4xx": 0, "5xx": 0, "none": 0}
     statuses = {}
     lost, saved_after_failure, stored_after_4xx, duplicated = [], [], [], []
-    for kind, name, sent, answered, status in records:
+    for kind, name, sent, answered, status, _ in records:
         counts[klass(status)] += 1
         statuses[str(status)] = statuses.get(str(status), 0) + 1
         present = stored.get(name, 0)
@@ -284,6 +323,9 @@ def main():
     failed_during = sum(1 for record in during if klass(record[4]) != "2xx")
     failed_after = sum(1 for record in after if klass(record[4]) != "2xx")
     latencies = sorted(record[3] - record[2] for record in records)
+    durations = {}
+    for record in records:
+        durations.setdefault(record[0], []).append(record[3] - record[2])
 
     # Per second from the fault's start: writes sent that second, and how many were answered 2xx.
     timeline = []
@@ -316,13 +358,19 @@ def main():
         "unpublished_outbox": unpublished,
         "unpublished_total": sum(unpublished.values()),
         "events_not_applied": not_applied,
-        "events_not_applied_at_fault_start": lag.get("before_fault"),
+        "events_not_applied_at_fault_start": next((value for taken, value in reversed(lag_samples) if taken < fault_started), None),
+        "retried": len(failed),
+        "retry_statuses": retry_statuses,
+        "missing_after_retry": missing_after_retry,
+        "stored_twice_after_retry": twice_after_retry,
         "counted_s_after_fault": round(counted_at - fault_ended, 1),
         "drained_s_after_fault": None if drained_after is None else round(drained_after, 1),
         "first_2xx_s": None if first_2xx is None else round(max(first_2xx, 0.0), 2),
         "steady_2xx_s": None if steady is None else round(steady, 2),
         "latency_ms_p50": round(1000 * latencies[len(latencies) // 2], 1) if latencies else None,
         "latency_ms_max": round(1000 * latencies[-1], 1) if latencies else None,
+        "latency_ms_p50_p99_by_kind": {kind: [round(1000 * percentile(durations[kind], fraction), 1) for fraction in (0.5, 0.99)]
+                                       for kind in durations},
         "answered_within_s": round(answered_by - load_ended, 1),
         "refusals": dict(sorted(refusals.items(), key=lambda item: -item[1])[:12]),
         "saved_after_5xx_kinds": {kind: sum(1 for name, _ in saved_after_failure if name.startswith(f"{args.tag}-{kind[0]}"))
