@@ -14,10 +14,11 @@ extension Request {
     /// A field of the body's object that is `null` is a 400 naming it unless `nullable` names it:
     /// an optional field is given or left out, and `null` does not stand for "absent" (Swift's
     /// decoding would take it as absent, and a `PATCH` with `"memory": null` would change nothing
-    /// while answering 200).
+    /// while answering 200). Nested objects (`events[0].channel_id`) are held to the same rule,
+    /// except in the fields `freeForm` names, whose content is the caller's own (`metadata`).
     public func decodeJSON<T: Decodable>(
         as type: T.Type, context: some RequestContext, limit: Int? = nil, decoder: JSONDecoder = GuildJSON.decoder,
-        nullable: Set<String> = []
+        nullable: Set<String> = [], freeForm: Set<String> = []
     ) async throws -> T {
         var request = self
         let buffer: ByteBuffer
@@ -29,7 +30,7 @@ extension Request {
         guard buffer.readableBytes > 0 else { throw APIError.malformedBody("a JSON body is required") }
         do {
             let decoded = try decoder.decode(T.self, from: Data(buffer: buffer))
-            try Self.refuseUnknownAndNullFields(of: decoded, in: buffer, nullable: nullable)
+            try Self.refuseUnknownAndNullFields(of: decoded, in: buffer, nullable: nullable, freeForm: freeForm)
             return decoded
         } catch let error as DecodingError {
             // Foundation reports a fractional or huge number decoded as an integer as corrupt
@@ -54,15 +55,70 @@ extension Request {
     /// `additionalProperties: false`: a misspelt field is an error, not silently ignored) and a
     /// `null` one other than those of `nullable`. The fields of a struct are its properties, in
     /// the contract's `snake_case`; a body decoded into anything else is not checked here.
-    static func refuseUnknownAndNullFields<T>(of decoded: T, in buffer: ByteBuffer, nullable: Set<String>) throws {
-        let mirror = Mirror(reflecting: decoded)
-        guard mirror.displayStyle == .struct,
+    static func refuseUnknownAndNullFields<T>(
+        of decoded: T, in buffer: ByteBuffer, nullable: Set<String>, freeForm: Set<String>
+    ) throws {
+        guard Mirror(reflecting: decoded).displayStyle == .struct,
             case .object(let members)? = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: buffer))
         else { return }
-        let known = Set(mirror.children.compactMap { $0.label.map { GuildJSON.snakeCase($0.hasPrefix("_") ? String($0.dropFirst()) : $0) } })
+        try refuseUnknownFields(of: decoded, in: .object(members), path: nil, freeForm: freeForm)
         for key in members.keys.sorted() {
-            guard known.contains(key) else { throw APIError.invalidField(key, "is not a field of this request") }
             if members[key] == .null && !nullable.contains(key) { throw APIError.invalidField(key, "must not be null") }
+            if !freeForm.contains(key), let nested = members[key], let path = nested.firstNull(path: key) {
+                throw APIError.invalidField(path, "must not be null")
+            }
+        }
+    }
+
+    /// Walks `json` beside the value decoded from it: an object read into a struct may have only
+    /// the struct's properties as fields, at any depth (`events[0].colour`), an array is walked
+    /// item by item, and an optional is looked into. Anything else (dates, ids, enums, free-form
+    /// values) is left alone.
+    private static func refuseUnknownFields(of value: Any, in json: JSONValue, path: String?, freeForm: Set<String>) throws {
+        let mirror = Mirror(reflecting: value)
+        switch (mirror.displayStyle, json) {
+        case (.optional, _):
+            if let wrapped = mirror.children.first?.value { try refuseUnknownFields(of: wrapped, in: json, path: path, freeForm: freeForm) }
+        case (.struct, .object(let members)):
+            var properties: [String: Any] = [:]
+            for child in mirror.children {
+                guard let label = child.label else { continue }
+                properties[GuildJSON.snakeCase(label.hasPrefix("_") ? String(label.dropFirst()) : label)] = child.value
+            }
+            for key in members.keys.sorted() {
+                let field = path.map { "\($0).\(key)" } ?? key
+                guard let property = properties[key] else { throw APIError.invalidField(field, "is not a field of this request") }
+                if path == nil && freeForm.contains(key) { continue }
+                if let member = members[key] { try refuseUnknownFields(of: property, in: member, path: field, freeForm: freeForm) }
+            }
+        case (.collection, .array(let elements)):
+            for (index, (element, item)) in zip(mirror.children.map(\.value), elements).enumerated() {
+                try refuseUnknownFields(of: element, in: item, path: "\(path ?? "body")[\(index)]", freeForm: freeForm)
+            }
+        default:
+            return
+        }
+    }
+}
+
+extension JSONValue {
+    /// The path of the first `null` inside an object of this value (`events[0].channel_id`), if any.
+    func firstNull(path: String) -> String? {
+        switch self {
+        case .object(let members):
+            for key in members.keys.sorted() {
+                guard let member = members[key] else { continue }
+                if member == .null { return "\(path).\(key)" }
+                if let found = member.firstNull(path: "\(path).\(key)") { return found }
+            }
+            return nil
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                if let found = element.firstNull(path: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        default:
+            return nil
         }
     }
 }

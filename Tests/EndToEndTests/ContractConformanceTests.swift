@@ -47,6 +47,29 @@ struct ContractConformanceTests {
         #expect(try created.json()["error"]?["message"]?.stringValue?.hasPrefix("description:") == true, "\(created.text)")
     }
 
+    @Test func aNullInsideANestedObjectIsRefusedButMetadataIsTheCallers() async throws {
+        let member = "9\(Int.random(in: 10_000_000_000_000_000...99_999_999_999_999_999))"
+        let now = ISO8601DateFormatter().string(from: Date())
+        let batch = #"{"events":[{"discord_id":"\#(member)","source":"message","occurred_at":"\#(now)","event_id":"\#(UUID())","channel_id":null}]}"#
+        let refused = try await StackClient.internalPost("leveling", "/internal/leveling/events/batch", batch)
+        #expect(refused.status == 400, "\(refused.text)")
+        #expect(try refused.json()["error"]?["message"]?.stringValue?.hasPrefix("events[0].channel_id:") == true, "\(refused.text)")
+
+        let unknown = #"{"events":[{"discord_id":"\#(member)","source":"message","occurred_at":"\#(now)","event_id":"\#(UUID())","colour":"red"}]}"#
+        let refusedUnknown = try await StackClient.internalPost("leveling", "/internal/leveling/events/batch", unknown)
+        #expect(refusedUnknown.status == 400, "\(refusedUnknown.text)")
+        #expect(try refusedUnknown.json()["error"]?["message"]?.stringValue?.hasPrefix("events[0].colour:") == true, "\(refusedUnknown.text)")
+
+        let notify = #"{"discord_id":"\#(member)","action":"renewed","metadata":{"message":42}}"#
+        let wrongType = try await StackClient.internalPost("notify", "/internal/notify", notify)
+        #expect(wrongType.status == 400, "\(wrongType.text)")
+        #expect(try wrongType.json()["error"]?["message"]?.stringValue?.hasPrefix("metadata.message:") == true, "\(wrongType.text)")
+
+        let report = #"{"event_type":"member_left","discord_id":"\#(member)","metadata":{"reason":null}}"#
+        let accepted = try await StackClient.internalPost("auth", "/internal/events", report)
+        #expect(accepted.status == 202, "\(accepted.text)")
+    }
+
     @Test func aNullableFieldMayBeNull() async throws {
         let admin = try await stack.adminToken()
         let user = try await stack.makeUser(role: "user", admin: admin)

@@ -37,7 +37,7 @@ struct DiscordEventsController: Sendable {
 
     /// `{event_type, discord_id, metadata}` → 202 `{accepted, event_id, type}`.
     @Sendable func report(request: Request, context: GuildRequestContext) async throws -> EditedResponse<Accepted> {
-        let body = try await request.decodeJSON(as: Report.self, context: context, decoder: JSONDecoder())
+        let body = try await request.decodeJSON(as: Report.self, context: context, decoder: JSONDecoder(), freeForm: ["metadata"])
         guard (1...64).contains(body.eventType.utf8.count), let first = body.eventType.utf8.first, first >= 0x61, first <= 0x7A,
             body.eventType.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F })
         else { throw APIError.invalidField("event_type", "must be 1 to 64 lower-case letters, digits or _, starting with a letter") }

@@ -43,7 +43,7 @@ struct BotNotifyController: Sendable {
     /// `member_not_found` when no account is linked to the member. With an `Idempotency-Key`, a
     /// retry adds nothing.
     @Sendable func notify(request: Request, context: GuildRequestContext) async throws -> Answer {
-        let body = try await request.decodeJSON(as: Body.self, context: context, decoder: JSONDecoder())
+        let body = try await request.decodeJSON(as: Body.self, context: context, decoder: JSONDecoder(), freeForm: ["metadata"])
         guard DiscordId.isValid(body.discordId) else { throw APIError.notADiscordId() }
         guard (1...64).contains(body.action.utf8.count),
             body.action.utf8.allSatisfy({ ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F || $0 == 0x2E || $0 == 0x2D })
@@ -73,6 +73,9 @@ struct BotNotifyController: Sendable {
     /// The entry's title and text: `metadata.title` / `metadata.message` when given, otherwise
     /// the action in words and the plan.
     static func text(action: String, plan: String?, metadata: JSONValue?) throws -> (String, String) {
+        for field in ["title", "message"] {
+            if let value = metadata?[field], value.stringValue == nil { throw APIError.invalidField("metadata.\(field)", "must be a string") }
+        }
         let words = action.replacingOccurrences(of: "_", with: " ").replacingOccurrences(of: ".", with: " ")
         let title = metadata?["title"]?.stringValue ?? words.prefix(1).uppercased() + words.dropFirst()
         let text = metadata?["message"]?.stringValue ?? plan.map { "Plan: \($0)" } ?? ""
