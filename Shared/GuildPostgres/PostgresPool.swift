@@ -27,6 +27,9 @@ public final class PostgresPool: PostgresSource, Service {
     private let watchConfiguration: PostgresConnection.Configuration
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
+    /// The pools' own logger: errors only (a pool warns when leased before its `run()` began,
+    /// which is how a replaced pool starts).
+    private let poolLogger: Logger
     private let probeInterval: Duration
     /// The connection held open to watch the database; closed to make the watch look again.
     private let watchConnection = Mutex<PostgresConnection?>(nil)
@@ -48,8 +51,11 @@ public final class PostgresPool: PostgresSource, Service {
         self.watchConfiguration = watch
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
+        var poolLogger = logger
+        poolLogger.logLevel = .error
+        self.poolLogger = poolLogger
         self.probeInterval = probeInterval
-        let first = PostgresClient(configuration: client, eventLoopGroup: eventLoopGroup, backgroundLogger: logger)
+        let first = PostgresClient(configuration: client, eventLoopGroup: eventLoopGroup, backgroundLogger: poolLogger)
         self.reachability = Mutex(.reachable(first))
         (suspicions, suspicionInput) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         (pools, poolInput) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
@@ -161,7 +167,7 @@ public final class PostgresPool: PostgresSource, Service {
     private func markReachable() {
         let fresh: PostgresClient? = reachability.withLock { reachability in
             guard case .unreachable = reachability else { return nil }
-            let fresh = PostgresClient(configuration: clientConfiguration, eventLoopGroup: eventLoopGroup, backgroundLogger: logger)
+            let fresh = PostgresClient(configuration: clientConfiguration, eventLoopGroup: eventLoopGroup, backgroundLogger: poolLogger)
             reachability = .reachable(fresh)
             return fresh
         }

@@ -141,6 +141,45 @@ struct FrontDoorTests {
         #expect(reply.headers.first(name: "Allow")?.contains("GET") == true)
     }
 
+    /// The largest head nginx takes (an 8 KB query, an 8 KB header) passes the gate as any other:
+    /// a JSON 4xx, never a 5xx; with a real token, the answer itself.
+    @Test func theLargestHeadNginxTakesGetsAJSON4xxOrItsAnswer() async throws {
+        let query = "?x=" + String(repeating: "q", count: 8_000)
+        let forged = String(repeating: "t", count: 8_000)
+        let refused = try await stack.send(.GET, "/api/users/me" + query, token: forged)
+        #expect(refused.status == 401, "\(refused.status) \(refused.text.prefix(300))")
+        #expect(try refused.errorCode() == "unauthorized")
+        let padded = try await stack.send(.GET, "/api/users/me" + query, token: forged, headers: [("X-Padding", String(repeating: "p", count: 8_000))])
+        #expect((400..<500).contains(padded.status), "\(padded.status) \(padded.text.prefix(300))")
+        #expect(padded.headers.first(name: "Content-Type")?.hasPrefix("application/json") == true)
+
+        let user = try await stack.makeUser(role: "user", admin: try await stack.adminToken())
+        let answered = try await stack.send(.GET, "/api/users/me" + query, token: user.token, headers: [("X-Padding", String(repeating: "p", count: 8_000))])
+        #expect(answered.status == 200, "\(answered.status) \(answered.text.prefix(300))")
+        // Longer than nginx takes: its own JSON answers.
+        let tooLong = try await stack.send(.GET, "/api/users/me?x=" + String(repeating: "q", count: 9_000), token: user.token)
+        #expect(tooLong.status == 414, "\(tooLong.status)")
+        #expect(try tooLong.errorCode() == "uri_too_long")
+        let tooLarge = try await stack.send(.GET, "/api/users/me", token: String(repeating: "t", count: 9_000))
+        #expect([400, 431].contains(tooLarge.status), "\(tooLarge.status)")
+        #expect(tooLarge.headers.first(name: "Content-Type")?.hasPrefix("application/json") == true)
+    }
+
+    /// Methods nobody routes get the contract's JSON error: a 405 with `Allow` where the path is
+    /// known, a 400 elsewhere — never the empty answer of an HTTP parser that does not know them.
+    @Test(arguments: ["TRACK", "FOO", "PRI"])
+    func aMethodNobodyRoutesIsAJSONError(method: String) async throws {
+        let known = try await stack.send(HTTPMethod(rawValue: method), "/api/booking/vms")
+        #expect(known.status == 405, "\(method): \(known.text)")
+        #expect(try known.errorCode() == "method_not_allowed")
+        #expect(known.headers.first(name: "Allow") == "GET, POST, PATCH")
+        for path in ["/api/nothing-here", "/api/tickets/x/y/z", "/"] {
+            let unknown = try await stack.send(HTTPMethod(rawValue: method), path)
+            #expect(unknown.status == 400, "\(method) \(path): \(unknown.text)")
+            #expect(try unknown.errorCode() == "bad_request")
+        }
+    }
+
     @Test func aBodyOver64KiBIsJSON413AndReachesNoService() async throws {
         let body = Data(repeating: UInt8(ascii: "a"), count: 70 * 1024)
         let reply = try await stack.send(.POST, "/api/auth/login", body: body)

@@ -125,7 +125,7 @@ struct VerifyGateTests {
             let withBody = try await RawHTTP.exchange(pieces: [post + "01234", "56789" + request], port: port, done: Self.answers(2))
             #expect(withBody.statuses == [200, 200], "port \(port), a request with a body: \(withBody.text)")
 
-            let overlong = "GET /api/auth/verify-token HTTP/1.1\r\nX-Padding: \(String(repeating: "a", count: 20_000))\r\n\r\n"
+            let overlong = "GET /api/auth/verify-token HTTP/1.1\r\nX-Padding: \(String(repeating: "a", count: 70_000))\r\n\r\n"
             let refused = try await RawHTTP.exchange(overlong, port: port)
             #expect(refused.statuses == [431], "port \(port): \(refused.text.prefix(200))")
             #expect(refused.text.contains(#""code":"headers_too_large""#))

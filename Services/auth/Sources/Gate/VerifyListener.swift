@@ -105,8 +105,11 @@ final class VerifyConnection: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// The longest request head accepted; an access token is well under 1 KiB.
-    static let headLimit = 16 * 1024
+    /// The longest request head accepted: anything nginx forwards (its request line and each
+    /// header are at most 8 KiB, and the gate passes on the token and the original URI), so that
+    /// an oversized request is answered as what it is — usually a token too long to be one (401)
+    /// — and never as a gate failure, which nginx would turn into a 5xx.
+    static let headLimit = 64 * 1024
 
     private let verifier: TokenVerifier
     private let responses: ResponseCounters
