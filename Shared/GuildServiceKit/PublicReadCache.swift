@@ -12,9 +12,9 @@ import Synchronization
 /// A successful write through a replica clears its cache at once and tells the others over Redis
 /// (``channel``), which clear theirs as the message arrives; changes made elsewhere (a job, the
 /// private listener) and messages lost while Redis is away are bounded by ``lifetime``: no answer
-/// is older than that on any replica. Only `200` answers to `GET` without credentials are kept
-/// (a signed-in caller may be answered about themselves), by path and query, and at most
-/// ``capacity`` of them, so made-up query strings cannot grow it without bound.
+/// is older than that on any replica. Only `200` answers to `GET` are kept, by path and query, and
+/// at most ``capacity`` of them, so made-up query strings cannot grow it without bound; routes
+/// that answer a signed-in caller about themselves are cached for anonymous callers only.
 public final class PublicReadCache: Sendable {
     struct Entry: Sendable {
         var expires: ContinuousClock.Instant
@@ -83,9 +83,11 @@ public final class PublicReadCache: Sendable {
 struct PublicReadCacheMiddleware: RouterMiddleware {
     typealias Context = GuildRequestContext
     let cache: PublicReadCache
+    /// The answer depends on who asks: requests with credentials pass by the cache.
+    let variesByCaller: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .get, request.headers[.authorization] == nil else { return try await next(request, context) }
+        guard request.method == .get, !variesByCaller || request.headers[.authorization] == nil else { return try await next(request, context) }
         let key = request.uri.description
         if let kept = cache.answer(for: key, now: .now) { return kept }
         let clears = cache.clears

@@ -24,11 +24,12 @@ public final class ServiceRoutes {
     }
 
     /// Public reads anyone may call, under `path`, answered from the ``PublicReadCache`` (at
-    /// most its lifetime old on any replica; at once after a write on this one).
-    public func open(_ path: String, cached collections: RouteCollection<GuildRequestContext>...) {
+    /// most its lifetime old on any replica; at once after a write on this one). When they
+    /// answer a signed-in caller about themselves (`variesByCaller`), only anonymous reads are.
+    public func open(_ path: String, variesByCaller: Bool = false, cached collections: RouteCollection<GuildRequestContext>...) {
         cache.markUsed()
         recordingPublic { router in
-            let group = router.group(RouterPath(path)).add(middleware: PublicReadCacheMiddleware(cache: cache))
+            let group = router.group(RouterPath(path)).add(middleware: PublicReadCacheMiddleware(cache: cache, variesByCaller: variesByCaller))
             for collection in collections { group.addRoutes(collection) }
         }
     }

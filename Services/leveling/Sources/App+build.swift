@@ -27,7 +27,8 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     return buildGuildApplication(
         dependencies,
         routes: { routes in
-            routes.open("/api/leveling", cached: profileRoutes.publicEndpoints)
+            // The leaderboard tells a signed-in member their own place.
+            routes.open("/api/leveling", variesByCaller: true, cached: profileRoutes.publicEndpoints)
             routes.open("/api/leveling", toolRoutes.publicEndpoints)
             routes.signedIn("/api/leveling", profileRoutes.endpoints, adminRoutes.endpoints, toolRoutes.endpoints)
         },
