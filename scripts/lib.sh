@@ -240,9 +240,10 @@ gh_start_service() {
         export DATABASE_URL="$GH_DATABASE_URL" REDIS_URL="$GH_REDIS_URL"
         export INTERNAL_API_SECRET="$GH_INTERNAL_SECRET"
         export JWKS_URL="http://127.0.0.1:$GH_AUTH_PORT/api/auth/jwks"
-        export AUTH_INTERNAL_URL="http://127.0.0.1:$GH_AUTH_INTERNAL_PORT"
+        # Every replica's private listener (those started so far), tried in turn.
+        export AUTH_INTERNAL_URL="$GH_AUTH_INTERNAL_URLS"
         # Started before notify, the only service that asks it.
-        export TICKETS_INTERNAL_URL="http://127.0.0.1:${GH_TICKETS_INTERNAL_PORT:-8183}"
+        export TICKETS_INTERNAL_URL="${GH_TICKETS_INTERNAL_URLS:-http://127.0.0.1:8183}"
         export DATA_DIR="$GH_RUN/auth-data"
         export ADMIN_USERNAME="$GH_ADMIN_USERNAME" ADMIN_PASSWORD="$GH_ADMIN_PASSWORD"
         export LOG_LEVEL="${LOG_LEVEL:-info}"
@@ -272,6 +273,8 @@ gh_start_stack() {
     # the other auth replicas read.
     local name replica count port internal verify servers var verify_servers=""
     GH_AUTH_VERIFY_PORTS=""
+    GH_AUTH_INTERNAL_URLS=""
+    GH_TICKETS_INTERNAL_URLS=""
     # nginx's map from a socket.io sid's prefix (the notify replica's id) to that replica.
     GH_NOTIFY_SID_ROUTES=""
     for name in "${GH_SERVICES[@]}"; do
@@ -298,6 +301,8 @@ gh_start_stack() {
                 GH_AUTH_INTERNAL_PORT="$internal"
             fi
             if [[ $name == tickets && $replica == 1 ]]; then GH_TICKETS_INTERNAL_PORT="$internal"; fi
+            [[ $name == auth ]] && GH_AUTH_INTERNAL_URLS+="${GH_AUTH_INTERNAL_URLS:+,}http://127.0.0.1:$internal"
+            [[ $name == tickets ]] && GH_TICKETS_INTERNAL_URLS+="${GH_TICKETS_INTERNAL_URLS:+,}http://127.0.0.1:$internal"
             gh_start_service "$name" "$replica" "$port" "$internal" "$verify"
             printf '%s %s %s %s %s\n' "$name" "$replica" "$port" "$internal" "$verify" >>"$GH_RUN/services"
             servers+="server 127.0.0.1:$port max_fails=1 fail_timeout=2s; "

@@ -2,23 +2,29 @@ import AsyncHTTPClient
 import Foundation
 import GuildCore
 import NIOCore
+import Synchronization
 
 /// Calls another service's private listener (`/internal/*`) with the shared secret.
 ///
-/// Any failure to get an answer (refused, timed out, not JSON) is a 503 naming the service, so a
-/// caller's own client sees "try again" rather than an error of ours.
+/// The listener may be given as several addresses separated by commas (one per replica, when
+/// nothing balances them): calls take turns, and a call that cannot reach one replica goes on to
+/// the next, so one replica gone costs no call. Any failure to get an answer from all of them
+/// (refused, timed out, not JSON) is a 503 naming the service, so a caller's own client sees "try
+/// again" rather than an error of ours.
 public struct InternalClient: Sendable {
     /// The service called, for errors and logs.
     public let service: String
-    /// Its private listener, such as `http://127.0.0.1:8183`.
-    public let baseURL: String
+    /// Its private listeners, such as `http://127.0.0.1:8183`.
+    public let baseURLs: [String]
     let secret: String
     let timeout: Duration
+    private let turn = Turns()
 
-    /// Creates a client of `service` at `baseURL`.
+    /// Creates a client of `service` at `baseURL` (or at each of several, separated by commas).
     public init(service: String, baseURL: String, secret: String, timeout: Duration = .seconds(2)) {
         self.service = service
-        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        let urls = baseURL.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        self.baseURLs = urls.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.secret = secret
         self.timeout = timeout
     }
@@ -26,16 +32,36 @@ public struct InternalClient: Sendable {
     /// `GET path`: the status and, for a 2xx answer, the body decoded as `T` (by the contract's
     /// rules unless `decoder` says otherwise: a body kept as `JSONValue` wants its keys as sent).
     public func get<T: Decodable>(_ path: String, as type: T.Type, decoder: JSONDecoder = GuildJSON.decoder) async throws -> (status: Int, body: T?) {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.headers.add(name: "Authorization", value: "Bearer \(secret)")
-        do {
-            let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
-            let body = try await response.body.collect(upTo: 4 << 20)
+        let first = turn.next()
+        for attempt in 0..<max(baseURLs.count, 1) {
+            guard !baseURLs.isEmpty else { break }
+            var request = HTTPClientRequest(url: baseURLs[(first + attempt) % baseURLs.count] + path)
+            request.headers.add(name: "Authorization", value: "Bearer \(secret)")
+            let response: HTTPClientResponse
+            let body: ByteBuffer
+            do {
+                response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
+                body = try await response.body.collect(upTo: 4 << 20)
+            } catch {
+                continue  // this replica is not answering: the next one
+            }
             let status = Int(response.status.code)
             guard (200..<300).contains(status) else { return (status, nil) }
-            return (status, try decoder.decode(T.self, from: Data(buffer: body)))
-        } catch {
-            throw APIError.unavailable(service)
+            do {
+                return (status, try decoder.decode(T.self, from: Data(buffer: body)))
+            } catch {
+                throw APIError.unavailable(service)
+            }
         }
+        throw APIError.unavailable(service)
+    }
+}
+
+/// Whose turn it is among a service's replicas.
+private final class Turns: Sendable {
+    private let counter = Atomic<Int>(0)
+
+    func next() -> Int {
+        counter.wrappingAdd(1, ordering: .relaxed).oldValue & Int.max
     }
 }

@@ -28,7 +28,7 @@ public struct ServiceSettings: Sendable {
     public var internalSecret: String
     /// Where the public keys that sign access tokens are published (unused by auth itself).
     public var jwksURL: String
-    /// auth's private listener, where services ask about accounts (`AUTH_INTERNAL_URL`).
+    /// auth's private listener, where services ask about accounts (`AUTH_INTERNAL_URL`; several, separated by commas).
     public var authInternalURL: String
     /// Issuer and audience of access tokens.
     public var tokenPolicy: TokenPolicy

@@ -1,0 +1,29 @@
+import Foundation
+import GuildCore
+import GuildServiceKit
+import GuildTestSupport
+import Testing
+
+/// A service's calls to another's private listener, given one address per replica.
+@Suite("Calls between services go on to the next replica when one is gone")
+struct InternalClientTests {
+    struct Health: Decodable {
+        var status: String
+    }
+
+    @Test func aReplicaThatIsGoneCostsNoCall() async throws {
+        let secret = try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
+        let live = try StackAddresses.url(of: "auth", privateListener: true)
+        let gone = "http://127.0.0.1:\(try RedisServerProcess.freePort())"
+        let client = InternalClient(service: "auth", baseURL: "\(gone), \(live)/", secret: secret)
+        #expect(client.baseURLs == [gone, live])
+        // Every turn answers, whichever address it starts with.
+        for _ in 0..<4 {
+            let (status, health) = try await client.get("/internal/health", as: Health.self)
+            #expect(status == 200 && health?.status == "ok")
+        }
+        let none = InternalClient(service: "auth", baseURL: "\(gone),\(gone)", secret: secret)
+        let refused = await #expect(throws: APIError.self) { try await none.get("/internal/health", as: Health.self) }
+        #expect(refused?.status == 503)
+    }
+}
