@@ -48,11 +48,6 @@ public struct UserDirectory: Sendable {
         return account
     }
 
-    /// Whether an account with `id` exists.
-    public func exists(_ id: UUID) async throws -> Bool {
-        try await account(id).userFound
-    }
-
     // MARK: - By Discord id
 
     /// The Guildhall account linked to a Discord member.

@@ -59,8 +59,9 @@ struct WalletController: Sendable {
             throw APIError.invalidField("hours", "must be a non-zero whole number from \(Self.grantRange.lowerBound) to \(Self.grantRange.upperBound)")
         }
         let reason = try BookingRules.text(body.reason, field: "reason", maximum: 200)
-        // Hours go only to accounts that exist (auth owns them; users are disabled, never deleted).
-        guard try await users.exists(userId) else { throw APIError.userNotFound(userId) }
+        // Hours go only to accounts that exist (auth owns them; users are disabled, never deleted,
+        // so an account seen a moment ago still exists: asked again only after a minute).
+        guard try await users.recentAccount(userId).userFound else { throw APIError.userNotFound(userId) }
         let key = try IdempotencyKey.from(request, owner: caller.userId, fingerprint: "grant|\(userId.uuidString.lowercased())|\(body.hours)|\(reason)")
         let reply = try await wallets.grant(hours: body.hours, to: userId, reason: reason, by: caller.userId, key: key, logger: context.logger)
         context.logger.info("hours granted", metadata: ["user_id": "\(userId)", "hours": "\(body.hours)", "replayed": "\(reply.replayed)"])
