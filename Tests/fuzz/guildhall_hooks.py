@@ -97,13 +97,8 @@ def parsed_time(value):
 
 def within_booking_window(value):
     """`value` moved into the next 180 days when it is an RFC 3339 time outside them."""
-    if not isinstance(value, str):
-        return value
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return value
-    if moment.tzinfo is None:
+    moment = parsed_time(value)
+    if moment is None:
         return value
     now = datetime.now(timezone.utc)
     if now + timedelta(hours=1) <= moment <= now + timedelta(days=179):
