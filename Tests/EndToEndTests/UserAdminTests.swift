@@ -52,6 +52,28 @@ struct UserAdminTests {
         #expect(try await status(.PATCH, "/api/users/\(UUID().uuidString.lowercased())", admin, json: ["role": "user"]) == 404)
     }
 
+    /// A retry of a user's creation with its `Idempotency-Key` (say, after its answer was lost)
+    /// answers the user made, and makes no second one; the key with another request is a 422.
+    @Test func aRetryWithItsKeyAnswersTheUserMadeOnce() async throws {
+        let admin = try await stack.adminToken()
+        let name = unique("key")
+        let key = [("Idempotency-Key", "create-\(name)")]
+        let body = #"{"username":"\#(name)","password":"password1","role":"user"}"#
+        let first = try await stack.send(.POST, "/api/users", token: admin, headers: key, raw: body)
+        #expect(first.status == 201, "\(first.text)")
+        let again = try await stack.send(.POST, "/api/users", token: admin, headers: key, raw: body)
+        #expect(again.status == 201, "\(again.text)")
+        #expect(again.headers.first(name: "Idempotent-Replayed") == "true")
+        #expect(try again.json()["user_id"] == first.json()["user_id"])
+        let other = try await stack.send(.POST, "/api/users", token: admin, headers: key, raw: #"{"username":"\#(name)","password":"password2","role":"user"}"#)
+        #expect(other.status == 422, "\(other.text)")
+        #expect(try other.errorCode() == "idempotency_key_reused")
+        let count = try await withStackDatabase(schema: "auth") { client in
+            try await client.query("SELECT count(*)::int FROM users WHERE lower(username) = lower(\(name))", logger: e2eLogger).decode(Int.self).first { _ in true }
+        }
+        #expect(count == 1)
+    }
+
     @Test func badUserInputIs400AndDuplicatesAre409() async throws {
         let admin = try await stack.adminToken()
         let name = unique("dup")

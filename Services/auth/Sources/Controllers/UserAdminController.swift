@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GuildCore
 import GuildServiceKit
@@ -42,7 +43,7 @@ struct UserAdminController: Sendable {
         var role: Role
     }
 
-    @Sendable func create(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<UserResponse> {
+    @Sendable func create(request: Request, context: AuthenticatedContext) async throws -> Response {
         try context.require(.admin)
         let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
         let username = body.username.trimmingCharacters(in: .whitespaces)
@@ -50,9 +51,12 @@ struct UserAdminController: Sendable {
             throw APIError.invalidField("username", "must be 3 to 32 letters, digits, '.', '_' or '-'")
         }
         if let reason = PasswordHasher.validate(body.password) { throw APIError.invalidField("password", reason) }
-        let user = try await users.create(username: username, passwordHash: try await hasher.hash(body.password), role: body.role, logger: context.logger)
-        context.logger.info("user created", metadata: ["user_id": "\(user.id.uuidString.lowercased())", "by": "\(context.identity.userId)"])
-        return EditedResponse(status: .created, response: UserResponse(user))
+        // A retry with the same Idempotency-Key answers the user made (the password counts by its digest).
+        let passwordDigest = SHA256.hash(data: Data(body.password.utf8)).map { String(format: "%02x", $0) }.joined()
+        let key = try IdempotencyKey.from(request, owner: context.caller.userId, fingerprint: "user|\(username)|\(body.role.rawValue)|\(passwordDigest)")
+        let reply = try await users.create(username: username, passwordHash: try await hasher.hash(body.password), role: body.role, key: key, logger: context.logger)
+        context.logger.info("user created", metadata: ["username": "\(username)", "by": "\(context.identity.userId)", "replayed": "\(reply.replayed)"])
+        return reply.response
     }
 
     struct ChangeRequest: Decodable {

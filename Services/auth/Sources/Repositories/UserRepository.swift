@@ -35,32 +35,49 @@ struct UserRepository: Sendable {
     }
 
     func create(username: String, passwordHash: String?, role: Role, discordId: String?, avatar: String?, logger: Logger) async throws -> User {
-        let id = UUID()
         do {
             return try await database.transaction(logger: logger) { connection in
-                let rows = try await connection.query(
-                    """
-                    INSERT INTO users (id, username, password_hash, role, discord_id, avatar)
-                    VALUES (\(id), \(username), \(passwordHash), \(role.rawValue), \(discordId), \(avatar))
-                    RETURNING \(unescaped: Self.columns)
-                    """,
-                    logger: logger
-                )
-                guard let user = try await Self.first(rows) else { throw APIError.internalError }
-                let event = EventEnvelope(
-                    type: EventType.userCreated,
-                    userId: user.id.uuidString.lowercased(),
-                    data: .object([
-                        "username": .string(user.username), "role": .string(user.role.rawValue),
-                        "discord_id": user.discordId.map(JSONValue.string) ?? .null,
-                    ])
-                )
-                try await Outbox.write(event, on: connection, logger: logger)
-                return user
+                try await Self.insert(username: username, passwordHash: passwordHash, role: role, discordId: discordId, avatar: avatar, on: connection, logger: logger)
             }
         } catch where DatabaseErrors.sqlState(error) == "23505" {
             throw APIError.usernameTaken
         }
+    }
+
+    /// An admin's new user, once per `Idempotency-Key`: a retry with the key answers the user made.
+    func create(username: String, passwordHash: String, role: Role, key: IdempotencyKey?, logger: Logger) async throws -> StoredReply {
+        do {
+            return try await database.idempotent(key, status: .created, logger: logger) { connection in
+                UserResponse(try await Self.insert(username: username, passwordHash: passwordHash, role: role, discordId: nil, avatar: nil, on: connection, logger: logger))
+            }
+        } catch where DatabaseErrors.sqlState(error) == "23505" {
+            throw APIError.usernameTaken
+        }
+    }
+
+    /// Adds the user and its `auth.user_created` event.
+    private static func insert(
+        username: String, passwordHash: String?, role: Role, discordId: String?, avatar: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> User {
+        let rows = try await connection.query(
+            """
+            INSERT INTO users (id, username, password_hash, role, discord_id, avatar)
+            VALUES (\(UUID()), \(username), \(passwordHash), \(role.rawValue), \(discordId), \(avatar))
+            RETURNING \(unescaped: columns)
+            """,
+            logger: logger
+        )
+        guard let user = try await first(rows) else { throw APIError.internalError }
+        let event = EventEnvelope(
+            type: EventType.userCreated,
+            userId: user.id.uuidString.lowercased(),
+            data: .object([
+                "username": .string(user.username), "role": .string(user.role.rawValue),
+                "discord_id": user.discordId.map(JSONValue.string) ?? .null,
+            ])
+        )
+        try await Outbox.write(event, on: connection, logger: logger)
+        return user
     }
 
     func openSession(userId: UUID, platform: String, device: String?, refreshTokenHash: String, lifetime: Duration, logger: Logger) async throws -> UUID {
