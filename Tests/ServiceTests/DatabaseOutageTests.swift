@@ -37,7 +37,9 @@ extension ResilienceTests {
                 throw error
             }
             #expect(answers.allSatisfy { $0.status == .serviceUnavailable && $0.retryAfter != nil }, "\(answers)")
-            let slow = answers.dropFirst().filter { $0.took > .milliseconds(100) }
+            // At once: not after the 5 s deadline (well under a second even on a loaded machine, where
+            // the whole suite runs beside it; a few milliseconds on an idle one).
+            let slow = answers.dropFirst().filter { $0.took > .seconds(1) }
             #expect(slow.isEmpty, "answers while the database is known to be down took \(slow.map(\.took))")
 
             #expect(try await runShell(start) == 0)
@@ -102,7 +104,7 @@ extension ResilienceTests {
             #expect(await eventually(timeout: .seconds(2), every: .milliseconds(10)) { !pool.isReachable })
             let began = ContinuousClock.now
             await #expect(throws: DatabaseUnreachable.self) { try await pool.execute("SELECT 1", logger: testLogger) }
-            #expect(ContinuousClock.now - began < .milliseconds(50))
+            #expect(ContinuousClock.now - began < .milliseconds(250))
             #expect(try await runShell(start) == 0)
             let back = ContinuousClock.now
             #expect(await eventually(timeout: .seconds(5), every: .milliseconds(10)) { pool.isReachable })
