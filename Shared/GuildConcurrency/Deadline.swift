@@ -20,9 +20,10 @@ public func withDeadline<T: Sendable>(_ duration: Duration, _ operation: @escapi
 
 /// Like ``withDeadline(_:_:)``, for work that writes: at the deadline, `gate` decides. Work still
 /// waiting is cancelled; work under way is answered for at once and undoes itself when it asks
-/// ``WorkGate/commit()``; work already committing is waited for, up to `commitLimit` more.
+/// ``WorkGate/commit()``; work already committing is waited for, up to `commitLimit` more (nil:
+/// for as long as it takes).
 public func withDeadline<T: Sendable>(
-    _ duration: Duration, gate: WorkGate?, commitLimit: Duration = .seconds(10), _ operation: @escaping @Sendable () async throws -> T
+    _ duration: Duration, gate: WorkGate?, commitLimit: Duration? = .seconds(10), _ operation: @escaping @Sendable () async throws -> T
 ) async throws -> T {
     let outcome = DeadlineOutcome<T>()
     return try await withTaskCancellationHandler {
@@ -47,6 +48,7 @@ public func withDeadline<T: Sendable>(
                     return
                 }
                 // Committing: its outcome is the answer, unless the database stops answering altogether.
+                guard let commitLimit else { return }
                 let last = loop.scheduleTask(in: TimeAmount(commitLimit)) {
                     outcome.finish(.failure(DeadlineExceeded()))
                     work.cancel()

@@ -53,22 +53,33 @@ public struct Database: Sendable {
 
     /// Runs `body` on a connection of its own while holding the session advisory lock `name`, so
     /// one replica at a time does the work; nil, without running it, when another holds the lock.
-    /// No deadline: the work may wait on other systems (a bot), each call with a timeout of its
-    /// own. The lock ends with `body`, or with the connection if the process dies.
+    /// The deadline covers the wait for a connection; once it has one, no deadline: the work may
+    /// wait on other systems (a bot), each call with a timeout of its own. The lock ends with
+    /// `body`, or with the connection if the process dies.
     public func withSessionLock<T: Sendable>(
         _ name: String, logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T? {
-        try await source.lease { connection in
-            let locked = try await connection.query("SELECT pg_try_advisory_lock(hashtext(\(name)))", logger: logger)
-            guard try await locked.decode(Bool.self).first(where: { _ in true }) == true else { return nil }
-            do {
-                let result = try await body(connection)
-                try await connection.query("SELECT pg_advisory_unlock(hashtext(\(name)))", logger: logger)
-                return result
-            } catch {
-                _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(name)))", logger: logger)
-                throw error
+        let gate = WorkGate()
+        return try await withDeadline(deadline, gate: gate, commitLimit: nil) { [source] in
+            try await source.lease { connection in
+                guard gate.commit() else { throw DeadlineExceeded() }
+                return try await Self.holdingLock(name, on: connection, logger: logger, body)
             }
+        }
+    }
+
+    private static func holdingLock<T: Sendable>(
+        _ name: String, on connection: PostgresConnection, logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T? {
+        let locked = try await connection.query("SELECT pg_try_advisory_lock(hashtext(\(name)))", logger: logger)
+        guard try await locked.decode(Bool.self).first(where: { _ in true }) == true else { return nil }
+        do {
+            let result = try await body(connection)
+            try await connection.query("SELECT pg_advisory_unlock(hashtext(\(name)))", logger: logger)
+            return result
+        } catch {
+            _ = try? await connection.query("SELECT pg_advisory_unlock(hashtext(\(name)))", logger: logger)
+            throw error
         }
     }
 
