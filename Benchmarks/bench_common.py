@@ -1,4 +1,7 @@
-"""What the load clients share: signing in, and percentiles."""
+"""What the load clients share: signing in, percentiles, and how they run."""
+
+import asyncio
+import gc
 
 
 async def login(session, base, username, password):
@@ -16,3 +19,16 @@ def percentile(values, fraction, empty=None):
         return empty
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+
+
+def run_measuring(coroutine):
+    """Runs `coroutine` the way a load client should: on uvloop when it is there (a faster event
+    loop, so the client measures the server rather than itself) and with the garbage collector
+    off (its pauses would be counted as the server's latency; a run's garbage fits in memory)."""
+    gc.disable()
+    try:
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(coroutine)

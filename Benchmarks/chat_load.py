@@ -6,7 +6,6 @@ reached every socket of its room exactly once. Prints one JSON object.
     python3 Benchmarks/chat_load.py --base http://127.0.0.1:8080 --admin admin --password …
 """
 import argparse
-import gc
 import asyncio
 import json
 import statistics
@@ -14,7 +13,7 @@ import time
 import uuid
 
 import aiohttp
-from bench_common import login, percentile
+from bench_common import login, percentile, run_measuring
 
 
 
@@ -220,11 +219,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    # The collector's pauses would be counted as the server's latency; a run's garbage fits in memory.
-    gc.disable()
-    try:
-        import uvloop  # a faster event loop, so the client measures the server rather than itself
-        uvloop.install()
-    except ImportError:
-        pass
-    asyncio.run(main())
+    run_measuring(main())

@@ -34,7 +34,6 @@ descendants), for the caller to take differences.
 import argparse
 import asyncio
 import bisect
-import gc
 import json
 import os
 import random
@@ -43,7 +42,7 @@ import sys
 import time
 
 import aiohttp
-from bench_common import login, percentile as _percentile
+from bench_common import login, percentile as _percentile, run_measuring
 
 
 def percentile(values, fraction):
@@ -492,14 +491,7 @@ def main():
     if args.command == "cpu":
         print(json.dumps({name: round(seconds, 3) for name, seconds in cpu_seconds(parse_groups(args.watch)).items()}))
         return
-    # The collector's pauses would be counted as the server's latency; a run's garbage fits in memory.
-    gc.disable()
-    try:
-        import uvloop  # a faster event loop, so the client measures the server rather than itself
-        uvloop.install()
-    except ImportError:
-        pass
-    asyncio.run(events_command(args))
+    run_measuring(events_command(args))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ broadcast take from the request to every socket. Prints one JSON object.
 """
 import argparse
 import asyncio
-import gc
 import json
 import multiprocessing
 import random
@@ -17,7 +16,7 @@ import time
 import uuid
 
 import aiohttp
-from bench_common import login, percentile
+from bench_common import login, percentile, run_measuring
 
 
 def rss_kib(pid):
@@ -104,13 +103,7 @@ async def hold_many(urls, local_address, pipe):
 
 
 def worker(urls, local_address, pipe):
-    gc.disable()
-    try:
-        import uvloop
-        uvloop.install()
-    except ImportError:
-        pass
-    asyncio.run(hold_many(urls, local_address, pipe))
+    run_measuring(hold_many(urls, local_address, pipe))
 
 
 async def main():
@@ -237,10 +230,4 @@ async def main():
 
 
 if __name__ == "__main__":
-    gc.disable()
-    try:
-        import uvloop
-        uvloop.install()
-    except ImportError:
-        pass
-    asyncio.run(main())
+    run_measuring(main())
