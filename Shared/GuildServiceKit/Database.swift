@@ -59,13 +59,7 @@ public struct Database: Sendable {
     public func withSessionLock<T: Sendable>(
         _ name: String, logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T? {
-        let gate = WorkGate()
-        return try await withDeadline(deadline, gate: gate, commitLimit: nil) { [source] in
-            try await source.lease { connection in
-                guard gate.commit() else { throw DeadlineExceeded() }
-                return try await Self.holdingLock(name, on: connection, logger: logger, body)
-            }
-        }
+        try await leased(waitingForOutcomeUpTo: nil) { connection in try await Self.holdingLock(name, on: connection, logger: logger, body) }
     }
 
     private static func holdingLock<T: Sendable>(
@@ -90,8 +84,16 @@ public struct Database: Sendable {
         logger: Logger,
         _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
+        try await leased(waitingForOutcomeUpTo: .seconds(10), body)
+    }
+
+    /// Runs `body` once a connection is leased within the deadline (never, when it is not); from
+    /// then on the work's own outcome is the answer, waited for up to `limit` (nil: as long as it takes).
+    private func leased<T: Sendable>(
+        waitingForOutcomeUpTo limit: Duration?, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
+    ) async throws -> T {
         let gate = WorkGate()
-        return try await withDeadline(deadline, gate: gate) { [source] in
+        return try await withDeadline(deadline, gate: gate, commitLimit: limit) { [source] in
             try await source.lease { connection in
                 guard gate.commit() else { throw DeadlineExceeded() }
                 return try await body(connection)
