@@ -44,14 +44,30 @@ final class FakeBot: Sendable {
 
     private init() {}
 
-    func notify(request: Request, context: BasicRequestContext) async throws -> Response {
+    /// The body of a call the bot takes, or the answer that refuses it: 401 without the shared
+    /// secret, 503 while the bot is down for the member.
+    private enum Call {
+        case taken(JSONValue)
+        case refused(Response)
+    }
+
+    private func accepted(_ request: Request) async throws -> Call {
         let secret = try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
         guard request.headers[.authorization] == "Bearer \(secret)" else {
             refusedSecrets.withLock { $0 += 1 }
-            return Response(status: .unauthorized)
+            return .refused(Response(status: .unauthorized))
         }
         let body = try JSONValue(parsing: String(buffer: try await request.body.collect(upTo: 1 << 20)))
-        if refuses(body["discord_id"]?.stringValue ?? "") { return Response(status: .serviceUnavailable) }
+        if refuses(body["discord_id"]?.stringValue ?? "") { return .refused(Response(status: .serviceUnavailable)) }
+        return .taken(body)
+    }
+
+    func notify(request: Request, context: BasicRequestContext) async throws -> Response {
+        let body: JSONValue
+        switch try await accepted(request) {
+        case .taken(let taken): body = taken
+        case .refused(let refusal): return refusal
+        }
         let message = Message(
             discordId: body["discord_id"]?.stringValue ?? "", action: body["action"]?.stringValue ?? "",
             title: body["metadata"]?["title"]?.stringValue ?? "", idempotencyKey: request.headers[HTTPField.Name("Idempotency-Key")!] ?? ""
@@ -67,13 +83,11 @@ final class FakeBot: Sendable {
     }
 
     func rolesUpdate(request: Request, context: BasicRequestContext) async throws -> Response {
-        let secret = try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
-        guard request.headers[.authorization] == "Bearer \(secret)" else {
-            refusedSecrets.withLock { $0 += 1 }
-            return Response(status: .unauthorized)
+        let body: JSONValue
+        switch try await accepted(request) {
+        case .taken(let taken): body = taken
+        case .refused(let refusal): return refusal
         }
-        let body = try JSONValue(parsing: String(buffer: try await request.body.collect(upTo: 1 << 20)))
-        if refuses(body["discord_id"]?.stringValue ?? "") { return Response(status: .serviceUnavailable) }
         let update = RoleUpdate(
             discordId: body["discord_id"]?.stringValue ?? "",
             addRoles: body["add_roles"]?.array?.compactMap(\.stringValue) ?? [],
