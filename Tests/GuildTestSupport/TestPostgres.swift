@@ -18,7 +18,11 @@ public func withTestPostgres<T: Sendable>(
         let drop = PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE")
         do {
             if !migrations.isEmpty {
-                try await client.query("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public", logger: testLogger)
+                // Tests start side by side; IF NOT EXISTS alone lets two of them race to create it.
+                try await client.withTransaction(logger: testLogger) { connection in
+                    try await connection.query("SELECT pg_advisory_xact_lock(hashtext('guildhall-test-extensions'))", logger: testLogger)
+                    try await connection.query("CREATE EXTENSION IF NOT EXISTS btree_gist WITH SCHEMA public", logger: testLogger)
+                }
                 try await MigrationRunner(schema: schema, migrations: migrations).run(on: client, logger: testLogger)
             }
             let result = try await body(client)
