@@ -218,6 +218,8 @@ let package = Package(
                 "GuildServiceKit", "GuildMigrations",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             path: "Tests/GuildTestSupport"
         ),

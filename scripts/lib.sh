@@ -212,7 +212,8 @@ gh_start_redis() {
         --daemonize yes --pidfile "$dir/redis.pid" --logfile "$GH_RUN/logs/$name.log" \
         || gh_die "redis-server ($name) did not start on port $port"
     local i
-    for ((i = 0; i < 100; i++)); do
+    # Up to 30 s: milliseconds on an idle machine, longer on a busy one.
+    for ((i = 0; i < 600; i++)); do
         [[ -s "$dir/redis.pid" ]] && gh_port_in_use "$port" && break
         sleep 0.05
     done
@@ -378,7 +379,7 @@ gh_start_nginx() {
         || { cat "$GH_RUN/logs/nginx-check.log" >&2; gh_die "the generated nginx configuration is invalid"; }
     nginx -p "$dir" -c "$dir/nginx.conf" || gh_die "nginx did not start on port $GH_NGINX_PORT"
     local i
-    for ((i = 0; i < 100; i++)); do
+    for ((i = 0; i < 600; i++)); do
         [[ -s "$dir/nginx.pid" ]] && break
         sleep 0.05
     done
@@ -386,7 +387,7 @@ gh_start_nginx() {
     gh_wait_http "http://127.0.0.1:$GH_NGINX_PORT/api/edge/health" 10 || gh_die "nginx does not answer on port $GH_NGINX_PORT"
     local name
     for name in "${GH_SERVICES[@]}"; do
-        gh_wait_http "http://127.0.0.1:$GH_NGINX_PORT/api/$name/health" 30 || gh_die "$name is not reachable through nginx"
+        gh_wait_http "http://127.0.0.1:$GH_NGINX_PORT/api/$name/health" 120 || gh_die "$name is not reachable through nginx"
     done
 }
 

@@ -13,9 +13,11 @@ public struct Database: Sendable {
     public let source: any PostgresSource
     /// How long one call may take until it commits.
     public let deadline: Duration
+    /// The deadline of a service's calls unless it says otherwise.
+    public static let defaultDeadline = Duration.seconds(5)
 
     /// Wraps a source of connections.
-    public init(source: any PostgresSource, deadline: Duration = .seconds(5)) {
+    public init(source: any PostgresSource, deadline: Duration = Database.defaultDeadline) {
         self.source = source
         self.deadline = deadline
     }

@@ -21,7 +21,8 @@ public enum GuildLogging {
     }
 }
 
-/// Writes one line per event to standard error, as text (`time level label: message key=value …`)
+/// Writes one line per event to standard error (through ``LogWriter``, so logging never waits for
+/// the reader of standard error), as text (`time level label: message key=value …`)
 /// or as one JSON object (time, level, label, message and metadata).
 public struct GuildLogHandler: LogHandler {
     /// How a line is written.
@@ -73,7 +74,11 @@ public struct GuildLogHandler: LogHandler {
             line = encoded
         }
         line.append(0x0A)
-        FileHandle.standardError.write(line)
+        if event.level == .critical {
+            LogWriter.standardError.writeNow(line)
+        } else {
+            LogWriter.standardError.write(line)
+        }
     }
 }
 

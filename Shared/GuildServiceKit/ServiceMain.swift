@@ -34,9 +34,10 @@ public func runGuildService<App: ApplicationProtocol>(_ build: (ConfigReader) as
         }
         application = try await build(reader)
     } catch let error as ConfigurationError {
-        FileHandle.standardError.write(Data("configuration error: \(error)\n".utf8))
+        LogWriter.standardError.writeNow(Data("configuration error: \(error)\n".utf8))
         exit(1)
     }
+    defer { LogWriter.standardError.flush() }
     try await runUntilShutdown(application, limits: shutdown)
 }
 

@@ -8,7 +8,7 @@ import Testing
 /// Booking through nginx against the running stack (two booking replicas).
 ///
 /// Serialized: the tests that count free VMs must not race the ones that add VMs.
-@Suite("Through nginx: hours wallet, shop and VM booking", .serialized)
+@Suite("Through nginx: hours wallet, shop and VM booking", .serialized, .watched)
 struct BookingTests {
     let stack: StackClient
 
@@ -287,7 +287,7 @@ struct BookingTests {
             let id = try created.json()["id"]?.stringValue ?? ""
 
             try await shift(id, hoursBack: 1 + 10.0 / 3600)  // started ten seconds ago
-            let started = try await eventually(timeout: .seconds(10)) {
+            let started = try await eventually(timeout: .seconds(60)) {
                 try await booking(id, token: user.token)["status"] == .string("active") && !events.events(EventType.bookingStarted, bookingId: id).isEmpty
             }
             #expect(started, "the booking did not become active with a booking.started event")
@@ -296,7 +296,7 @@ struct BookingTests {
             })
 
             try await shift(id, hoursBack: 2)  // ended ten seconds ago
-            let ended = try await eventually(timeout: .seconds(10)) {
+            let ended = try await eventually(timeout: .seconds(60)) {
                 try await booking(id, token: user.token)["status"] == .string("completed") && !events.events(EventType.bookingEnded, bookingId: id).isEmpty
             }
             #expect(ended, "the booking did not complete with a booking.ended event")
@@ -341,7 +341,7 @@ struct BookingTests {
             #expect(cancelled.status == 200, "\(cancelled.text)")
             #expect(try cancelled.json()["hours_refunded"]?.int == 2)
             #expect(try await balance(user.token) == 9)
-            let seen = await eventually(timeout: .seconds(10)) { !events.events(EventType.bookingCancelled, bookingId: id).isEmpty }
+            let seen = await eventually(timeout: .seconds(60)) { !events.events(EventType.bookingCancelled, bookingId: id).isEmpty }
             #expect(seen, "no booking.cancelled event")
             #expect(events.events(EventType.bookingCancelled, bookingId: id).first?.data["hours_refunded"] == .number(2))
         }

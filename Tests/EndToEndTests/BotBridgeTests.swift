@@ -5,7 +5,7 @@ import Testing
 
 /// What Guildhall tells the community's bot: members' news as Discord messages, durable through
 /// an outage, and the bot's reachability in notify's health.
-@Suite("The bot bridge: messages to members and the bot's health", .serialized)
+@Suite("The bot bridge: messages to members and the bot's health", .serialized, .watched)
 struct BotBridgeTests {
     let stack: StackClient
 
@@ -27,7 +27,7 @@ struct BotBridgeTests {
         FakeBot.shared.downFor.withLock { _ = $0.insert(member) }
         defer { FakeBot.shared.downFor.withLock { _ = $0.remove(member) } }
         FakeBot.shared.down.withLock { $0 = true }
-        let unreachable = try await eventually(timeout: .seconds(10)) { try await botHealth() == "unreachable" }
+        let unreachable = try await eventually(timeout: .seconds(60)) { try await botHealth() == "unreachable" }
         FakeBot.shared.down.withLock { $0 = false }
         #expect(unreachable, "notify's health did not say the bot is unreachable")
         #expect(try await stack.send(.GET, "/api/notify/health").json()["status"] == .string("ok"), "the bot never makes notify degraded")
@@ -36,7 +36,7 @@ struct BotBridgeTests {
             #expect(try await stack.send(.PUT, "/api/leveling/users/\(member)/level", token: admin, raw: #"{"level":\#(level)}"#).status == 200)
         }
         // Both level-ups are in the inbox; the bot, down, has none of them yet.
-        #expect(try await eventually(timeout: .seconds(10)) {
+        #expect(try await eventually(timeout: .seconds(60)) {
             (try await stack.send(.GET, "/api/notifications", token: user.token).json()["items"]?.array ?? [])
                 .filter { $0["kind"] == .string("level_up") }.count == 2
         })
@@ -44,12 +44,12 @@ struct BotBridgeTests {
         #expect(FakeBot.shared.messages(for: member).isEmpty)
 
         FakeBot.shared.downFor.withLock { _ = $0.remove(member) }
-        #expect(await eventually(timeout: .seconds(15)) { FakeBot.shared.messages(for: member).count >= 2 }, "\(FakeBot.shared.messages(for: member))")
+        #expect(await eventually(timeout: .seconds(60)) { FakeBot.shared.messages(for: member).count >= 2 }, "\(FakeBot.shared.messages(for: member))")
         try await Task.sleep(for: .milliseconds(500))
         let messages = FakeBot.shared.messages(for: member)
         #expect(messages.map(\.title) == ["You reached level 3", "You reached level 5"], "in order, once each: \(messages)")
         #expect(messages.allSatisfy { $0.action == "level_up" } && Set(messages.map(\.idempotencyKey)).count == 2)
-        #expect(try await eventually(timeout: .seconds(10)) { try await botHealth() == "reachable" })
+        #expect(try await eventually(timeout: .seconds(60)) { try await botHealth() == "reachable" })
         let metrics = try await StackClient.internalGet("notify", "/metrics")
         #expect(metrics.text.contains("bot_calls_total"), "calls to the bot are counted")
     }

@@ -7,7 +7,7 @@ import Testing
 /// What the contract fuzzing (scripts/fuzz) found, kept as behaviour: bodies are taken exactly
 /// as the contract describes them (no unknown fields, no `null` for a field that is not
 /// nullable), every 405 names the allowed methods, and the answers are the JSON the contract says.
-@Suite("the services answer as openapi.yaml says")
+@Suite("the services answer as openapi.yaml says", .watched)
 struct ContractConformanceTests {
     let stack: StackClient
 

@@ -7,7 +7,7 @@ import Testing
 /// Every route a service serves, on either listener, is in the contract: each service lists its
 /// routes on its private listener (`GET /internal/routes`), and each must be an operation of
 /// `openapi.yaml`, marked as a private listener's (`x-listener: private`) exactly when it is one.
-@Suite("openapi.yaml documents every route of every service")
+@Suite("openapi.yaml documents every route of every service", .watched)
 struct ContractCoverageTests {
     @Test(arguments: GuildStack.services.map(\.name))
     func everyRouteTheServiceServesIsDocumented(service: String) async throws {

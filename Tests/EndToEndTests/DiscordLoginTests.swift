@@ -4,7 +4,7 @@ import GuildTestSupport
 import NIOHTTP1
 import Testing
 
-@Suite("Through nginx: Discord login against a fake Discord", .serialized)
+@Suite("Through nginx: Discord login against a fake Discord", .serialized, .watched)
 struct DiscordLoginTests {
     let stack: StackClient
     let fake = FakeDiscord.shared

@@ -5,7 +5,7 @@ import Testing
 /// `/docs` (the contract in Swagger UI) and `/openapi.yaml` through nginx, without a token;
 /// the page is rendered by headless Chromium (`GUILDHALL_CHROMIUM`, installed by scripts/test)
 /// and must list every operation of openapi.yaml.
-@Suite("Through nginx: the contract at /openapi.yaml and /docs")
+@Suite("Through nginx: the contract at /openapi.yaml and /docs", .watched)
 struct DocsPageTests {
     let stack: StackClient
 
@@ -70,7 +70,7 @@ struct DocsPageTests {
             output: output
         )
         guard case .exited(0) = await browser.wait(timeout: .seconds(120)) else {
-            browser.stop(grace: .seconds(2))
+            await browser.stop(grace: .seconds(2))
             Issue.record("chromium did not render /docs: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
             return
         }

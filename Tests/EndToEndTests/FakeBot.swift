@@ -40,7 +40,7 @@ final class FakeBot: Sendable {
     }
 
     static let shared = FakeBot()
-    private static let server = Mutex<Task<Void, any Error>?>(nil)
+    private static let server = FakeServer(name: "fake bot")
 
     private init() {}
 
@@ -107,21 +107,13 @@ final class FakeBot: Sendable {
     /// Starts the bot (once per run); from then on it answers.
     func start() async throws {
         let port = Int(try TestEnvironment.require("GUILDHALL_FAKE_BOT_PORT")) ?? 0
-        Self.server.withLock { server in
-            guard server == nil else { return }
-            let router = Router()
+        try await Self.server.start(port: port) { router in
             router.post("/internal/roles/update") { request, context in try await self.rolesUpdate(request: request, context: context) }
             router.post("/internal/notify") { request, context in try await self.notify(request: request, context: context) }
             router.get("/internal/health") { _, _ in
                 if self.down.withLock({ $0 }) { return Response(status: .serviceUnavailable) }
                 return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok","service":"bot","version":"test"}"#)))
             }
-            var logger = Logger(label: "fake-bot")
-            logger.logLevel = .critical
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
-            server = Task { try await app.runService() }
         }
-        let listening = await eventually(timeout: .seconds(5), every: .milliseconds(20)) { RedisServerProcess.accepts(port: port) }
-        guard listening else { throw StackClient.Failure(message: "the fake bot did not listen on port \(port)") }
     }
 }

@@ -59,25 +59,17 @@ final class FakeDiscord: Sendable {
     /// One fake for the whole test run: restarting a server on the same port between tests
     /// would leave the auth service holding kept-alive connections to the stopped one.
     static let shared = FakeDiscord()
-    private static let server = Mutex<Task<Void, any Error>?>(nil)
+    private static let server = FakeServer(name: "fake Discord")
 
     private init() {}
 
     /// Starts the fake on its port (once per run) and runs `body` while it listens.
     func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         let port = Int(try TestEnvironment.require("GUILDHALL_FAKE_DISCORD_PORT")) ?? 0
-        Self.server.withLock { server in
-            guard server == nil else { return }
-            let router = Router()
+        try await Self.server.start(port: port) { router in
             router.post("/api/oauth2/token") { request, context in try await self.token(request: request, context: context) }
             router.get("/api/users/@me") { request, context in try await self.me(request: request, context: context) }
-            var logger = Logger(label: "fake-discord")
-            logger.logLevel = .critical
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
-            server = Task { try await app.runService() }
         }
-        let listening = await eventually(timeout: .seconds(5), every: .milliseconds(20)) { RedisServerProcess.accepts(port: port) }
-        guard listening else { throw StackClient.Failure(message: "the fake Discord did not listen on port \(port)") }
         return try await body()
     }
 

@@ -46,7 +46,7 @@ final class FakeFCM: Sendable {
     let unauthorized = Mutex(0)
 
     static let shared = FakeFCM()
-    private static let server = Mutex<Task<Void, any Error>?>(nil)
+    private static let server = FakeServer(name: "fake FCM")
     private static let keys = Mutex<JWTKeyCollection?>(nil)
 
     private init() {}
@@ -196,18 +196,10 @@ final class FakeFCM: Sendable {
     /// Starts the fake (once per run); from then on it answers.
     func start() async throws {
         let port = Int(try TestEnvironment.require("GUILDHALL_FAKE_FCM_PORT")) ?? 0
-        Self.server.withLock { server in
-            guard server == nil else { return }
-            let router = Router()
+        try await Self.server.start(port: port) { router in
             router.post("/token") { request, context in try await self.token(request: request, context: context) }
             router.post("/v1/projects/:project/messages:send") { request, context in try await self.send(request: request, context: context) }
-            var logger = Logger(label: "fake-fcm")
-            logger.logLevel = .critical
-            let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: port)), logger: logger)
-            server = Task { try await app.runService() }
         }
-        let listening = await eventually(timeout: .seconds(5), every: .milliseconds(20)) { RedisServerProcess.accepts(port: port) }
-        guard listening else { throw StackClient.Failure(message: "the fake FCM did not listen on port \(port)") }
     }
 
     private static func json(_ status: HTTPResponse.Status, _ text: String) -> Response {

@@ -5,7 +5,7 @@ import GuildTestSupport
 import NIOHTTP1
 import Testing
 
-@Suite("Through nginx: routing, gating and JSON errors on the public listener")
+@Suite("Through nginx: routing, gating and JSON errors on the public listener", .watched)
 struct FrontDoorTests {
     let stack: StackClient
 

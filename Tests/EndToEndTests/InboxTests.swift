@@ -8,7 +8,7 @@ import Testing
 
 /// The inbox as users, admins and the bot use it: read state kept in step on every device,
 /// broadcasts stored once and read per user, and the bot's `POST /internal/notify`.
-@Suite("Inbox: read on every device, broadcasts, the bot's notify", .serialized)
+@Suite("Inbox: read on every device, broadcasts, the bot's notify", .serialized, .watched)
 struct InboxTests {
     let stack: StackClient
 
@@ -152,7 +152,7 @@ struct InboxTests {
         #expect(try await botNotify(#"{"discord_id":"\#(member)","action":"restock","metadata":{"title":"\#(title)","message":"packs are back"}}"#).status == 200)
         let sent = try await stack.send(.POST, "/api/notifications/broadcast", token: admin, raw: #"{"title":"\#(title) for all","message":"hello"}"#)
         #expect(sent.status == 201)
-        let arrived = await eventually(timeout: .seconds(15)) {
+        let arrived = await eventually(timeout: .seconds(60)) {
             !FakeFCM.shared.delivered(to: phones[0]).isEmpty && FakeFCM.shared.broadcasts(to: phones[1]).contains { $0.title == "\(title) for all" }
         }
         #expect(arrived, "\(FakeFCM.shared.messages(to: phones[0])) \(FakeFCM.shared.broadcasts(to: phones[1]))")

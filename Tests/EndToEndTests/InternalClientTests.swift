@@ -5,7 +5,7 @@ import GuildTestSupport
 import Testing
 
 /// A service's calls to another's private listener, given one address per replica.
-@Suite("Calls between services go on to the next replica when one is gone")
+@Suite("Calls between services go on to the next replica when one is gone", .watched)
 struct InternalClientTests {
     struct Health: Decodable {
         var status: String
@@ -14,7 +14,7 @@ struct InternalClientTests {
     @Test func aReplicaThatIsGoneCostsNoCall() async throws {
         let secret = try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
         let live = try StackAddresses.url(of: "auth", privateListener: true)
-        let gone = "http://127.0.0.1:\(try RedisServerProcess.freePort())"
+        let gone = "http://127.0.0.1:\(try Loopback.freePort())"
         let client = InternalClient(service: "auth", baseURL: "\(gone), \(live)/", secret: secret)
         #expect(client.baseURLs == [gone, live])
         // Every turn answers, whichever address it starts with.

@@ -9,7 +9,7 @@ import Testing
 
 /// leveling knows members by Discord id only: notify finds the Guildhall account linked to one
 /// through auth's private listener (`GET /internal/users/{discord_id}`, also the bot's look-up).
-@Suite("Leveling news reaches the account linked to a Discord member")
+@Suite("Leveling news reaches the account linked to a Discord member", .watched)
 struct LevelingNewsTests {
     let stack: StackClient
 
@@ -88,7 +88,7 @@ struct LevelingNewsTests {
         }
 
         var inbox = JSONValue.null
-        let filed = try await eventually(timeout: .seconds(10)) {
+        let filed = try await eventually(timeout: .seconds(60)) {
             inbox = try await stack.send(.GET, "/api/notifications", token: user.token).json()
             let kinds = inbox["items"]?.array?.compactMap { $0["kind"]?.stringValue } ?? []
             return kinds.contains("level_up") && kinds.contains("tool_unlocked")

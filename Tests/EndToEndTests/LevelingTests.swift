@@ -9,7 +9,7 @@ import Testing
 /// Leveling as the bot, members and admins use it: the bot's events on the private listener
 /// (both replicas), profiles, the daily bonus, admin changes, tools, the leaderboard, `level_up`
 /// frames and role updates that reach the bot once it is up.
-@Suite("Leveling: XP from the bot, levels, daily bonus, tools, leaderboard, role rewards", .serialized)
+@Suite("Leveling: XP from the bot, levels, daily bonus, tools, leaderboard, role rewards", .serialized, .watched)
 struct LevelingTests {
     let stack: StackClient
 
@@ -273,7 +273,7 @@ struct LevelingTests {
         #expect(FakeBot.shared.updates(for: member).isEmpty)
 
         FakeBot.shared.downFor.withLock { _ = $0.remove(member) }
-        let arrived = await eventually(timeout: .seconds(15)) { FakeBot.shared.updates(for: member).count >= 3 }
+        let arrived = await eventually(timeout: .seconds(60)) { FakeBot.shared.updates(for: member).count >= 3 }
         #expect(arrived)
         try await Task.sleep(for: .milliseconds(500))
         let updates = FakeBot.shared.updates(for: member)
@@ -300,7 +300,7 @@ struct LevelingTests {
         let accepted = try await discordEvent(body)
         #expect(accepted.status == 202, "\(accepted.text)")
         #expect(try accepted.json()["type"] == .string("discord.member_joined"))
-        let made = try await eventually(timeout: .seconds(10)) {
+        let made = try await eventually(timeout: .seconds(60)) {
             try await stack.send(.GET, "/api/leveling/users/\(member)", token: admin).status == 200
         }
         #expect(made, "no profile for the member who joined")

@@ -8,7 +8,7 @@ import Logging
 import NIOHTTP1
 import Testing
 
-@Suite("Through nginx: events across services and WebSockets")
+@Suite("Through nginx: events across services and WebSockets", .watched)
 struct LiveAndEventsTests {
     let stack: StackClient
 
@@ -21,7 +21,7 @@ struct LiveAndEventsTests {
     @Test func theFirstAdminsWelcomeTravelsFromAuthToNotify() async throws {
         let token = try await stack.adminToken()
         var inbox = JSONValue.null
-        let arrived = try await eventually(timeout: .seconds(15)) {
+        let arrived = try await eventually(timeout: .seconds(60)) {
             let reply = try await stack.send(.GET, "/api/notifications", token: token)
             guard reply.status == 200 else { return false }
             inbox = try reply.json()
@@ -39,7 +39,7 @@ struct LiveAndEventsTests {
     @Test func anInboxPageHoldingTheLastNotificationHasNoNextCursor() async throws {
         let user = try await stack.makeUser(role: "user", admin: try await stack.adminToken())
         var page = JSONValue.null
-        let arrived = try await eventually(timeout: .seconds(15)) {
+        let arrived = try await eventually(timeout: .seconds(60)) {
             page = try await stack.send(.GET, "/api/notifications?limit=200", token: user.token).json()
             return page["items"]?.array?.contains { $0["kind"] == .string("welcome") } == true
         }

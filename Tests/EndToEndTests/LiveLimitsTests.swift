@@ -13,7 +13,7 @@ import Glibc
 
 /// The live channel's limits: a client that stops reading cannot make notify hold more and more
 /// for it, and an oversized frame is answered with a close code, not a crash.
-@Suite("Live connections: slow readers and oversized frames")
+@Suite("Live connections: slow readers and oversized frames", .watched)
 struct LiveLimitsTests {
     let stack: StackClient
 

@@ -14,7 +14,7 @@ import Testing
 /// client's (X-Real-IP = $remote_addr). The stack's per-address limit is high
 /// (`LOGIN_MAX_FAILURES_PER_IP`, 1000 in scripts/test) so that other tests, all from 127.0.0.1,
 /// never reach it; this suite sprays one address of its own until auth locks it.
-@Suite("Through nginx: device tokens let known devices past a locked-out address")
+@Suite("Through nginx: device tokens let known devices past a locked-out address", .watched)
 struct LoginDeviceTokenTests {
     let stack: StackClient
 

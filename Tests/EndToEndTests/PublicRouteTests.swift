@@ -9,7 +9,7 @@ import Testing
 
 /// nginx and the services agree on what is public: each service lists its routes with their
 /// visibility on its private listener, and every one is tried through nginx without a token.
-@Suite("nginx and the services agree on which routes are public")
+@Suite("nginx and the services agree on which routes are public", .watched)
 struct PublicRouteTests {
     let stack: StackClient
 

@@ -8,7 +8,7 @@ import Testing
 
 /// Push notifications through FCM HTTP v1, against the fake FCM: devices registered and moved,
 /// the admins' test send, dead tokens dropped, and the durable queue worked off by the sender.
-@Suite("Push notifications through FCM", .serialized)
+@Suite("Push notifications through FCM", .serialized, .watched)
 struct PushTests {
     let stack: StackClient
 
@@ -32,7 +32,7 @@ struct PushTests {
     func register(_ token: String, for user: StackClient.TestUser, platform: String = "android") async throws {
         // A new user's welcome is pushed to the devices registered when it is written: wait for
         // it first, so the device gets only what the test sends.
-        let welcomed = await eventually(timeout: .seconds(15)) {
+        let welcomed = await eventually(timeout: .seconds(60)) {
             (try? await stack.send(.GET, "/api/notifications", token: user.token).json()["items"]?.array?.contains { $0["kind"] == .string("welcome") }) == true
         }
         #expect(welcomed, "no welcome for \(user.name)")
@@ -230,7 +230,7 @@ struct PushTests {
         try await register(alsoDead, for: user, platform: "android")
         FakeFCM.shared.markDead(alsoDead)
         try await enqueue(userId: user.id, kind: "ticket_reply", title: "Staff replied", body: "Have a look", data: [:])
-        let settled = try await eventually(timeout: .seconds(15), every: .milliseconds(100)) {
+        let settled = try await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
             guard try await holder(of: alsoDead) == nil else { return false }
             return try await queuedJobs(of: user.id) == 0
         }
@@ -257,7 +257,7 @@ struct PushTests {
         try await register(strangers, for: stranger)
 
         try await enqueue(userId: user.id, kind: "ticket_reply", title: "Staff replied", body: "We fixed it", data: ["ticket_id": "t-1"])
-        let arrived = await eventually(timeout: .seconds(15), every: .milliseconds(100)) {
+        let arrived = await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
             !FakeFCM.shared.delivered(to: phone).isEmpty && !FakeFCM.shared.delivered(to: browser).isEmpty
         }
         #expect(arrived, "the job did not reach both devices")
@@ -268,7 +268,7 @@ struct PushTests {
             #expect(received.first?.body == "We fixed it")
             #expect(received.first?.data == ["kind": "ticket_reply", "ticket_id": "t-1"])
         }
-        #expect(try await eventually(timeout: .seconds(5)) { try await queuedJobs(of: user.id) == 0 })
+        #expect(try await eventually(timeout: .seconds(60)) { try await queuedJobs(of: user.id) == 0 })
         try await Task.sleep(for: .milliseconds(500))
         #expect(FakeFCM.shared.messages(to: phone).count == 1, "sent twice")
         #expect(FakeFCM.shared.messages(to: strangers).isEmpty)
@@ -285,12 +285,12 @@ struct PushTests {
         FakeFCM.shared.failOnce(flaky)
 
         try await enqueue(userId: user.id, kind: "level_up", title: "Level 12", body: "Member tier", data: [:])
-        let arrived = await eventually(timeout: .seconds(15), every: .milliseconds(100)) { !FakeFCM.shared.delivered(to: flaky).isEmpty }
+        let arrived = await eventually(timeout: .seconds(60), every: .milliseconds(100)) { !FakeFCM.shared.delivered(to: flaky).isEmpty }
         #expect(arrived, "the job was not tried again")
         #expect(FakeFCM.shared.messages(to: flaky).map(\.status) == [503, 200])
         // The device that had it the first time is not sent it again.
         #expect(FakeFCM.shared.messages(to: steady).map(\.status) == [200])
-        #expect(try await eventually(timeout: .seconds(5)) { try await queuedJobs(of: user.id) == 0 })
+        #expect(try await eventually(timeout: .seconds(60)) { try await queuedJobs(of: user.id) == 0 })
     }
 
     // MARK: Health and configuration
@@ -306,10 +306,10 @@ struct PushTests {
     /// PostgreSQL and Redis, and runs `body` with its public address.
     func withNotify<T: Sendable>(_ environment: [String], _ body: (String) async throws -> T) async throws -> T {
         let binary = try TestEnvironment.require("GUILDHALL_BIN_DIR") + "/notify"
-        let port = try RedisServerProcess.freePort()
+        let port = try Loopback.freePort()
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("notify-push-\(UUID()).log").path
         defer { try? FileManager.default.removeItem(atPath: output) }
-        let process = try ChildProcess(
+        return try await ChildProcess.running(
             [binary],
             environment: environment + [
                 "HOST=127.0.0.1", "PORT=\(port)", "INTERNAL_PORT=0", "LOG_LEVEL=warning",
@@ -317,16 +317,16 @@ struct PushTests {
                 "JWKS_URL=\(try StackAddresses.url(of: "auth"))/api/auth/jwks",
             ],
             output: output
-        )
-        defer { process.stop() }
-        let url = "http://127.0.0.1:\(port)"
-        let up = await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
-            (try? await StackClient.client.execute(HTTPClientRequest(url: url + "/api/notify/health"), timeout: .seconds(2)))?.status == .ok
+        ) { _ in
+            let url = "http://127.0.0.1:\(port)"
+            let up = await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+                (try? await StackClient.client.execute(HTTPClientRequest(url: url + "/api/notify/health"), timeout: .seconds(2)))?.status == .ok
+            }
+            guard up else {
+                throw StackClient.Failure(message: "notify did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
+            }
+            return try await body(url)
         }
-        guard up else {
-            throw StackClient.Failure(message: "notify did not start: \((try? String(contentsOfFile: output, encoding: .utf8)) ?? "")")
-        }
-        return try await body(url)
     }
 
     @Test func withoutAServiceAccountPushIsOffAndNotifyStaysHealthy() async throws {
@@ -339,7 +339,7 @@ struct PushTests {
             #expect(try health.json()["components"]?["push"] == .string("off"))
             // The service's keys load in the background; the admin's token passes once they have.
             var reply = try await direct.send(.POST, "/api/notifications/test", token: admin, json: ["fcm_token": "t", "title": "t", "body": "b"])
-            for _ in 0..<50 where reply.status == 401 {
+            for _ in 0..<600 where reply.status == 401 {
                 try await Task.sleep(for: .milliseconds(100))
                 reply = try await direct.send(.POST, "/api/notifications/test", token: admin, json: ["fcm_token": "t", "title": "t", "body": "b"])
             }

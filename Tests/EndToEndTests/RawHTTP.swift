@@ -22,9 +22,10 @@ enum RawHTTP {
     }
 
     /// Sends `request` to 127.0.0.1:`port` and reads until the server closes the connection,
-    /// `done` says the answer is complete, or `wait` passes.
+    /// `done` says the answer is complete, or `wait` passes — a ceiling for an answer that never
+    /// comes, generous because a loaded machine may take seconds to answer.
     static func exchange(
-        _ request: String, port: Int, wait: Duration = .seconds(2), done: @escaping @Sendable (String) -> Bool = { _ in false }
+        _ request: String, port: Int, wait: Duration = .seconds(30), done: @escaping @Sendable (String) -> Bool = { _ in false }
     ) async throws -> Exchange {
         try await exchange(pieces: [request], port: port, wait: wait, done: done)
     }
@@ -32,7 +33,7 @@ enum RawHTTP {
     /// Like `exchange(_:port:wait:done:)`, with the request sent in `pieces`, 20 ms apart, so that
     /// the server reads it in parts.
     static func exchange(
-        pieces: [String], port: Int, wait: Duration = .seconds(2), done: @escaping @Sendable (String) -> Bool = { _ in false }
+        pieces: [String], port: Int, wait: Duration = .seconds(30), done: @escaping @Sendable (String) -> Bool = { _ in false }
     ) async throws -> Exchange {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connect(host: "127.0.0.1", port: port) { channel in

@@ -169,7 +169,7 @@ extension Data {
     }
 }
 
-@Suite("Through nginx: the brute-force brake on password login")
+@Suite("Through nginx: the brute-force brake on password login", .watched)
 struct LoginThrottleTests {
     @Test func fiveWrongPasswordsForOneNameLockItWith429AndRetryAfter() async throws {
         let stack = try StackClient()

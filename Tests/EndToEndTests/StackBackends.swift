@@ -67,7 +67,7 @@ func withEventLog<T: Sendable>(types: [String], _ body: @Sendable (EventLog) asy
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await subscriber.run() }
         defer { group.cancelAll() }
-        guard await eventually(timeout: .seconds(10), { log.subscribed }) else {
+        guard await eventually(timeout: .seconds(60), { log.subscribed }) else {
             throw StackClient.Failure(message: "could not subscribe to the stack's Redis")
         }
         return try await body(log)

@@ -4,7 +4,7 @@ import GuildTestSupport
 import Testing
 
 /// Ticket rooms on notify's WebSockets: two notify replicas, two tickets replicas, nginx.
-@Suite("Live chat: ticket rooms on /ws")
+@Suite("Live chat: ticket rooms on /ws", .watched)
 struct TicketRoomTests {
     let stack: StackClient
 
@@ -149,7 +149,7 @@ struct TicketRoomTests {
         // Out of the room: the reply goes to the inbox, and live to the owner's sockets as a notification.
         _ = try await send(moderator.token, ticket, "While you were away")
         var found: [JSONValue] = []
-        let arrived = try await eventually(timeout: .seconds(15)) {
+        let arrived = try await eventually(timeout: .seconds(60)) {
             found = try await replies()
             return !found.isEmpty
         }

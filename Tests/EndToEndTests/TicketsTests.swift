@@ -7,7 +7,7 @@ import Testing
 
 /// The support desk through nginx, as users, staff and admins use it (two tickets replicas).
 /// One suite, in turn: the desk's settings are shared by every ticket, and one test changes them.
-@Suite("Through nginx: support tickets", .serialized)
+@Suite("Through nginx: support tickets", .serialized, .watched)
 struct TicketsTests {
     let stack: StackClient
 
@@ -266,7 +266,7 @@ struct TicketsTests {
                 "UPDATE tickets SET last_activity_at = now() - interval '2 hours' WHERE id = \(UUID(uuidString: idle)!)", logger: e2eLogger
             )
         }
-        let closed = try await eventually(timeout: .seconds(10)) {
+        let closed = try await eventually(timeout: .seconds(60)) {
             try await stack.send(.GET, "/api/tickets/\(idle)", token: user.token).json()["ticket"]?["status"] == .string("closed")
         }
         #expect(closed, "the idle ticket was not closed")

@@ -4,7 +4,7 @@ import GuildTestSupport
 import NIOHTTP1
 import Testing
 
-@Suite("Through nginx: users — who may list, create, change and disable them")
+@Suite("Through nginx: users — who may list, create, change and disable them", .watched)
 struct UserAdminTests {
     let stack: StackClient
 

@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,7 +12,10 @@ import Darwin
 /// A child process started with `posix_spawn`, with default signal handling and an empty
 /// signal mask (a child spawned from a concurrency thread would otherwise inherit blocked
 /// signals and ignore SIGTERM), reaped with `waitpid`.
-public final class ChildProcess: @unchecked Sendable {
+///
+/// Nothing here blocks the calling thread: waiting is polling with `Task.sleep`, so a test that
+/// waits for a process leaves Swift's cooperative threads (two on two cores) to everything else.
+public final class ChildProcess: Sendable {
     /// How the process ended.
     public enum Termination: Equatable, Sendable {
         /// Exited with this status.
@@ -20,7 +26,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// The process id.
     public let pid: pid_t
-    private var ended: Termination?
+    private let ended = Mutex<Termination?>(nil)
 
     /// Starts `arguments[0]` (looked up on the PATH) with `environment` (`NAME=value`);
     /// stdout and stderr go to `output` (default: /dev/null).
@@ -67,20 +73,21 @@ public final class ChildProcess: @unchecked Sendable {
         return result
     }
 
-    /// Sends `signal` (default SIGTERM).
+    /// Sends `signal` (default SIGTERM), unless it has already ended.
     public func signal(_ signal: Int32 = SIGTERM) {
-        if ended == nil { kill(pid, signal) }
+        if poll() == nil { sendSignal(signal, to: pid) }
     }
 
     /// Whether it has ended, without waiting.
     public func poll() -> Termination? {
-        if let ended { return ended }
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        guard result == pid else { return nil }
-        let signal = status & 0x7f
-        ended = signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
-        return ended
+        ended.withLock { ended in
+            if let ended { return ended }
+            var status: Int32 = 0
+            guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+            let signal = status & 0x7f
+            ended = signal == 0 ? .exited((status >> 8) & 0xff) : .signalled(signal)
+            return ended
+        }
     }
 
     /// Waits up to `timeout` for it to end; nil when it is still running.
@@ -93,29 +100,40 @@ public final class ChildProcess: @unchecked Sendable {
         return poll()
     }
 
-    /// Waits (blocking the thread, briefly) up to `timeout` for it to end.
-    public func waitBlocking(timeout: Duration) -> Termination? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let ended = poll() { return ended }
-            usleep(10_000)
-        }
-        return poll()
+    /// SIGTERM, then SIGKILL if it has not ended after `grace`; how it ended.
+    @discardableResult
+    public func stop(grace: Duration = .seconds(10)) async -> Termination? {
+        signal(SIGTERM)
+        if let ended = await wait(timeout: grace) { return ended }
+        return await kill()
     }
 
-    /// SIGTERM, then SIGKILL if it has not ended after `grace`.
-    public func stop(grace: Duration = .seconds(10)) {
-        signal(SIGTERM)
-        if waitBlocking(timeout: grace) == nil {
-            signal(SIGKILL)
-            _ = waitBlocking(timeout: .seconds(5))
-        }
+    /// SIGKILL, and how it ended.
+    @discardableResult
+    public func kill() async -> Termination? {
+        signal(SIGKILL)
+        return await wait(timeout: .seconds(30))
+    }
+
+    /// Runs `body` with the process started from `arguments`, and stops it afterwards (also
+    /// when `body` throws).
+    public static func running<T>(
+        _ arguments: [String], environment: [String]? = nil, output: String = "/dev/null", grace: Duration = .seconds(10),
+        _ body: (ChildProcess) async throws -> T
+    ) async throws -> T {
+        let process = try ChildProcess(arguments, environment: environment, output: output)
+        return try await withCleanup { try await body(process) } then: { await process.stop(grace: grace) }
     }
 
     deinit {
-        if poll() == nil {
-            kill(pid, SIGKILL)
-            _ = waitBlocking(timeout: .seconds(5))
+        // A process nobody stopped: killed, and reaped on a thread of its own rather than here,
+        // where the last reference may have been dropped on a cooperative thread.
+        guard poll() == nil else { return }
+        sendSignal(SIGKILL, to: pid)
+        let pid = pid
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
         }
     }
 
@@ -123,4 +141,22 @@ public final class ChildProcess: @unchecked Sendable {
         let message: String
         var description: String { message }
     }
+}
+
+private func sendSignal(_ signal: Int32, to pid: pid_t) {
+    kill(pid, signal)
+}
+
+/// Runs `body`, then `cleanup` — also when `body` throws — and gives `body`'s outcome: an
+/// asynchronous `defer`, for stopping what a test started without blocking a thread.
+public func withCleanup<T>(_ body: () async throws -> T, then cleanup: () async -> Void) async throws -> T {
+    let result: T
+    do {
+        result = try await body()
+    } catch {
+        await cleanup()
+        throw error
+    }
+    await cleanup()
+    return result
 }

@@ -1,85 +1,70 @@
 import Foundation
+import Synchronization
 
 /// A redis-server of the test's own, on a free loopback port, that the test may stop and restart.
-public final class RedisServerProcess: @unchecked Sendable {
+///
+/// Starting, stopping and killing it wait without blocking a thread (see ``ChildProcess``).
+public final class RedisServerProcess: Sendable {
     /// The port it listens on (kept across restarts).
     public let port: Int
-    private var process: ChildProcess?
+    private let process = Mutex<ChildProcess?>(nil)
     private let binary: String
     /// Where the append-only file lives, when the server persists (kept across restarts).
     public let appendOnlyDirectory: String?
+
+    /// How long a start may take before it is a failure: redis-server is listening within
+    /// milliseconds on an idle machine; this ceiling is only reached when it cannot start at all.
+    static let startCeiling = Duration.seconds(30)
 
     /// Picks a free port; call ``start()`` to run the server. With `appendOnlyDirectory` it
     /// persists as the local stack's does (`--appendonly yes --appendfsync everysec` in that
     /// folder), so a restart finds what a killed server had acknowledged.
     public init(appendOnlyDirectory: String? = nil) throws {
         self.binary = ProcessInfo.processInfo.environment["GUILDHALL_REDIS_SERVER"] ?? "redis-server"
-        self.port = try Self.freePort()
+        self.port = try Loopback.freePort()
         self.appendOnlyDirectory = appendOnlyDirectory
+    }
+
+    /// Runs `body` with a started server, and stops it afterwards (also when `body` throws).
+    public static func withServer<T>(appendOnlyDirectory: String? = nil, _ body: (RedisServerProcess) async throws -> T) async throws -> T {
+        let server = try RedisServerProcess(appendOnlyDirectory: appendOnlyDirectory)
+        return try await withCleanup {
+            try await server.start()
+            return try await body(server)
+        } then: {
+            await server.stop()
+        }
     }
 
     /// `redis://127.0.0.1:<port>`.
     public var url: String { "redis://127.0.0.1:\(port)" }
 
     /// Starts the server and waits until it accepts connections.
-    public func start() throws {
+    public func start() async throws {
         let persistence = appendOnlyDirectory.map { ["--appendonly", "yes", "--appendfsync", "everysec", "--dir", $0] } ?? ["--appendonly", "no"]
-        let process = try ChildProcess([binary, "--port", String(port), "--bind", "127.0.0.1", "--save", ""] + persistence + ["--logfile", ""])
-        self.process = process
-        for _ in 0..<100 where !Self.accepts(port: port) { usleep(50_000) }
-        guard Self.accepts(port: port) else { throw Failure(message: "redis-server did not start on port \(port)") }
+        let started = try ChildProcess([binary, "--port", String(port), "--bind", "127.0.0.1", "--save", ""] + persistence + ["--logfile", ""])
+        process.withLock { $0 = started }
+        let listening = await eventually(timeout: Self.startCeiling, every: .milliseconds(20)) {
+            if started.poll() != nil { return true }
+            return await Loopback.accepts(port: port)
+        }
+        guard listening, started.poll() == nil else {
+            throw Failure(message: "redis-server did not start on port \(port): \(String(describing: started.poll()))")
+        }
     }
 
     /// Stops the server and waits for it to exit.
-    public func stop() {
-        process?.stop(grace: .seconds(5))
-        process = nil
+    public func stop() async {
+        await process.withLock { process in defer { process = nil }; return process }?.stop(grace: .seconds(10))
     }
 
     /// Kills the server with SIGKILL (no shutdown, no last write) and waits for it to exit.
-    public func kill() {
-        process?.signal(SIGKILL)
-        _ = process?.waitBlocking(timeout: .seconds(5))
-        process = nil
+    public func kill() async {
+        await process.withLock { process in defer { process = nil }; return process }?.kill()
     }
-
-    deinit { stop() }
 
     struct Failure: Error, CustomStringConvertible {
         let message: String
         var description: String { message }
-    }
-
-    /// Whether something accepts TCP connections on `port` of 127.0.0.1.
-    public static func accepts(port: Int) -> Bool {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
-
-    /// A port nobody listens on now (bind to port 0, read it back, release it).
-    public static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard bound == 0 else { throw Failure(message: "no free port") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
-        }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 }

@@ -28,7 +28,11 @@ public enum TestEnvironment {
 }
 
 /// Polls `condition` until it holds or `timeout` passes; returns whether it held.
-public func eventually(timeout: Duration = .seconds(10), every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async rethrows -> Bool {
+///
+/// The timeout is a ceiling for what never happens, not a measure: a condition that holds
+/// returns at once, so the default is generous enough for a machine that is three times
+/// slower, or busy with the rest of the suite.
+public func eventually(timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(100), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }

@@ -35,63 +35,61 @@ struct AuthServiceTests {
     }
 
     @Test func repeatedFailuresFromOneAddressAre429WhileOthersStillLogIn() async throws {
-        let redis = try RedisServerProcess()
-        try redis.start()
-        defer { redis.stop() }
-        let admin = "svc-admin-\(UUID().uuidString.prefix(8).lowercased())"
-        let app = try await buildApplication(reader: try reader(redis: redis.url, username: admin, extra: ["login.max.failures.per.ip": 3]))
-        try await app.test(.router) { client in
-            for attempt in 0..<3 {
-                let reply = try await client.execute(
+        try await RedisServerProcess.withServer { redis in
+            let admin = "svc-admin-\(UUID().uuidString.prefix(8).lowercased())"
+            let app = try await buildApplication(reader: try reader(redis: redis.url, username: admin, extra: ["login.max.failures.per.ip": 3]))
+            try await app.test(.router) { client in
+                for attempt in 0..<3 {
+                    let reply = try await client.execute(
+                        uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "203.0.113.7"],
+                        body: loginBody("nobody-\(attempt)", "wrong password")
+                    )
+                    #expect(reply.status == .unauthorized)
+                }
+                let blocked = try await client.execute(
                     uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "203.0.113.7"],
-                    body: loginBody("nobody-\(attempt)", "wrong password")
+                    body: loginBody(admin, Self.password)
                 )
-                #expect(reply.status == .unauthorized)
-            }
-            let blocked = try await client.execute(
-                uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "203.0.113.7"],
-                body: loginBody(admin, Self.password)
-            )
-            #expect(blocked.status == .tooManyRequests)
-            #expect(Int(blocked.headers[.retryAfter] ?? "") ?? 0 > 0)
-            let elsewhere = try await client.execute(
-                uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "198.51.100.9"],
-                body: loginBody(admin, Self.password)
-            )
-            #expect(elsewhere.status == .ok)
+                #expect(blocked.status == .tooManyRequests)
+                #expect(Int(blocked.headers[.retryAfter] ?? "") ?? 0 > 0)
+                let elsewhere = try await client.execute(
+                    uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "198.51.100.9"],
+                    body: loginBody(admin, Self.password)
+                )
+                #expect(elsewhere.status == .ok)
 
-            // Redis away: logging in still works (without the brake).
-            redis.stop()
-            let withoutRedis = try await client.execute(
-                uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "198.51.100.10"],
-                body: loginBody(admin, Self.password)
-            )
-            #expect(withoutRedis.status == .ok)
+                // Redis away: logging in still works (without the brake).
+                await redis.stop()
+                let withoutRedis = try await client.execute(
+                    uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json", HTTPField.Name("X-Real-IP")!: "198.51.100.10"],
+                    body: loginBody(admin, Self.password)
+                )
+                #expect(withoutRedis.status == .ok)
+            }
         }
     }
 
     /// A session revoked while a replica was away is refused by it after it starts: the
     /// revocation list is reloaded from PostgreSQL, not only heard on the channel.
     @Test func aReplicaStartingLaterStillRefusesARevokedSession() async throws {
-        let redis = try RedisServerProcess()
-        try redis.start()
-        defer { redis.stop() }
-        let admin = "svc-admin-\(UUID().uuidString.prefix(8).lowercased())"
-        let first = try await buildApplication(reader: try reader(redis: redis.url, username: admin))
-        let token = try await first.test(.router) { client -> String in
-            let login = try await client.execute(uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json"], body: loginBody(admin, Self.password))
-            #expect(login.status == .ok)
-            let token = try JSONDecoder().decode(Token.self, from: Data(buffer: login.body)).token
-            let logout = try await client.execute(uri: "/api/auth/logout", method: .post, headers: [.authorization: "Bearer \(token)"])
-            #expect(logout.status == .ok)
-            return token
-        }
-        // A new replica, which never heard the pub/sub message.
-        let second = try await buildApplication(reader: try reader(redis: redis.url, username: admin))
-        try await second.test(.router) { client in
-            // From its very first answer: the list is loaded before the replica serves.
-            let reply = try await client.execute(uri: "/api/auth/verify-token", method: .get, headers: [.authorization: "Bearer \(token)"])
-            #expect(reply.status == .unauthorized, "a replica started after the logout accepted the revoked token")
+        try await RedisServerProcess.withServer { redis in
+            let admin = "svc-admin-\(UUID().uuidString.prefix(8).lowercased())"
+            let first = try await buildApplication(reader: try reader(redis: redis.url, username: admin))
+            let token = try await first.test(.router) { client -> String in
+                let login = try await client.execute(uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json"], body: loginBody(admin, Self.password))
+                #expect(login.status == .ok)
+                let token = try JSONDecoder().decode(Token.self, from: Data(buffer: login.body)).token
+                let logout = try await client.execute(uri: "/api/auth/logout", method: .post, headers: [.authorization: "Bearer \(token)"])
+                #expect(logout.status == .ok)
+                return token
+            }
+            // A new replica, which never heard the pub/sub message.
+            let second = try await buildApplication(reader: try reader(redis: redis.url, username: admin))
+            try await second.test(.router) { client in
+                // From its very first answer: the list is loaded before the replica serves.
+                let reply = try await client.execute(uri: "/api/auth/verify-token", method: .get, headers: [.authorization: "Bearer \(token)"])
+                #expect(reply.status == .unauthorized, "a replica started after the logout accepted the revoked token")
+            }
         }
     }
 
@@ -101,18 +99,17 @@ struct AuthServiceTests {
     }
 
     @Test func discordRoutesAnswer503UntilDiscordIsConfigured() async throws {
-        let redis = try RedisServerProcess()
-        try redis.start()
-        defer { redis.stop() }
-        let app = try await buildApplication(reader: try reader(redis: redis.url, username: "svc-admin-\(UUID().uuidString.prefix(8).lowercased())"))
-        try await app.test(.router) { client in
-            for (uri, method) in [("/api/discord/auth?platform=web", HTTPRequest.Method.get), ("/api/discord/callback?code=a&state=b", .get)] {
-                let reply = try await client.execute(uri: uri, method: method)
-                #expect(reply.status == .serviceUnavailable)
-                #expect(String(buffer: reply.body).contains("discord_not_configured"))
+        try await RedisServerProcess.withServer { redis in
+            let app = try await buildApplication(reader: try reader(redis: redis.url, username: "svc-admin-\(UUID().uuidString.prefix(8).lowercased())"))
+            try await app.test(.router) { client in
+                for (uri, method) in [("/api/discord/auth?platform=web", HTTPRequest.Method.get), ("/api/discord/callback?code=a&state=b", .get)] {
+                    let reply = try await client.execute(uri: uri, method: method)
+                    #expect(reply.status == .serviceUnavailable)
+                    #expect(String(buffer: reply.body).contains("discord_not_configured"))
+                }
+                let exchange = try await client.execute(uri: "/api/auth/exchange", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"code":"x"}"#))
+                #expect(exchange.status == .serviceUnavailable)
             }
-            let exchange = try await client.execute(uri: "/api/auth/exchange", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: #"{"code":"x"}"#))
-            #expect(exchange.status == .serviceUnavailable)
         }
     }
 

@@ -2,10 +2,11 @@
 import Foundation
 import GuildCore
 import GuildServiceKit
+import GuildTestSupport
 import Testing
 
 /// The booking service's pure rules: prices, refunds, limits.
-@Suite("booking: pricing, refunds and request rules")
+@Suite("booking: pricing, refunds and request rules", .watched)
 struct BookingRulesTests {
     func booking(start: Date, hours: Int, status: Booking.Status = .scheduled) -> Booking {
         Booking(

@@ -9,7 +9,7 @@ import PostgresNIO
 import Testing
 
 /// The booking schema against the test PostgreSQL: the guarantees that live in the database.
-@Suite("booking: lifecycle once across replicas, an append-only ledger, balances never negative", .serialized)
+@Suite("booking: lifecycle once across replicas, an append-only ledger, balances never negative", .serialized, .watched)
 struct BookingStoreTests {
     static let logger: Logger = {
         var logger = Logger(label: "booking-tests")

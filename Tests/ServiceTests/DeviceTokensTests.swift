@@ -1,10 +1,11 @@
 @testable import AuthService
 import Foundation
 import GuildAuth
+import GuildTestSupport
 import Testing
 
 /// auth's login device tokens, without a server: what verifies, and everything that must not.
-@Suite("auth: login device tokens")
+@Suite("auth: login device tokens", .watched)
 struct DeviceTokensTests {
     static let key = try! SigningKey.generate()
     let tokens = DeviceTokens(signingKey: Self.key, lifetimeSeconds: 3600, secureCookie: false)

@@ -1,8 +1,9 @@
 @testable import AuthService
+import GuildTestSupport
 import Testing
 
 /// The verify-token listener's reading of request heads.
-@Suite("auth: the verify-token listener's request reader")
+@Suite("auth: the verify-token listener's request reader", .watched)
 struct GateRequestTests {
     static let limit = 16 * 1024
 

@@ -1,11 +1,12 @@
 import Foundation
 import GuildCore
 @testable import LevelingService
+import GuildTestSupport
 import Testing
 
 /// The leveling service's pure rules: the level curve at its boundaries, tiers, cooldown amounts,
 /// the daily streak, role rewards and the bot's event checks.
-@Suite("leveling: the level curve, tiers, daily streaks, role rewards, event checks")
+@Suite("leveling: the level curve, tiers, daily streaks, role rewards, event checks", .watched)
 struct LevelingRulesTests {
     let curve = LevelCurve()
 

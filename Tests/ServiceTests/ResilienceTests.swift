@@ -57,27 +57,26 @@ struct ResilienceTests {
     }
 
     @Test func redisGoingDownTurnsHealthTo503AndHTTPKeepsAnswering() async throws {
-        let redis = try RedisServerProcess()
-        try redis.start()
-        let app = try await BookingService.buildApplication(reader: testReader(database: try TestEnvironment.databaseURL(), redis: redis.url))
-        try await app.test(.live) { client in
-            #expect(try await client.execute(uri: "/api/booking/health", method: .get).status == .ok)
-            redis.stop()
-            let degraded = try await client.execute(uri: "/api/booking/health", method: .get)
-            #expect(degraded.status == .serviceUnavailable)
-            let report = try JSONDecoder().decode(Report.self, from: Data(buffer: degraded.body))
-            #expect(report.failing == ["redis"])
-            // Other routes still answer while Redis is away.
-            let unknown = try await client.execute(uri: "/api/booking/nothing", method: .get)
-            #expect(unknown.status == .notFound)
+        try await RedisServerProcess.withServer { redis in
+            let app = try await BookingService.buildApplication(reader: testReader(database: try TestEnvironment.databaseURL(), redis: redis.url))
+            try await app.test(.live) { client in
+                #expect(try await client.execute(uri: "/api/booking/health", method: .get).status == .ok)
+                await redis.stop()
+                let degraded = try await client.execute(uri: "/api/booking/health", method: .get)
+                #expect(degraded.status == .serviceUnavailable)
+                let report = try JSONDecoder().decode(Report.self, from: Data(buffer: degraded.body))
+                #expect(report.failing == ["redis"])
+                // Other routes still answer while Redis is away.
+                let unknown = try await client.execute(uri: "/api/booking/nothing", method: .get)
+                #expect(unknown.status == .notFound)
 
-            try redis.start()
-            let recovered = try await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
-                try await client.execute(uri: "/api/booking/health", method: .get).status == .ok
+                try await redis.start()
+                let recovered = try await eventually(timeout: .seconds(20), every: .milliseconds(250)) {
+                    try await client.execute(uri: "/api/booking/health", method: .get).status == .ok
+                }
+                #expect(recovered, "booking did not recover after Redis came back")
             }
-            #expect(recovered, "booking did not recover after Redis came back")
         }
-        redis.stop()
     }
 
     @Test(arguments: GuildStack.services.map(\.name))
@@ -96,50 +95,53 @@ struct ResilienceTests {
     @Test func servicesStopPromptlyOnSIGTERMAfterAnOutage() async throws {
         let stop = try TestEnvironment.require("GUILDHALL_TEST_OUTAGE_PG_STOP")
         let start = try TestEnvironment.require("GUILDHALL_TEST_OUTAGE_PG_START")
-        let redis = try RedisServerProcess()
-        try redis.start()
-        defer { redis.stop() }
         let database = try TestEnvironment.require("GUILDHALL_TEST_OUTAGE_DATABASE_URL")
-        let services = try GuildStack.services.map { try RunningService($0.name, database: database, redis: redis.url) }
-        let notify = try #require(services.first { $0.name == "notify" })
-        defer { for service in services { service.process.stop(grace: .seconds(1)) } }
-        for service in services {
-            #expect(await service.becomesHealthy(within: .seconds(60)), "\(service.name) did not become healthy")
-        }
-        // A WebSocket held open on notify through the outage and the shutdown.
-        let socket = try await RawConnection(port: notify.port)
-        try await socket.send("GET /ws HTTP/1.1\r\nHost: notify\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        #expect(try await socket.read(until: "\r\n\r\n").hasPrefix("HTTP/1.1 101"))
-
-        #expect(try await runShell(stop) == 0)
-        redis.stop()
-        do {
-            // Work that meets the outage: health checks, a database read, the jobs' own loops.
-            let until = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < until {
+        try await RedisServerProcess.withServer { redis in
+            let services = try GuildStack.services.map { try RunningService($0.name, database: database, redis: redis.url) }
+            try await withCleanup {
+                let notify = try #require(services.first { $0.name == "notify" })
                 for service in services {
-                    _ = await service.status(of: service.name == "booking" ? "/api/booking/services" : "/api/\(service.name)/health")
+                    #expect(await service.becomesHealthy(within: .seconds(60)), "\(service.name) did not become healthy")
                 }
-                try await Task.sleep(for: .milliseconds(500))
+                // A WebSocket held open on notify through the outage and the shutdown.
+                let socket = try await RawConnection(port: notify.port)
+                try await socket.send("GET /ws HTTP/1.1\r\nHost: notify\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+                #expect(try await socket.read(until: "\r\n\r\n").hasPrefix("HTTP/1.1 101"))
+
+                #expect(try await runShell(stop) == 0)
+                await redis.stop()
+                do {
+                    // Work that meets the outage: health checks, a database read, the jobs' own loops.
+                    let until = ContinuousClock.now + .seconds(10)
+                    while ContinuousClock.now < until {
+                        for service in services {
+                            _ = await service.status(of: service.name == "booking" ? "/api/booking/services" : "/api/\(service.name)/health")
+                        }
+                        try await Task.sleep(for: .milliseconds(500))
+                    }
+                }
+                #expect(try await runShell(start) == 0)
+                try await redis.start()
+                for service in services {
+                    #expect(await service.becomesHealthy(within: .seconds(30)), "\(service.name) did not recover")
+                }
+
+                for service in services { service.process.signal(SIGTERM) }
+                for service in services {
+                    let began = ContinuousClock.now
+                    let ended = await service.process.wait(timeout: .seconds(15))
+                    #expect(ended == .exited(0), "\(service.name) after SIGTERM: \(String(describing: ended))")
+                    // Nothing is in flight, so a stop needs none of its 5 s grace: past it, something waited it out.
+                    #expect(ContinuousClock.now - began < .seconds(5), "\(service.name) took \(ContinuousClock.now - began) to stop")
+                    // Its log says it was asked to stop and that it did.
+                    #expect(service.output.contains("shutting down"), "\(service.name)'s log: \(service.log)")
+                    #expect(service.output.contains("stopped"), "\(service.name)'s log: \(service.log)")
+                }
+                await socket.close()
+            } then: {
+                for service in services { await service.process.stop(grace: .seconds(1)) }
             }
         }
-        #expect(try await runShell(start) == 0)
-        try redis.start()
-        for service in services {
-            #expect(await service.becomesHealthy(within: .seconds(30)), "\(service.name) did not recover")
-        }
-
-        for service in services { service.process.signal(SIGTERM) }
-        for service in services {
-            let began = ContinuousClock.now
-            let ended = await service.process.wait(timeout: .seconds(15))
-            #expect(ended == .exited(0), "\(service.name) after SIGTERM: \(String(describing: ended))")
-            #expect(ContinuousClock.now - began < .seconds(5), "\(service.name) took \(ContinuousClock.now - began) to stop")
-            // Its log says it was asked to stop and that it did.
-            #expect(service.output.contains("shutting down"), "\(service.name)'s log: \(service.log)")
-            #expect(service.output.contains("stopped"), "\(service.name)'s log: \(service.log)")
-        }
-        await socket.close()
     }
 }
 
@@ -151,20 +153,20 @@ struct RunningService: Sendable {
     /// Where its output goes.
     let log: String
 
-    init(_ name: String, database: String, redis: String) throws {
+    init(_ name: String, database: String, redis: String, logLevel: String = "debug", output: String? = nil) throws {
         self.name = name
-        self.port = try RedisServerProcess.freePort()
+        self.port = try Loopback.freePort()
         let binary = try TestEnvironment.require("GUILDHALL_BIN_DIR") + "/" + name
         var environment = ChildProcess.currentEnvironment().filter { !$0.hasPrefix("PORT=") && !$0.hasPrefix("INTERNAL_PORT=") }
         environment += [
-            "PORT=\(port)", "INTERNAL_PORT=0", "VERIFY_PORT=0", "HOST=127.0.0.1", "LOG_LEVEL=debug",
+            "PORT=\(port)", "INTERNAL_PORT=0", "VERIFY_PORT=0", "HOST=127.0.0.1", "LOG_LEVEL=\(logLevel)",
             "DATABASE_URL=\(database)", "REDIS_URL=\(redis)",
             "DATA_DIR=\(FileManager.default.temporaryDirectory.appendingPathComponent("guildhall-sigterm-\(UUID())").path)",
         ]
         // Beside the run's other logs (kept when a test fails), or in the temporary folder.
         let folder = (try? TestEnvironment.require("GUILDHALL_STACK_ENV")).map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("logs") }
             ?? FileManager.default.temporaryDirectory
-        self.log = folder.appendingPathComponent("started-\(name)-\(UUID().uuidString.prefix(8)).log").path
+        self.log = output ?? folder.appendingPathComponent("started-\(name)-\(UUID().uuidString.prefix(8)).log").path
         self.process = try ChildProcess([binary], environment: environment, output: log)
     }
 

@@ -7,7 +7,7 @@ import Testing
 /// The list of services in Swift is the one truth: the scripts, the nginx template, the
 /// container files and the contract must each know every service on it, so a service added in
 /// Swift but forgotten elsewhere fails here.
-@Suite("every service is known to the scripts, nginx and compose")
+@Suite("every service is known to the scripts, nginx and compose", .watched)
 struct StackDeclarationTests {
     /// The repository's root, found from this file's place in it.
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -1,8 +1,9 @@
 import GuildServiceKit
+import GuildTestSupport
 import Testing
 
 /// Calls to the bot come back after a growing wait, spread so failed callers do not return together.
-@Suite("BotClient: retry delays")
+@Suite("BotClient: retry delays", .watched)
 struct BotClientTests {
     @Test func theWaitDoublesUpToTheCapWithJitter() {
         for (attempts, full) in [(1, 1), (2, 2), (3, 4), (7, 60), (40, 60)] {

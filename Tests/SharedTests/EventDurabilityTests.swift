@@ -105,88 +105,94 @@ struct EventDurabilityTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("guildhall-aof-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let server = try RedisServerProcess(appendOnlyDirectory: folder)
-        try server.start()
-        defer { server.stop() }
-        let configuration = try RedisConfiguration(url: server.url)
-        let redis = RedisClient(configuration: configuration, logger: testLogger)
-        let base = uniqueSchema("durable")
-        let (groupA, groupB, groupC) = ("reading-\(base)", "idle-\(base)", "late-\(base)")
-        let gate = HandlerGate()
+        try await RedisServerProcess.withServer(appendOnlyDirectory: folder) { server in
+            let configuration = try RedisConfiguration(url: server.url)
+            let redis = RedisClient(configuration: configuration, logger: testLogger)
+            let base = uniqueSchema("durable")
+            let (groupA, groupB, groupC) = ("reading-\(base)", "idle-\(base)", "late-\(base)")
+            let gate = HandlerGate()
 
-        try await withTestPostgres(schema: "\(base)_outbox", migrations: [EventTables.migration, EventTables.handOver]) { outbox in
-            try await withTestPostgres(schema: "\(base)_a", migrations: [EventTables.migration, Self.applicationsTable]) { postgresA in
-                try await withTestPostgres(schema: "\(base)_b", migrations: [EventTables.migration, Self.applicationsTable]) { postgresB in
-                    try await withTestPostgres(schema: "\(base)_c", migrations: [EventTables.migration, Self.applicationsTable]) { postgresC in
-                        let relay = OutboxRelay(postgres: outbox, redis: redis, logger: testLogger)
-                        // Group B exists before anything is published, but nobody reads for it until after the restart.
-                        _ = try await redis.send(["XGROUP", "CREATE", EventChannels.stream, groupB, "0", "MKSTREAM"])
+            try await withTestPostgres(schema: "\(base)_outbox", migrations: [EventTables.migration, EventTables.handOver]) { outbox in
+                try await withTestPostgres(schema: "\(base)_a", migrations: [EventTables.migration, Self.applicationsTable]) { postgresA in
+                    try await withTestPostgres(schema: "\(base)_b", migrations: [EventTables.migration, Self.applicationsTable]) { postgresB in
+                        try await withTestPostgres(schema: "\(base)_c", migrations: [EventTables.migration, Self.applicationsTable]) { postgresC in
+                            let relay = OutboxRelay(postgres: outbox, redis: redis, logger: testLogger)
+                            // Group B exists before anything is published, but nobody reads for it until after the restart.
+                            _ = try await redis.send(["XGROUP", "CREATE", EventChannels.stream, groupB, "0", "MKSTREAM"])
 
-                        var events = try await Self.write(200, from: 1, to: outbox)
-                        #expect(try await relay.relayBatch() == 100)
-                        #expect(try await relay.relayBatch() == 100)
-                        #expect(try await Self.unpublished(outbox) == 0)
-
-                        try await withThrowingTaskGroup(of: Void.self) { group in
-                            defer { gate.release() }
-                            // Group A reads a batch, applies events 1–49 and is held in the middle of event 50:
-                            // 50–100 are read and not acknowledged, 101–200 not read yet.
-                            let consumerA = Self.consumer(group: groupA, redis: configuration, postgres: postgresA, holdAt: 50, gate: gate)
-                            group.addTask { try await consumerA.run() }
-                            #expect(await eventually { gate.isReached }, "group A never reached event 50")
-                            let readNotAcknowledged = try await Self.pending(redis, group: groupA)
-                            #expect(readNotAcknowledged > 1, "group A should hold read, unacknowledged entries; XPENDING says \(readNotAcknowledged)")
-
-                            // Twenty more go out — XADD acknowledged, the outbox rows marked — and Redis is killed at once.
-                            events += try await Self.write(20, from: 201, to: outbox)
-                            #expect(try await relay.relayBatch() == 20)
-                            #expect(try await Self.unpublished(outbox) == 0)
-                            server.kill()
-
-                            // Ten are written while Redis is away: they wait in the outbox.
-                            events += try await Self.write(10, from: 221, to: outbox)
-                            await #expect(throws: (any Error).self) { try await relay.relayBatch() }
-
-                            // Back on the same data: the stream and group A's unacknowledged entries are still there.
-                            try server.start()
-                            #expect(try await redis.send(["XLEN", EventChannels.stream]).int == 220, "the stream lost entries Redis had acknowledged")
-                            #expect((try? await Self.pending(redis, group: groupA)) == readNotAcknowledged, "group A's pending entries did not survive")
-                            #expect(try await relay.relayBatch() == 10)
+                            var events = try await Self.write(200, from: 1, to: outbox)
+                            #expect(try await relay.relayBatch() == 100)
+                            #expect(try await relay.relayBatch() == 100)
                             #expect(try await Self.unpublished(outbox) == 0)
 
-                            // Event 50's transaction commits after the kill, so its acknowledgement fails: it comes back.
-                            gate.release()
-                            let consumerB = Self.consumer(group: groupB, redis: configuration, postgres: postgresB)
-                            let consumerC = Self.consumer(group: groupC, redis: configuration, postgres: postgresC)
-                            group.addTask { try await consumerB.run() }
-                            group.addTask { try await consumerC.run() }
+                            try await withThrowingTaskGroup(of: Void.self) { group in
+                                defer { gate.release() }
+                                // Group A reads a batch, applies events 1–49 and is held in the middle of event 50:
+                                // 50–100 are read and not acknowledged, 101–200 not read yet.
+                                let consumerA = Self.consumer(group: groupA, redis: configuration, postgres: postgresA, holdAt: 50, gate: gate)
+                                group.addTask { try await consumerA.run() }
+                                #expect(await eventually { gate.isReached }, "group A never reached event 50")
+                                let readNotAcknowledged = try await Self.pending(redis, group: groupA)
+                                #expect(readNotAcknowledged > 1, "group A should hold read, unacknowledged entries; XPENDING says \(readNotAcknowledged)")
 
-                            let ids = events.map(\.id)
-                            let everyone = [(groupA, postgresA), (groupB, postgresB), (groupC, postgresC)]
-                            for (name, postgres) in everyone {
-                                let applied = await eventually(timeout: .seconds(20), every: .milliseconds(200)) {
-                                    (try? await Self.applications(postgres, of: ids))?.last == ids.count
+                                // Twenty more go out — XADD acknowledged, the outbox rows marked — and Redis is killed at once.
+                                events += try await Self.write(20, from: 201, to: outbox)
+                                #expect(try await relay.relayBatch() == 20)
+                                #expect(try await Self.unpublished(outbox) == 0)
+                                await server.kill()
+
+                                // Ten are written while Redis is away: they wait in the outbox.
+                                events += try await Self.write(10, from: 221, to: outbox)
+                                await #expect(throws: (any Error).self) { try await relay.relayBatch() }
+
+                                // Back on the same data: the stream and group A's unacknowledged entries are still there.
+                                try await server.start()
+                                #expect(try await redis.send(["XLEN", EventChannels.stream]).int == 220, "the stream lost entries Redis had acknowledged")
+                                #expect((try? await Self.pending(redis, group: groupA)) == readNotAcknowledged, "group A's pending entries did not survive")
+                                #expect(try await relay.relayBatch() == 10)
+                                #expect(try await Self.unpublished(outbox) == 0)
+
+                                // Event 50's transaction commits after the kill, so its acknowledgement fails: it comes back.
+                                gate.release()
+                                let consumerB = Self.consumer(group: groupB, redis: configuration, postgres: postgresB)
+                                let consumerC = Self.consumer(group: groupC, redis: configuration, postgres: postgresC)
+                                group.addTask { try await consumerB.run() }
+                                group.addTask { try await consumerC.run() }
+
+                                let ids = events.map(\.id)
+                                let everyone = [(groupA, postgresA), (groupB, postgresB), (groupC, postgresC)]
+                                for (name, postgres) in everyone {
+                                    // A ceiling only a lost event reaches: a consumer that lost Redis retries within 5 s.
+                                    let applied = await eventually(timeout: .seconds(60), every: .milliseconds(200)) {
+                                        (try? await Self.applications(postgres, of: ids))?.last == ids.count
+                                    }
+                                    let counts = try await Self.applications(postgres, of: ids)
+                                    #expect(applied, "\(name): applications, distinct events, events of this test \(counts); expected \(ids.count)")
                                 }
-                                let counts = try await Self.applications(postgres, of: ids)
-                                #expect(applied, "\(name): applications, distinct events, events of this test \(counts); expected \(ids.count)")
-                            }
-                            for (name, _) in everyone {
-                                let drained = await eventually(timeout: .seconds(5), every: .milliseconds(200)) {
-                                    (try? await Self.pending(redis, group: name)) == 0
+                                for (name, _) in everyone {
+                                    let drained = await eventually(timeout: .seconds(30), every: .milliseconds(200)) {
+                                        (try? await Self.pending(redis, group: name)) == 0
+                                    }
+                                    #expect(drained, "\(name) still has pending entries")
                                 }
-                                #expect(drained, "\(name) still has pending entries")
+                                // Settled: one more event goes out after everything else; once each group has applied
+                                // it, each event of the test was applied exactly once by each group, and nothing else.
+                                let marker = try await Self.write(1, from: 231, to: outbox)
+                                #expect(try await relay.relayBatch() == 1)
+                                for (name, postgres) in everyone {
+                                    let reached = await eventually(timeout: .seconds(60), every: .milliseconds(100)) {
+                                        (try? await Self.applications(postgres, of: marker.map(\.id)))?.last == 1
+                                    }
+                                    #expect(reached, "\(name) did not apply the marker")
+                                    #expect(try await Self.applications(postgres, of: ids) == [ids.count + 1, ids.count + 1, ids.count], "\(name)")
+                                }
+                                group.cancelAll()
                             }
-                            // Settled: each event applied exactly once by each group, nothing else.
-                            try await Task.sleep(for: .milliseconds(500))
-                            for (name, postgres) in everyone {
-                                #expect(try await Self.applications(postgres, of: ids) == [ids.count, ids.count, ids.count], "\(name)")
-                            }
-                            group.cancelAll()
                         }
                     }
                 }
             }
+            try await redis.shutdown()
         }
-        try await redis.shutdown()
     }
 }

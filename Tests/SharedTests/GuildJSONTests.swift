@@ -1,10 +1,11 @@
 import Foundation
 import GuildCore
 import GuildServiceKit
+import GuildTestSupport
 import Testing
 
 /// The contract's JSON rules, set once in the kit instead of in every model.
-@Suite("JSON rules: snake_case names, nulls written, lower-case UUIDs, RFC 3339 times")
+@Suite("JSON rules: snake_case names, nulls written, lower-case UUIDs, RFC 3339 times", .watched)
 struct GuildJSONTests {
     struct Booking: Codable, Sendable {
         var id: UUID

@@ -4,9 +4,10 @@ import GuildServiceKit
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import GuildTestSupport
 import Testing
 
-@Suite("The HTTP kit answers every failure in the contract's JSON shape")
+@Suite("The HTTP kit answers every failure in the contract's JSON shape", .watched)
 struct HTTPErrorTests {
     struct Order: Decodable {
         var item: String

@@ -1,9 +1,10 @@
 import Foundation
 import GuildCore
+import GuildTestSupport
 import Testing
 
 /// JSON text read and written without Codable, for event envelopes on every replica.
-@Suite("JSON text: parsed and written by hand, as Foundation reads it")
+@Suite("JSON text: parsed and written by hand, as Foundation reads it", .watched)
 struct JSONTextTests {
     @Test func everyKindOfValueRoundTrips() throws {
         let text = #"{"a":[1,-2.5,3e2,true,false,null],"b":{"c":"d\"e\\f\n\u00e9\ud83d\ude00/"},"empty":{},"list":[]}"#

@@ -5,7 +5,7 @@ import GuildTestSupport
 import PostgresNIO
 import Testing
 
-@Suite("Migrations apply once, in order, all or nothing")
+@Suite("Migrations apply once, in order, all or nothing", .watched)
 struct MigrationRunnerTests {
     static let first = Migration(version: 1, name: "things", statements: ["CREATE TABLE things (id int PRIMARY KEY)", "INSERT INTO things VALUES (1)"])
     static let second = Migration(version: 2, name: "more things", statements: ["INSERT INTO things VALUES (2)"])

@@ -19,33 +19,32 @@ struct RedisClientTests {
     }
 
     @Test func aSubscriberReceivesWhatIsPublishedAndReconnectsAfterAnOutage() async throws {
-        let server = try RedisServerProcess()
-        try server.start()
-        let configuration = try RedisConfiguration(url: server.url)
-        let redis = RedisClient(configuration: configuration, logger: testLogger)
-        let received = Mutex<[String]>([])
-        let subscriptions = Atomic(0)
-        let subscriber = RedisSubscriber(
-            configuration: configuration, channels: ["news", "other"], logger: testLogger,
-            onSubscribed: { subscriptions.add(1, ordering: .relaxed) }
-        ) { message in
-            received.withLock { $0.append("\(message.channel):\(message.payload)") }
-        }
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await subscriber.run() }
-            #expect(await eventually { subscriptions.load(ordering: .relaxed) == 1 })
-            try await redis.publish("one", to: "news")
-            #expect(await eventually { received.withLock { $0 } == ["news:one"] })
+        try await RedisServerProcess.withServer { server in
+            let configuration = try RedisConfiguration(url: server.url)
+            let redis = RedisClient(configuration: configuration, logger: testLogger)
+            let received = Mutex<[String]>([])
+            let subscriptions = Atomic(0)
+            let subscriber = RedisSubscriber(
+                configuration: configuration, channels: ["news", "other"], logger: testLogger,
+                onSubscribed: { subscriptions.add(1, ordering: .relaxed) }
+            ) { message in
+                received.withLock { $0.append("\(message.channel):\(message.payload)") }
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await subscriber.run() }
+                #expect(await eventually { subscriptions.load(ordering: .relaxed) == 1 })
+                try await redis.publish("one", to: "news")
+                #expect(await eventually { received.withLock { $0 } == ["news:one"] })
 
-            server.stop()
-            await #expect(throws: RedisError.self) { try await redis.ping() }
-            try server.start()
-            #expect(await eventually(timeout: .seconds(15)) { subscriptions.load(ordering: .relaxed) == 2 })
-            try await redis.publish("two", to: "other")
-            #expect(await eventually { received.withLock { $0 } == ["news:one", "other:two"] })
-            group.cancelAll()
+                await server.stop()
+                await #expect(throws: RedisError.self) { try await redis.ping() }
+                try await server.start()
+                #expect(await eventually(timeout: .seconds(60)) { subscriptions.load(ordering: .relaxed) == 2 })
+                try await redis.publish("two", to: "other")
+                #expect(await eventually { received.withLock { $0 } == ["news:one", "other:two"] })
+                group.cancelAll()
+            }
+            try await redis.shutdown()
         }
-        try await redis.shutdown()
-        server.stop()
     }
 }

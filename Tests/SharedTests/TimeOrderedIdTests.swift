@@ -1,9 +1,10 @@
 import Foundation
 import GuildCore
+import GuildTestSupport
 import Testing
 
 /// Version 7 ids carry the millisecond they were made.
-@Suite("Time-ordered ids")
+@Suite("Time-ordered ids", .watched)
 struct TimeOrderedIdTests {
     @Test func anIdTellsTheMillisecondItWasMadeAndSortsByIt() {
         let date = Date(timeIntervalSince1970: 1_795_000_000.123)

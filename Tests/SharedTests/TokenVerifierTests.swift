@@ -2,9 +2,10 @@ import Foundation
 import GuildAuth
 import GuildCore
 import JWTKit
+import GuildTestSupport
 import Testing
 
-@Suite("Access tokens are accepted only when everything about them is right")
+@Suite("Access tokens are accepted only when everything about them is right", .watched)
 struct TokenVerifierTests {
     let key: SigningKey
     let policy = TokenPolicy(issuer: "guildhall-auth", audience: "guildhall")
