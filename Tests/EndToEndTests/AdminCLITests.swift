@@ -4,7 +4,7 @@ import GuildTestSupport
 import NIOHTTP1
 import Testing
 
-@Suite("guildctl: the operator's CLI against the running stack's database", .watched)
+@Suite("guildctl: the operator's CLI against the running stack's database")
 struct AdminCLITests {
     /// Runs guildctl with `arguments`; returns its exit status and output.
     func guildctl(_ arguments: [String]) async throws -> (status: ChildProcess.Termination?, output: String) {

@@ -5,7 +5,7 @@ import Testing
 /// `/docs` (the contract in Swagger UI) and `/openapi.yaml` through nginx, without a token;
 /// the page is rendered by headless Chromium (`GUILDHALL_CHROMIUM`, installed by scripts/test)
 /// and must list every operation of openapi.yaml.
-@Suite("Through nginx: the contract at /openapi.yaml and /docs", .watched)
+@Suite("Through nginx: the contract at /openapi.yaml and /docs")
 struct DocsPageTests {
     let stack: StackClient
 

@@ -15,14 +15,16 @@ struct InternalClientTests {
         let secret = try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
         let live = try StackAddresses.url(of: "auth", privateListener: true)
         let gone = "http://127.0.0.1:\(try Loopback.freePort())"
-        let client = InternalClient(service: "auth", baseURL: "\(gone), \(live)/", secret: secret)
+        // A replica that is gone refuses at once; the timeout is only a ceiling for the live one,
+        // generous because a busy machine may take seconds to answer.
+        let client = InternalClient(service: "auth", baseURL: "\(gone), \(live)/", secret: secret, timeout: .seconds(30))
         #expect(client.baseURLs == [gone, live])
         // Every turn answers, whichever address it starts with.
         for _ in 0..<4 {
             let (status, health) = try await client.get("/internal/health", as: Health.self)
             #expect(status == 200 && health?.status == "ok")
         }
-        let none = InternalClient(service: "auth", baseURL: "\(gone),\(gone)", secret: secret)
+        let none = InternalClient(service: "auth", baseURL: "\(gone),\(gone)", secret: secret, timeout: .seconds(30))
         let refused = await #expect(throws: APIError.self) { try await none.get("/internal/health", as: Health.self) }
         #expect(refused?.status == 503)
     }

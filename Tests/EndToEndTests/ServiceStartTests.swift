@@ -3,7 +3,7 @@ import GuildTestSupport
 import Testing
 
 /// The service executables themselves, started the way an operator starts them.
-@Suite("service executables: start-up configuration", .watched)
+@Suite("service executables: start-up configuration")
 struct ServiceStartTests {
     /// A service given an unusable `EVENT_LOOPS` or `SHUTDOWN_GRACE_SECONDS` stops at once,
     /// naming it, before it binds anything.

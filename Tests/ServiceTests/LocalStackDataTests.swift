@@ -4,7 +4,7 @@ import Testing
 
 /// What the scripts' PostgreSQL and Redis promise about their data: `scripts/dev` keeps it like
 /// production does, only the throwaway servers of `scripts/test` and `scripts/bench` do not.
-@Suite("the local stack keeps its data durably", .watched)
+@Suite("the local stack keeps its data durably")
 struct LocalStackDataTests {
     /// Starts the scripts' PostgreSQL and Redis in a folder of their own with `GH_THROWAWAY`
     /// set to `throwaway`, asks each how it keeps data, and stops them.

@@ -173,11 +173,11 @@ struct RunningService: Sendable {
     /// Its output so far.
     var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
-    /// The status of `GET path`, nil when nothing answered within two seconds.
-    func status(of path: String) async -> UInt? {
+    /// The status of `GET path`, nil when nothing answered within `timeout`.
+    func status(of path: String, timeout: Duration = .seconds(2)) async -> UInt? {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
         request.method = .GET
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)) else { return nil }
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout)) else { return nil }
         return response.status.code
     }
 

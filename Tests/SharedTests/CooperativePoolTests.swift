@@ -17,7 +17,7 @@ struct CooperativePoolTests {
     @Test func aTenMillisecondTimerFiresOnTimeForAsLongAsTheOtherSuitesRun() async throws {
         let began = ContinuousClock.now
         var lateness: [Duration] = []
-        var worst: (late: Duration, at: Duration) = (.zero, .zero)
+        var worst: [(late: Duration, at: Duration)] = []
         var idleSince: ContinuousClock.Instant?
         while ContinuousClock.now - began < .seconds(1800) {
             let activity = SuiteActivity.now
@@ -35,15 +35,16 @@ struct CooperativePoolTests {
             try await Task.sleep(for: Self.tick)
             let late = ContinuousClock.now - asleep - Self.tick
             lateness.append(late)
-            if late > worst.late { worst = (late, asleep - began) }
+            worst = Array((worst + [(late, asleep - began)]).sorted { $0.late > $1.late }.prefix(5))
         }
         let sorted = lateness.sorted()
         let summary = sorted.isEmpty ? "no samples" : [
             "\(sorted.count) wake-ups over \(ContinuousClock.now - began)",
             "median \(sorted[sorted.count / 2])", "99th percentile \(sorted[sorted.count * 99 / 100])",
-            "worst \(worst.late) at \(worst.at) into the run", "\(SuiteActivity.now.started) suites watched",
+            "the worst " + worst.map { "\($0.late) at \($0.at)" }.joined(separator: ", "), "\(SuiteActivity.now.started) suites watched",
         ].joined(separator: ", ")
         print("cooperative threads: \(summary)")
-        #expect(worst.late < Self.bound, "a 10 ms timer fired \(worst.late) late: something held the cooperative threads (\(summary))")
+        let latest = worst.first?.late ?? .zero
+        #expect(latest < Self.bound, "a 10 ms timer fired \(latest) late: something held the cooperative threads (\(summary))")
     }
 }

@@ -81,7 +81,7 @@ extension GuildCtl {
             let username = self.username
             let created = try await database.withClient(schema: ServiceDescriptor.auth.schema) { client, logger in
                 try await ServiceDescriptor.auth.migrations.run(on: client, logger: logger)
-                return try await AdminBootstrap(database: Database(source: client)).ensureAdmin(username: username, password: password, logger: logger)
+                return try await AdminBootstrap.make(database: Database(source: client)).ensureAdmin(username: username, password: password, logger: logger)
             }
             print(created ? "admin \(username) created" : "\(username) exists already; nothing changed")
         }

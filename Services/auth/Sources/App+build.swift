@@ -17,7 +17,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     await dependencies.verifier.add(publicKey: settings.signingKey.privateKey.publicKey, kid: settings.signingKey.kid)
 
     let users = UserRepository(database: dependencies.database)
-    let hasher = PasswordHasher(cost: settings.bcryptCost)
+    let hasher = try await PasswordHasher.make(cost: settings.bcryptCost)
     let issuer = await TokenIssuer(
         key: settings.signingKey, policy: dependencies.settings.tokenPolicy,
         accessTokenLifetime: settings.accessTokenLifetime, refreshTokenLifetime: settings.refreshTokenLifetime

@@ -8,8 +8,8 @@ public struct AdminBootstrap: Sendable {
     let hasher: PasswordHasher
 
     /// Uses the auth schema through `database`.
-    public init(database: Database, bcryptCost: UInt8 = 11) {
-        self.init(users: UserRepository(database: database), hasher: PasswordHasher(cost: bcryptCost))
+    public static func make(database: Database, bcryptCost: UInt8 = 11) async throws -> AdminBootstrap {
+        AdminBootstrap(users: UserRepository(database: database), hasher: try await PasswordHasher.make(cost: bcryptCost))
     }
 
     init(users: UserRepository, hasher: PasswordHasher) {

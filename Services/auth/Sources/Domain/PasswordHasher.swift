@@ -6,10 +6,16 @@ struct PasswordHasher: Sendable {
     let cost: UInt8
     private let decoyHash: String
 
-    /// Creates the hasher; it hashes one throwaway password at the same cost, for unknown users.
-    init(cost: UInt8) {
+    /// Creates the hasher; it hashes one throwaway password at the same cost, for unknown users —
+    /// on the thread pool like every hash, since start-up runs on the event loops too.
+    static func make(cost: UInt8) async throws -> PasswordHasher {
+        let decoy = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash("decoy-\(UInt64.random(in: 0...UInt64.max))", cost: cost) }
+        return PasswordHasher(cost: cost, decoyHash: decoy)
+    }
+
+    private init(cost: UInt8, decoyHash: String) {
         self.cost = cost
-        self.decoyHash = Bcrypt.hash("decoy-\(UInt64.random(in: 0...UInt64.max))", cost: cost)
+        self.decoyHash = decoyHash
     }
 
     /// Hashes a new password.
