@@ -8,10 +8,12 @@ import Testing
 /// watch keeps measuring how late a 10 ms timer fires for as long as the other suites run.
 @Suite("The cooperative threads stay free while the rest of the suite runs")
 struct CooperativePoolTests {
-    /// How late a wake-up may be. Busy threads and a loaded machine delay one by milliseconds, tens
-    /// of milliseconds at worst; a thread held by a synchronous wait delays it by as long as the
-    /// wait — the seconds of a process's shutdown or a server's start — which is what this catches.
-    static let bound = Duration.seconds(1)
+    /// How late a wake-up may be. Busy threads on a busy machine delay one: by milliseconds through
+    /// most of a run (99th percentile 17 ms on 2 cores), by up to 0.7 s at its start, when every
+    /// suite begins at once and the services answer all of them. A thread held by a synchronous
+    /// wait delays it by as long as the wait — the seconds of a server's start or a process's
+    /// shutdown — which is what this catches; 2 s leaves a machine three times slower its room.
+    static let bound = Duration.seconds(2)
     static let tick = Duration.milliseconds(10)
 
     @Test func aTenMillisecondTimerFiresOnTimeForAsLongAsTheOtherSuitesRun() async throws {
