@@ -152,8 +152,12 @@ struct InboxTests {
         #expect(try await botNotify(#"{"discord_id":"\#(member)","action":"restock","metadata":{"title":"\#(title)","message":"packs are back"}}"#).status == 200)
         let sent = try await stack.send(.POST, "/api/notifications/broadcast", token: admin, raw: #"{"title":"\#(title) for all","message":"hello"}"#)
         #expect(sent.status == 201)
+        // Three pushes, in no particular order: the member's phone gets the bot's restock and the
+        // broadcast, the other phone the broadcast.
         let arrived = await eventually(timeout: .seconds(60)) {
-            !FakeFCM.shared.delivered(to: phones[0]).isEmpty && FakeFCM.shared.broadcasts(to: phones[1]).contains { $0.title == "\(title) for all" }
+            FakeFCM.shared.delivered(to: phones[0]).contains { $0.title == title }
+                && FakeFCM.shared.broadcasts(to: phones[0]).contains { $0.title == "\(title) for all" }
+                && FakeFCM.shared.broadcasts(to: phones[1]).contains { $0.title == "\(title) for all" }
         }
         #expect(arrived, "\(FakeFCM.shared.messages(to: phones[0])) \(FakeFCM.shared.broadcasts(to: phones[1]))")
         let first = FakeFCM.shared.delivered(to: phones[0])
