@@ -56,7 +56,7 @@ struct BotMessageSender: Service {
         let rows = try await connection.query(
             """
             SELECT DISTINCT ON (user_id) id, user_id, kind, title, body, attempts, next_attempt_at <= now()
-            FROM bot_messages WHERE settled_at IS NULL ORDER BY user_id, id LIMIT 100
+            FROM bot_messages WHERE settled_at IS NULL ORDER BY user_id, occurred_at, id LIMIT 100
             """,
             logger: logger
         )

@@ -13,10 +13,18 @@ enum BotMessages {
     static func setKinds(_ names: Set<String>) { kinds.withLock { $0 = names } }
 
     /// Queues `kind`'s entry for the bot when that kind reaches Discord (call it in the entry's transaction).
-    static func enqueue(userId: String, kind: String, title: String, body: String, on connection: PostgresConnection, logger: Logger) async throws {
+    /// `occurredAt` is when what it tells of happened: a member hears of things in that order, whichever
+    /// replica's consumer wrote the entry first.
+    static func enqueue(
+        userId: String, kind: String, title: String, body: String, occurredAt: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws {
         guard kinds.withLock({ $0.contains(kind) }) else { return }
         try await connection.query(
-            "INSERT INTO bot_messages (user_id, kind, title, body) VALUES (\(userId), \(kind), \(title), \(body))", logger: logger
+            """
+            INSERT INTO bot_messages (user_id, kind, title, body, occurred_at)
+            VALUES (\(userId), \(kind), \(title), \(body), \(occurredAt))
+            """,
+            logger: logger
         )
     }
 }

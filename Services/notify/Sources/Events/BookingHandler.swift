@@ -20,7 +20,7 @@ enum BookingHandler {
             let title = started ? "\(service) has started" : "\(service) has ended"
             let body = vm.map { started ? "Your time on \($0) is running." : "Your time on \($0) is over." } ?? ""
             guard try await NotificationRepository.insert(
-                userId: userId, kind: started ? "booking_started" : "booking_ended", title: title, body: body, sourceEventId: event.id,
+                userId: userId, kind: started ? "booking_started" : "booking_ended", title: title, body: body, sourceEventId: event.id, occurredAt: event.occurredAt,
                 on: connection, logger: logger
             ) != nil else { return }  // written before: its frame went out then
             let frame = JSONValue.object([

@@ -24,4 +24,15 @@ extension NotifyMigrations {
             "CREATE INDEX bot_messages_pending ON bot_messages (user_id, id) WHERE settled_at IS NULL",
         ]
     )
+
+    /// When what a message tells of happened: the order a member hears of things in, whichever
+    /// replica's consumer queued its message first.
+    static let botMessagesInOrder = Migration(
+        version: 6,
+        name: "bot messages in the order things happened",
+        statements: [
+            "ALTER TABLE bot_messages ADD COLUMN occurred_at timestamptz NOT NULL DEFAULT now()",
+            "CREATE INDEX bot_messages_pending_in_order ON bot_messages (user_id, occurred_at, id) WHERE settled_at IS NULL",
+        ]
+    )
 }

@@ -166,7 +166,7 @@ struct NotificationRepository: Sendable {
     /// user's devices; one per source event: a repeat of `sourceEventId` adds nothing and returns nil.
     @discardableResult
     static func insert(
-        userId: String, kind: String, title: String, body: String, sourceEventId: UUID,
+        userId: String, kind: String, title: String, body: String, sourceEventId: UUID, occurredAt: Date = Date(),
         on connection: PostgresConnection, logger: Logger
     ) async throws -> UUID? {
         let id = UUID.timeOrdered()
@@ -186,7 +186,7 @@ struct NotificationRepository: Sendable {
             on: connection, logger: logger
         )
         // And Discord, through the bot, for the kinds configured to reach it.
-        try await BotMessages.enqueue(userId: userId, kind: kind, title: title, body: body, on: connection, logger: logger)
+        try await BotMessages.enqueue(userId: userId, kind: kind, title: title, body: body, occurredAt: occurredAt, on: connection, logger: logger)
         return written
     }
 }
