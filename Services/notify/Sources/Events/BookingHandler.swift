@@ -20,8 +20,8 @@ enum BookingHandler {
             let title = started ? "\(service) has started" : "\(service) has ended"
             let body = vm.map { started ? "Your time on \($0) is running." : "Your time on \($0) is over." } ?? ""
             guard try await NotificationRepository.insert(
-                userId: userId, kind: started ? "booking_started" : "booking_ended", title: title, body: body, sourceEventId: event.id, occurredAt: event.occurredAt,
-                on: connection, logger: logger
+                userId: userId, kind: started ? "booking_started" : "booking_ended", title: title, body: body,
+                sourceEventId: event.id, occurredAt: event.occurredAt, on: connection, logger: logger
             ) != nil else { return }  // written before: its frame went out then
             let frame = JSONValue.object([
                 "type": .string(started ? "booking_started" : "booking_ended"), "booking_id": .string(bookingId),

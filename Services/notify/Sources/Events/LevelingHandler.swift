@@ -24,7 +24,8 @@ enum LevelingHandler {
             }
             let userId = account.userId.uuidString.lowercased()
             guard try await NotificationRepository.insert(
-                userId: userId, kind: news.kind, title: news.title, body: news.body, sourceEventId: event.id, occurredAt: event.occurredAt, on: connection, logger: logger
+                userId: userId, kind: news.kind, title: news.title, body: news.body,
+                sourceEventId: event.id, occurredAt: event.occurredAt, on: connection, logger: logger
             ) != nil else { return }  // written before: its frame went out then
             // Live delivery is best effort: the inbox row above is the record.
             try? await LiveConnections.publish(frame: news.frame, to: userId, redis: redis)

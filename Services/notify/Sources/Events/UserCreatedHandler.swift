@@ -14,7 +14,8 @@ enum UserCreatedHandler {
             let title = "Welcome to Guildhall"
             let body = "Hi \(name)! Book game time, open a ticket when you need help, and level up by taking part."
             guard let id = try await NotificationRepository.insert(
-                userId: userId, kind: "welcome", title: title, body: body, sourceEventId: event.id, occurredAt: event.occurredAt, on: connection, logger: logger
+                userId: userId, kind: "welcome", title: title, body: body,
+                sourceEventId: event.id, occurredAt: event.occurredAt, on: connection, logger: logger
             ) else { return }  // written before: its frame went out then
             // Live delivery is best effort: the inbox row above is the record.
             let frame = ServerFrame.object(["type": "notification", "id": id.uuidString.lowercased(), "title": title, "body": body])
