@@ -253,7 +253,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "GuildCore", "GuildConcurrency", "GuildTestSupport", "GuildServiceKit", "GuildEvents", "GuildRedis", "GuildStack",
+                "GuildCore", "GuildConcurrency", "GuildTestSupport", "GuildServiceKit", "GuildEvents", "GuildRedis", "GuildStack", "GuildAuth",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -263,6 +263,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
             ]

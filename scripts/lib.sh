@@ -400,6 +400,7 @@ REDIS_URL=$GH_REDIS_URL
 INTERNAL_API_SECRET=$GH_INTERNAL_SECRET
 ADMIN_USERNAME=$GH_ADMIN_USERNAME
 ADMIN_PASSWORD=$GH_ADMIN_PASSWORD
+AUTH_SIGNING_KEY_FILE=$GH_RUN/auth-data/auth-signing-key.pem
 EOF
     local name replica port internal verify
     while read -r name replica port internal verify; do

@@ -9,23 +9,34 @@ import Synchronization
 /// is needed only while an access token of that session can still be unexpired, so entries
 /// older than `retention` are dropped.
 public final class RevocationList: Sendable {
-    /// One revocation, as published on the channel: `session:<id>` or `user:<id>`.
+    /// One revocation, as published on the channel: `session:<id>` or `user:<id>`, with the
+    /// reason after a second colon (`session:<id>:logged_out`) so live connections can say why
+    /// they end; a payload without one is read with the case's default reason.
     public enum Entry: Sendable, Equatable {
         /// Every token of this session.
-        case session(String)
+        case session(String, reason: SessionEndReason = .revoked)
         /// Every token of this user (disabled account).
-        case user(String)
-        /// The user is enabled again: lifts ``user(_:)``.
+        case user(String, reason: SessionEndReason = .disabled)
+        /// The user is enabled again: lifts ``user(_:reason:)``.
         case userEnabled(String)
 
         /// Parses a channel payload.
         public init?(_ payload: String) {
+            func split(_ rest: Substring) -> (id: String, reason: SessionEndReason?)? {
+                let parts = rest.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+                guard let id = parts.first, !id.isEmpty else { return nil }
+                let reason = parts.count == 2 ? SessionEndReason(rawValue: String(parts[1])) : nil
+                return (id.lowercased(), reason)
+            }
             if payload.hasPrefix("user-enabled:") {
-                self = .userEnabled(String(payload.dropFirst("user-enabled:".count)).lowercased())
+                guard let (id, _) = split(payload.dropFirst("user-enabled:".count)) else { return nil }
+                self = .userEnabled(id)
             } else if payload.hasPrefix("session:") {
-                self = .session(String(payload.dropFirst("session:".count)).lowercased())
+                guard let (id, reason) = split(payload.dropFirst("session:".count)) else { return nil }
+                self = .session(id, reason: reason ?? .revoked)
             } else if payload.hasPrefix("user:") {
-                self = .user(String(payload.dropFirst("user:".count)).lowercased())
+                guard let (id, reason) = split(payload.dropFirst("user:".count)) else { return nil }
+                self = .user(id, reason: reason ?? .disabled)
             } else {
                 return nil
             }
@@ -34,8 +45,8 @@ public final class RevocationList: Sendable {
         /// The channel payload.
         public var payload: String {
             switch self {
-            case .session(let id): "session:\(id)"
-            case .user(let id): "user:\(id)"
+            case .session(let id, let reason): "session:\(id):\(reason.rawValue)"
+            case .user(let id, let reason): "user:\(id):\(reason.rawValue)"
             case .userEnabled(let id): "user-enabled:\(id)"
             }
         }
@@ -57,8 +68,8 @@ public final class RevocationList: Sendable {
     public func add(_ entry: Entry, at date: Date = Date()) {
         state.withLock { state in
             switch entry {
-            case .session(let id): state.sessions[id] = date
-            case .user(let id): state.users.insert(id)
+            case .session(let id, _): state.sessions[id] = date
+            case .user(let id, _): state.users.insert(id)
             case .userEnabled(let id): state.users.remove(id)
             }
         }
@@ -83,4 +94,24 @@ public final class RevocationList: Sendable {
     public func isRevoked(sessionId: String, userId: String) -> Bool {
         state.withLock { $0.sessions[sessionId] != nil || $0.users.contains(userId) }
     }
+}
+
+/// Why a session (and every live connection standing on it) ended, as live connections are told
+/// in their last frame (`session_ended`).
+public enum SessionEndReason: String, Sendable, Equatable, CaseIterable {
+    /// The session's owner logged out.
+    case loggedOut = "logged_out"
+    /// The session was revoked (by its owner from another device, by an admin, or for a reused
+    /// refresh token).
+    case revoked
+    /// The account was disabled.
+    case disabled
+    /// The account's password changed (its other sessions end).
+    case passwordChanged = "password_changed"
+    /// The account's role changed (access tokens carry it).
+    case roleChanged = "role_changed"
+    /// The access token the connection stands on expired and no fresh one was handed over.
+    case tokenExpired = "token_expired"
+    /// The connection handed over a token that is not valid, or is another user's.
+    case invalidToken = "invalid_token"
 }

@@ -17,4 +17,13 @@ public final class ReadySignal: Sendable {
     public func wait() async throws {
         while !isOpen { try await Task.sleep(for: .milliseconds(50)) }
     }
+
+    /// Waits until it opens, at most `limit`; whether it is open (false if cancelled first).
+    public func wait(atMost limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while !isOpen, ContinuousClock.now < deadline {
+            guard (try? await Task.sleep(for: .milliseconds(50))) != nil else { return false }
+        }
+        return isOpen
+    }
 }

@@ -50,8 +50,9 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         dependencies,
         keys: .local,
         routes: { routes in
+            let throttle = LoginThrottle(redis: dependencies.redis, limits: settings.loginLimits)
             let login = LoginController(
-                users: users, hasher: hasher, issuer: issuer, throttle: LoginThrottle(redis: dependencies.redis, limits: settings.loginLimits),
+                users: users, hasher: hasher, issuer: issuer, throttle: throttle,
                 devices: DeviceTokens(signingKey: settings.signingKey, lifetimeSeconds: settings.deviceTokenLifetime, secureCookie: common.isProduction)
             )
             let discord = DiscordController(settings: settings.discord, users: users, redis: dependencies.redis, login: login)
@@ -66,11 +67,13 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             routes.signedIn(
                 "/api/users",
                 UsersController(users: users).endpoints,
-                UserAdminController(users: users, admin: UserAdminRepository(database: dependencies.database), hasher: hasher, revoker: revoker).endpoints
+                UserAdminController(users: users, admin: UserAdminRepository(database: dependencies.database), hasher: hasher, revoker: revoker).endpoints,
+                PasswordController(users: users, hasher: hasher, throttle: throttle, revoker: revoker).endpoints
             )
         },
         internalRoutes: { internalRoutes in
             internalRoutes.addRoutes(InternalUsersController(users: users).endpoints)
+            internalRoutes.addRoutes(InternalRevocationsController(sessions: sessions, window: revocationWindow).endpoints)
             internalRoutes.addRoutes(DiscordEventsController(database: dependencies.database).endpoints)
         },
         jobs: [

@@ -1,4 +1,5 @@
 import Configuration
+import GuildAuth
 import GuildCore
 import GuildEvents
 import GuildRedis
@@ -8,8 +9,13 @@ import HummingbirdWebSocket
 
 /// Builds the notify service from configuration (the executable and the tests both call this).
 public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
-    let dependencies = try ServiceDependencies(.notify, reader: reader)
-    let settings = dependencies.settings
+    // Live connections check tokens here (socket.io's come in a packet nginx cannot read), so
+    // notify keeps the revocations too, and ends the connections of whatever is revoked.
+    let settings = try ServiceSettings(.notify, reader: reader)
+    // A revoked session is remembered for a day: far longer than an access token lives
+    // (ACCESS_TOKEN_TTL, 15 minutes by default), without knowing auth's setting.
+    let revocations = RevocationList(retention: 24 * 3600)
+    let dependencies = try ServiceDependencies(settings: settings, revocations: revocations)
     let ticketsURL = try settings.required("tickets.internal.url", environment: "TICKETS_INTERNAL_URL", development: "http://127.0.0.1:8183", reader: reader)
     let live = LiveConnections()
     let rooms = TicketRooms(live: live, redis: dependencies.redis)
@@ -19,7 +25,14 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     let bot = try BotLink(dependencies: dependencies, reader: reader)
 
     // `/ws` and `/socket.io/`: two gateways driving one live session (Live/LiveSession.swift).
-    let hub = LiveHub(verifier: dependencies.verifier, live: live, rooms: rooms, tickets: tickets)
+    let revocationsLoaded = ReadySignal()
+    let revocationFeed = RevocationFeed(
+        list: revocations, redis: dependencies.redisConfiguration, authInternalURL: settings.authInternalURL, secret: settings.internalSecret,
+        loaded: revocationsLoaded, logger: dependencies.logger,
+        onRevocation: { live.end($0) },
+        onReload: { live.endRevoked { revocations.isRevoked(sessionId: $0.sessionId, userId: $0.userId) } }
+    )
+    let hub = LiveHub(verifier: dependencies.verifier, revocationsLoaded: revocationsLoaded, live: live, rooms: rooms, tickets: tickets)
     let engineSessions = EngineSessions(
         replica: EngineSessions.replicaId(configured: reader.string(forKey: "notify.replica.id")), logger: dependencies.logger
     )
@@ -71,6 +84,6 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         internalRoutes: { internalRoutes in
             internalRoutes.addRoutes(BotNotifyController(users: dependencies.users, database: dependencies.database, redis: dependencies.redis).endpoints)
         },
-        jobs: [fanout, consumer, PresenceRefresher(rooms: rooms), engineSessions] + push.jobs + bot.jobs
+        jobs: [revocationFeed, live, fanout, consumer, PresenceRefresher(rooms: rooms), engineSessions] + push.jobs + bot.jobs
     )
 }

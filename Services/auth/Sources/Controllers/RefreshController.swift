@@ -54,7 +54,7 @@ struct RefreshController: Sendable {
         case .spent(let sessionId, let userId, _):
             // A spent token replayed: someone holds a copy. End the whole session.
             try await sessions.revoke(sessionId: sessionId, reason: "refresh_token_reuse", logger: context.logger)
-            await revoker.revoke(.session(sessionId.uuidString.lowercased()), logger: context.logger)
+            await revoker.revoke(.session(sessionId.uuidString.lowercased(), reason: .revoked), logger: context.logger)
             context.logger.warning("refresh token reuse; session revoked", metadata: [
                 "session_id": "\(sessionId.uuidString.lowercased())", "user_id": "\(userId.uuidString.lowercased())",
             ])

@@ -28,7 +28,7 @@ struct SessionsController: Sendable {
     @Sendable func logout(request: Request, context: AuthenticatedContext) async throws -> Success {
         guard let sessionId = UUID(uuidString: context.identity.sessionId) else { throw APIError.unauthorized() }
         try await sessions.revoke(sessionId: sessionId, reason: "logout", logger: context.logger)
-        await revoker.revoke(.session(context.identity.sessionId), logger: context.logger)
+        await revoker.revoke(.session(context.identity.sessionId, reason: .loggedOut), logger: context.logger)
         return Success()
     }
 
@@ -44,7 +44,7 @@ struct SessionsController: Sendable {
             owner == context.caller.userId || context.caller.role == .admin
         else { throw APIError.sessionNotFound }
         try await sessions.revoke(sessionId: id, reason: "revoked", logger: context.logger)
-        await revoker.revoke(.session(id.uuidString.lowercased()), logger: context.logger)
+        await revoker.revoke(.session(id.uuidString.lowercased(), reason: .revoked), logger: context.logger)
         return Success()
     }
 

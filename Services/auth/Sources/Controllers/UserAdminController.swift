@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GuildAuth
 import GuildCore
 import GuildServiceKit
 import HTTPTypes
@@ -93,9 +94,11 @@ struct UserAdminController: Sendable {
             throw APIError.userNotFound
         }
         let userId = user.id.uuidString.lowercased()
-        for session in endedSessions { await revoker.revoke(.session(session), logger: context.logger) }
+        // Live connections are told why: a disabled account, or a new role (tokens carry it).
+        let reason: SessionEndReason = body.disabled == true ? .disabled : .roleChanged
+        for session in endedSessions { await revoker.revoke(.session(session, reason: reason), logger: context.logger) }
         if body.disabled == true {
-            await revoker.revoke(.user(userId), logger: context.logger)
+            await revoker.revoke(.user(userId, reason: .disabled), logger: context.logger)
         } else if body.disabled == false {
             await revoker.revoke(.userEnabled(userId), logger: context.logger)
         }

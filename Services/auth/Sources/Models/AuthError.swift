@@ -10,6 +10,10 @@ extension APIError {
     static let usernameTaken = APIError(status: 409, code: "username_taken", message: "that username is already taken")
     /// No user with that id (or the caller may not see them).
     static let userNotFound = APIError.notFound("user")
+    /// The current password given with a password change is not the account's.
+    static let wrongPassword = APIError(status: 403, code: "wrong_password", message: "current_password is not the account's password")
+    /// The password changed while a change was being checked against the old one.
+    static let passwordChangedMeanwhile = APIError.conflict("password_changed", "the password was changed meanwhile; try again with the new one")
     /// No session with that id that the caller may see.
     static let sessionNotFound = APIError.notFound("session")
 }

@@ -99,6 +99,34 @@ struct UserRepository: Sendable {
         return sessionId
     }
 
+    /// Replaces the password of `userId`, if its hash is still `currentHash`, and ends every other
+    /// session of the user, in one transaction. Returns the sessions it ended, or nil when the
+    /// password changed meanwhile (or the user is gone).
+    func changePassword(
+        userId: UUID, from currentHash: String?, to newHash: String, keeping session: UUID, logger: Logger
+    ) async throws -> [String]? {
+        try await database.transaction(logger: logger) { connection in
+            let changed = try await connection.query(
+                """
+                UPDATE users SET password_hash = \(newHash)
+                WHERE id = \(userId) AND password_hash IS NOT DISTINCT FROM \(currentHash) RETURNING id
+                """,
+                logger: logger
+            )
+            guard try await changed.decode(UUID.self).first(where: { _ in true }) != nil else { return nil }
+            let revoked = try await connection.query(
+                """
+                UPDATE sessions SET revoked_at = now(), revoked_reason = 'password_changed'
+                WHERE user_id = \(userId) AND id <> \(session) AND revoked_at IS NULL RETURNING id
+                """,
+                logger: logger
+            )
+            var ended: [String] = []
+            for try await id in revoked.decode(UUID.self) { ended.append(id.uuidString.lowercased()) }
+            return ended
+        }
+    }
+
     // MARK: - Rows
 
     private static let columns = "id, username, password_hash, role, discord_id, avatar, disabled, created_at"

@@ -25,37 +25,67 @@ struct LiveWebSocketContext: RequestContext, WebSocketRequestContext {
 /// Carries a connection's outbox to its WebSocket: writes what is ready, in order, as fast as
 /// the client reads, and closes the WebSocket when the outbox closes.
 ///
-/// A client that reads nothing leaves the writer suspended behind a full socket; the outbox
-/// then fills up and closes (``ConnectionOutbox/CloseReason/overflow``), which is watched
-/// beside the writer: the writer is stopped, a close frame is tried for a moment, and the
-/// connection is cut, so nothing it holds stays in memory.
+/// An outbox closed because its session ended (or the replica stops) is written out first, so
+/// the client gets its last frames (`session_ended`) before the close frame, within
+/// ``closeGrace``. A client that reads nothing leaves the writer suspended behind a full
+/// socket; the outbox then fills up and closes (``ConnectionOutbox/CloseReason/overflow``),
+/// which is watched beside the writer: the writer is stopped, a close frame is tried for a
+/// moment, and the connection is cut, so nothing it holds stays in memory.
 enum WebSocketPump {
-    /// How long a close frame may take to be written before the connection is cut.
+    /// How long the last frames and the close frame may take to be written before the connection is cut.
     static let closeGrace: Duration = .seconds(2)
     /// Deliveries taken from the outbox at a time (the rest still count against its bound).
     static let batch = 64
 
+    private enum Ending {
+        /// The writer sent everything, up to the outbox's close.
+        case drained(ConnectionOutbox.CloseReason)
+        /// The writer stopped: the WebSocket failed, or the task was cancelled.
+        case stopped
+        /// The outbox closed for a client that does not read or answer (an overflow, a missed
+        /// ping): what is left is not waited for.
+        case abandoned(ConnectionOutbox.CloseReason)
+        /// The outbox closed and its last frames were not written within ``closeGrace``.
+        case timedOut
+    }
+
     /// Runs until the outbox closes (and the WebSocket is closed) or the task is cancelled.
-    /// `encode` turns a delivery into the text frame of the transport, or nil to skip it.
+    /// `encode` turns a delivery into the text frames of the transport (none to skip it).
     static func run(
         _ outbox: ConnectionOutbox,
         to outbound: WebSocketOutboundWriter,
         channel: any Channel,
-        encode: @escaping @Sendable (ConnectionOutbox.Delivery) -> String?
+        encode: @escaping @Sendable (ConnectionOutbox.Delivery) -> [String]
     ) async {
-        await withTaskGroup(of: Void.self) { group in
+        let ending = await withTaskGroup(of: Ending.self) { group in
             group.addTask {
-                while case .deliveries(let deliveries) = await outbox.next(upTo: batch), !Task.isCancelled {
-                    for delivery in deliveries {
-                        guard let text = encode(delivery) else { continue }
-                        do { try await outbound.writeTextMessage(text) } catch { return }
+                while true {
+                    switch await outbox.next(upTo: batch) {
+                    case .closed(let reason):
+                        return .drained(reason)
+                    case .deliveries(let deliveries):
+                        if Task.isCancelled { return .stopped }
+                        for text in deliveries.flatMap(encode) {
+                            do { try await outbound.writeTextMessage(text) } catch { return .stopped }
+                        }
                     }
                 }
             }
-            let reason = await outbox.closed()
+            group.addTask {
+                guard let reason = await outbox.closed() else { return .stopped }
+                if reason == .overflow || reason == .pingTimeout { return .abandoned(reason) }
+                // The writer sends what is left; past the grace the connection is cut.
+                guard (try? await Task.sleep(for: closeGrace)) != nil else { return .stopped }
+                return .timedOut
+            }
+            let first = await group.next() ?? .stopped
             group.cancelAll()
-            guard let reason else { return }
-            await close(outbound, channel: channel, for: reason)
+            return first
+        }
+        switch ending {
+        case .drained(let reason), .abandoned(let reason): await close(outbound, channel: channel, for: reason)
+        case .timedOut: try? await channel.close()
+        case .stopped: break
         }
     }
 
@@ -87,6 +117,9 @@ extension ConnectionOutbox.CloseReason {
         case .pingTimeout: try await outbound.close(.policyViolation, reason: "ping timeout")
         case .notAuthenticated: try await outbound.close(.policyViolation, reason: "unauthorized")
         case .shutdown: try await outbound.close(.goingAway, reason: "server shutting down")
+        // 4001: the session the connection stood on ended (its last frame said why).
+        case .sessionEnded: try await outbound.close(.unknown(4001), reason: "session ended")
+        case .protocolError: try await outbound.close(.protocolError, reason: "parse error")
         case .ended: try await outbound.close(.normalClosure, reason: nil)
         }
     }

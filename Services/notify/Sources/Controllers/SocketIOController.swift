@@ -51,6 +51,9 @@ struct SocketIOController: Sendable {
         if created { return Self.text(EngineIO.openPacket(sid: session.sid, upgrades: ["websocket"])) }
         try await admit(session.beginPoll(), session, "poll")
         defer { session.endPoll() }
+        // A WebSocket is taking over: every poll meanwhile ends at once, so the client can send
+        // the upgrade packet (a stock client waits for its poll to end first).
+        if session.transport == .upgrading { return Self.text("6") }
         // A replica that stops ends its polls at once (the clients reconnect elsewhere).
         let next = await withGracefulShutdownHandler {
             await session.outbox.next()
@@ -62,7 +65,7 @@ struct SocketIOController: Sendable {
             // Cut short (a WebSocket took over, or a newer poll): a no-op ends this one.
             return Self.text("6")
         case .deliveries(let deliveries):
-            return Self.text(String(deliveries.compactMap(EngineIO.packet(for:)).joined(separator: String(EngineIO.separator))))
+            return Self.text(String(deliveries.flatMap(EngineIO.packets(for:)).joined(separator: String(EngineIO.separator))))
         case .closed:
             await sessions.finish(session)
             return Self.text("1")
@@ -81,7 +84,10 @@ struct SocketIOController: Sendable {
             throw APIError.payloadTooLarge
         }
         for packet in String(buffer: body).split(separator: EngineIO.separator) {
-            await session.receive(packet, hub: hub)
+            if let violation = await session.receive(packet, hub: hub) {
+                await sessions.finish(session, reason: .protocolError)
+                throw APIError.malformedBody(violation)
+            }
         }
         return Self.text("ok")
     }
@@ -116,7 +122,9 @@ struct SocketIOController: Sendable {
         router.ws("/socket.io") { request, _ in
             let query = request.uri.queryParameters
             guard query["EIO"] == "4", query["transport"] == "websocket" else { return .dontUpgrade }
-            if let sid = query["sid"], sessions.session(sid)?.transport != .polling { return .dontUpgrade }
+            if let sid = query["sid"] {
+                guard let session = sessions.session(sid), !session.isClosed, session.transport == .polling else { return .dontUpgrade }
+            }
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let channel = context.requestContext.channel
@@ -179,7 +187,7 @@ struct SocketIOController: Sendable {
         var messages = messages
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                await WebSocketPump.run(session.outbox, to: outbound, channel: channel, encode: EngineIO.packet(for:))
+                await WebSocketPump.run(session.outbox, to: outbound, channel: channel, encode: EngineIO.packets(for:))
             }
             do {
                 while !session.isClosed, let message = try await messages.next() {
@@ -187,9 +195,12 @@ struct SocketIOController: Sendable {
                         try await outbound.close(.messageTooLarge, reason: "messages are at most \(EngineIO.maxPayload) bytes")
                         break
                     }
-                    // Binary attachments are not supported; text messages are Engine.IO packets.
-                    guard case .text(let text) = message else { continue }
-                    await session.receive(Substring(text), hub: hub)
+                    // Text messages are Engine.IO packets, binary ones the attachments of binary events.
+                    let violation = switch message {
+                    case .text(let text): await session.receive(Substring(text), hub: hub)
+                    case .binary(let bytes): session.receive(attachment: bytes.readableBytes)
+                    }
+                    if violation != nil { break }
                 }
             } catch {
                 // Closed by the client, or a message over the limit (closed with 1009).

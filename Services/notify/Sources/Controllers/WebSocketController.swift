@@ -63,7 +63,11 @@ struct WebSocketController: Sendable {
             // Everything this connection sends goes through one writer, in order.
             group.addTask {
                 await WebSocketPump.run(outbox, to: outbound, channel: channel) { delivery in
-                    if case .frame(let text, _) = delivery { text } else { nil }
+                    switch delivery {
+                    case .frame(let text, _): [text]
+                    case .sessionEnded(let reason): [ServerFrame.object(["type": "session_ended", "reason": reason.rawValue])]
+                    case .acknowledgement, .packet: []
+                    }
                 }
             }
             do {

@@ -1,4 +1,5 @@
 import Foundation
+import GuildAuth
 import Synchronization
 
 /// What one live connection has yet to send, in order, and bounded.
@@ -33,11 +34,14 @@ final class ConnectionOutbox: Sendable {
         case acknowledgement(Int)
         /// A packet of the transport's own (Engine.IO ping, socket.io CONNECT answer), sent as it is.
         case packet(String)
+        /// The last thing a connection is sent when the session it stands on ends (`session_ended`).
+        case sessionEnded(SessionEndReason)
 
         var byteCount: Int {
             switch self {
             case .frame(let text, _), .packet(let text): text.utf8.count
             case .acknowledgement: 8
+            case .sessionEnded: 48
             }
         }
     }
@@ -52,6 +56,10 @@ final class ConnectionOutbox: Sendable {
         case notAuthenticated
         /// This replica is stopping.
         case shutdown
+        /// The session the connection stands on ended (``Delivery/sessionEnded(_:)`` is its last delivery).
+        case sessionEnded
+        /// The client broke the transport's protocol (a packet that cannot be parsed, or out of turn).
+        case protocolError
         /// The connection ended (closed by the client, or ended by the transport).
         case ended
     }
@@ -131,23 +139,41 @@ final class ConnectionOutbox: Sendable {
     /// Closes the outbox: a reader gets what is still queued, then `reason` (the first reason
     /// given is kept). Closing for ``CloseReason/overflow`` drops what is queued.
     func close(_ reason: CloseReason) {
-        let (reader, watchers) = state.withLock { state -> (Waiter?, [Waiter]) in
-            guard state.closed == nil else { return (nil, []) }
+        close(reason, last: nil)
+    }
+
+    /// Ends the connection because its session ended: `session_ended` is queued after whatever
+    /// waits (past the limits, as the last delivery), and the outbox closes with
+    /// ``CloseReason/sessionEnded``. Nothing happens to an outbox already closed.
+    func end(_ reason: SessionEndReason) {
+        close(.sessionEnded, last: .sessionEnded(reason))
+    }
+
+    private func close(_ reason: CloseReason, last: Delivery?) {
+        let (reader, ready, watchers) = state.withLock { state -> (Waiter?, Next?, [Waiter]) in
+            guard state.closed == nil else { return (nil, nil, []) }
             state.closed = reason
             if reason == .overflow {
                 state.queue = []
                 state.head = 0
                 state.bytes = 0
             }
+            if let last {
+                state.queue.append(last)
+                state.bytes += last.byteCount
+            }
             let watchers = state.closeWatchers
             state.closeWatchers = []
-            guard state.isEmpty, let reader = state.reader else { return (nil, watchers) }
+            guard let reader = state.reader else { return (nil, nil, watchers) }
             state.reader = nil
-            return (reader, watchers)
+            return (reader, state.take(upTo: reader.limit), watchers)
         }
-        reader?.continuation.resume(returning: .closed(reason))
+        if let reader, let ready { reader.continuation.resume(returning: ready) }
         for watcher in watchers { watcher.continuation.resume(returning: .closed(reason)) }
     }
+
+    /// Whether the outbox is closed and everything it held has been taken.
+    var isDrained: Bool { state.withLock { $0.closed != nil && $0.isEmpty } }
 
     /// Why the outbox closed, or nil while it is open.
     var closeReason: CloseReason? { state.withLock { $0.closed } }

@@ -1,44 +1,87 @@
 import Foundation
+import GuildAuth
 import GuildCore
 import GuildRedis
 import Logging
+import ServiceLifecycle
 import Synchronization
 
-/// The live connections open on this replica, by user, whatever their transport (`/ws`, or
-/// socket.io over polling or WebSocket).
+/// The live connections open on this replica, by user and by session, whatever their transport
+/// (`/ws`, or socket.io over polling or WebSocket).
 ///
 /// Frames for a user are published on one Redis channel; every replica's subscriber hands them
 /// to ``deliver(_:)``, so a user's events reach all of their connections, on any replica. Each
 /// connection's ``ConnectionOutbox`` takes them without waiting, in order, and bounded.
-final class LiveConnections: Sendable {
+///
+/// A connection lives as long as what it stands on: the session of its access token (ended by
+/// a revocation, ``end(_:)``) and the token itself (ended at its `exp`, unless the client handed
+/// over a fresh one, ``reauthenticate(_:as:)``). As a `Service` it ends expired connections.
+final class LiveConnections: Service, Sendable {
     /// The pub/sub channel that carries frames for users.
     static let channel = "guildhall:notify:live"
+    /// How often connections are checked for an expired token: `session_ended` follows `exp`
+    /// within this.
+    static let expiryTick: Duration = .milliseconds(250)
 
-    private let connections = Mutex<[String: [UUID: ConnectionOutbox]]>([:])
+    private struct Connection {
+        var identity: Identity
+        let outbox: ConnectionOutbox
+    }
 
-    /// Registers `outbox` as a connection of `userId`; what is for the connection is queued there.
-    func open(userId: String, outbox: ConnectionOutbox) -> UUID {
+    private struct State {
+        var byUser: [String: [UUID: Connection]] = [:]
+        var bySession: [String: Set<UUID>] = [:]
+        var userOf: [UUID: String] = [:]
+
+        mutating func insert(_ connection: Connection, id: UUID) {
+            byUser[connection.identity.userId, default: [:]][id] = connection
+            bySession[connection.identity.sessionId, default: []].insert(id)
+            userOf[id] = connection.identity.userId
+        }
+
+        mutating func remove(_ id: UUID) -> Connection? {
+            guard let userId = userOf.removeValue(forKey: id), let connection = byUser[userId]?.removeValue(forKey: id) else { return nil }
+            if byUser[userId]?.isEmpty == true { byUser[userId] = nil }
+            let session = connection.identity.sessionId
+            bySession[session]?.remove(id)
+            if bySession[session]?.isEmpty == true { bySession[session] = nil }
+            return connection
+        }
+    }
+
+    private let state = Mutex(State())
+
+    /// Registers `outbox` as a connection of `identity`; what is for the connection is queued there.
+    func open(_ identity: Identity, outbox: ConnectionOutbox) -> UUID {
         let id = UUID()
-        connections.withLock { $0[userId, default: [:]][id] = outbox }
+        state.withLock { $0.insert(Connection(identity: identity, outbox: outbox), id: id) }
         return id
+    }
+
+    /// The connection `id` goes on with a fresh token of its user (`authenticate`): it now lives
+    /// as long as that token and its session. False when the connection is no longer open here.
+    func reauthenticate(_ id: UUID, as identity: Identity) -> Bool {
+        state.withLock { state in
+            guard var connection = state.remove(id) else { return false }
+            connection.identity = identity
+            state.insert(connection, id: id)
+            return true
+        }
     }
 
     /// Queues `outgoing` on one connection of `userId` (if it is still open here).
     func send(_ outgoing: Outgoing, to id: UUID, of userId: String) {
-        let outbox = connections.withLock { $0[userId]?[id] }
+        let outbox = state.withLock { $0.byUser[userId]?[id]?.outbox }
         outbox?.push(outgoing)
     }
 
     /// Removes a connection (its outbox is its transport's to close).
-    func close(userId: String, id: UUID) {
-        connections.withLock { all in
-            all[userId]?.removeValue(forKey: id)
-            if all[userId]?.isEmpty == true { all[userId] = nil }
-        }
+    func close(id: UUID) {
+        _ = state.withLock { $0.remove(id) }
     }
 
     /// How many connections are open here.
-    var count: Int { connections.withLock { $0.values.reduce(0) { $0 + $1.count } } }
+    var count: Int { state.withLock { $0.userOf.count } }
 
     /// The user id that addresses every connection (a broadcast).
     static let everyone = "*"
@@ -46,11 +89,71 @@ final class LiveConnections: Sendable {
     /// Hands a message from the channel to the user's local connections (or all of them).
     func deliver(_ message: RedisMessage) {
         guard let envelope = try? GuildJSON.decoder.decode(LiveFrame.self, from: Data(message.payload.utf8)) else { return }
-        let targets = connections.withLock { all in
-            envelope.userId == Self.everyone ? all.values.flatMap(\.values) : Array((all[envelope.userId] ?? [:]).values)
+        let targets = state.withLock { state in
+            envelope.userId == Self.everyone
+                ? state.byUser.values.flatMap { $0.values.map(\.outbox) }
+                : (state.byUser[envelope.userId] ?? [:]).values.map(\.outbox)
         }
         for outbox in targets { outbox.push(.frame(envelope.frame)) }
     }
+
+    // MARK: Ending connections
+
+    /// Ends every connection a revocation concerns (a session's, or all of a user's): each is sent
+    /// `session_ended` with the revocation's reason and closed by its transport.
+    func end(_ revocation: RevocationList.Entry) {
+        let ended = state.withLock { state -> [(ConnectionOutbox, SessionEndReason)] in
+            let ids: [UUID]
+            let reason: SessionEndReason
+            switch revocation {
+            case .session(let session, let why):
+                ids = Array(state.bySession[session] ?? [])
+                reason = why
+            case .user(let user, let why):
+                ids = Array((state.byUser[user] ?? [:]).keys)
+                reason = why
+            case .userEnabled:
+                return []
+            }
+            return ids.compactMap { state.remove($0).map { ($0.outbox, reason) } }
+        }
+        for (outbox, reason) in ended { outbox.end(reason) }
+    }
+
+    /// Ends the connection `id` for `reason` (a token handed over that is not valid).
+    func end(_ id: UUID, reason: SessionEndReason) {
+        state.withLock { $0.remove(id) }?.outbox.end(reason)
+    }
+
+    /// Ends every connection whose token `isRevoked` says is revoked (after revocations were
+    /// reloaded: those published while this replica was not listening).
+    func endRevoked(_ isRevoked: (Identity) -> Bool) {
+        let ended = state.withLock { state -> [ConnectionOutbox] in
+            let ids = state.byUser.values.flatMap { $0.filter { isRevoked($0.value.identity) }.keys }
+            return ids.compactMap { state.remove($0)?.outbox }
+        }
+        for outbox in ended { outbox.end(.revoked) }
+    }
+
+    /// Ends every connection whose token has expired at `now`.
+    func endExpired(now: Date = Date()) {
+        let ended = state.withLock { state -> [ConnectionOutbox] in
+            let ids = state.byUser.values.flatMap { $0.filter { $0.value.identity.expiresAt <= now }.keys }
+            return ids.compactMap { state.remove($0)?.outbox }
+        }
+        for outbox in ended { outbox.end(.tokenExpired) }
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: Self.expiryTick)
+                self.endExpired()
+            }
+        }
+    }
+
+    // MARK: Publishing
 
     /// Publishes `frame` to every connection of every user, on every replica.
     static func publishToEveryone(frame: String, redis: RedisClient) async throws {

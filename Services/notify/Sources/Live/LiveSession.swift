@@ -1,6 +1,8 @@
 import Foundation
 import GuildAuth
 import GuildCore
+import GuildServiceKit
+import Synchronization
 
 /// What every live gateway shares: the token check, this replica's connections by user, the
 /// ticket rooms and the tickets service that says who may join one.
@@ -9,13 +11,20 @@ import GuildCore
 /// carries frames in and out, so a feature of the live channel is written once, here.
 struct LiveHub: Sendable {
     let verifier: TokenVerifier
+    /// Opens once the revocations are loaded: no token is accepted before.
+    let revocationsLoaded: ReadySignal
     let live: LiveConnections
     let rooms: TicketRooms
     let tickets: TicketsRoomClient
 
-    /// The caller of a valid access token; nil for a missing, forged, expired or revoked one.
+    /// How long a connection waits for a replica that has just started to load the revocations.
+    static let revocationsWait: Duration = .seconds(5)
+
+    /// The caller of a valid access token; nil for a missing, forged, expired or revoked one (and
+    /// for any, while this replica does not yet know what was revoked).
     func identity(for token: String?) async -> Identity? {
         guard let token, !token.isEmpty else { return nil }
+        guard await revocationsLoaded.wait(atMost: Self.revocationsWait) else { return nil }
         return try? await verifier.verify(token)
     }
 
@@ -24,30 +33,33 @@ struct LiveHub: Sendable {
     func open(_ identity: Identity, outbox: ConnectionOutbox) -> LiveSession {
         // Queued before the connection is registered, so nothing published meanwhile precedes it.
         outbox.push(.frame(ServerFrame.object(["type": "connection_established", "user_id": identity.userId, "role": identity.role.rawValue])))
-        let id = live.open(userId: identity.userId, outbox: outbox)
+        let id = live.open(identity, outbox: outbox)
         return LiveSession(identity: identity, id: id, outbox: outbox, hub: self)
     }
 }
 
 /// One signed-in live connection, whatever carries it: it acts on the client's frames
-/// (`ping`, `join_ticket`, `leave_ticket`) and queues every answer on its outbox.
+/// (`ping`, `join_ticket`, `leave_ticket`, `authenticate`) and queues every answer on its outbox.
 final class LiveSession: Sendable {
-    /// Who is connected.
-    let identity: Identity
+    /// Who is connected: what the latest token handed over says (its user never changes).
+    var identity: Identity { current.withLock { $0 } }
     /// The connection's id among the user's connections on this replica.
     let id: UUID
     /// Where everything the connection sends waits.
     let outbox: ConnectionOutbox
     private let hub: LiveHub
+    private let userId: String
+    private let current: Mutex<Identity>
 
     fileprivate init(identity: Identity, id: UUID, outbox: ConnectionOutbox, hub: LiveHub) {
-        self.identity = identity
+        self.current = Mutex(identity)
+        self.userId = identity.userId
         self.id = id
         self.outbox = outbox
         self.hub = hub
     }
 
-    private var member: TicketRooms.Member { TicketRooms.Member(userId: identity.userId, connection: id) }
+    private var member: TicketRooms.Member { TicketRooms.Member(userId: userId, connection: id) }
 
     private func send(_ outgoing: Outgoing) { outbox.push(outgoing) }
 
@@ -62,6 +74,8 @@ final class LiveSession: Sendable {
             answer(ServerFrame.object(["type": "pong"]), ack: ack)
         case "auth":
             answer(ServerFrame.error(code: "bad_request", message: "already authenticated"), ack: ack)
+        case "authenticate":
+            await authenticate(token: frame.token, ack: ack)
         case "join_ticket":
             await join(frame, ack: ack)
         case "leave_ticket":
@@ -74,6 +88,18 @@ final class LiveSession: Sendable {
         default:
             answer(ServerFrame.error(code: "bad_request", message: "unknown frame type \(frame.type)"), ack: ack)
         }
+    }
+
+    /// `authenticate`: a fresh access token of the same user; the connection then lives as long
+    /// as that token (and its session). Any other token ends the connection (`invalid_token`).
+    private func authenticate(token: String?, ack: Int?) async {
+        guard let fresh = await hub.identity(for: token), fresh.userId == userId else {
+            return hub.live.end(id, reason: .invalidToken)
+        }
+        current.withLock { $0 = fresh }
+        guard hub.live.reauthenticate(id, as: fresh) else { return }
+        let expiresAt = RFC3339.format(fresh.expiresAt)
+        answer(ServerFrame.object(["type": "authenticated", "expires_at": expiresAt]), ack: ack)
     }
 
     /// `join_ticket`: the room's history, then its frames until `leave_ticket`.
@@ -112,7 +138,7 @@ final class LiveSession: Sendable {
     /// Ends the session: out of every room, and no longer among the user's connections. The
     /// outbox stays as it is (a socket.io socket may disconnect while its transport stays).
     func close() async {
-        hub.live.close(userId: identity.userId, id: id)
-        await hub.rooms.leaveAll(userId: identity.userId, connection: id)
+        hub.live.close(id: id)
+        await hub.rooms.leaveAll(userId: userId, connection: id)
     }
 }

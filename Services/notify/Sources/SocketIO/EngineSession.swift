@@ -33,6 +33,14 @@ final class EngineSession: Sendable {
         var pingDue: ContinuousClock.Instant
         var pongDue: ContinuousClock.Instant?
         var connectDue: ContinuousClock.Instant?
+        var closedAt: ContinuousClock.Instant?
+        var binary: PendingBinary?
+    }
+
+    /// A binary packet waiting for its attachments.
+    private struct PendingBinary {
+        var packet: SocketIOPacket
+        var remaining: Int
     }
     private let state: Mutex<State>
 
@@ -86,7 +94,8 @@ final class EngineSession: Sendable {
 
     /// A WebSocket starts probing to take over from polling; false when the session is not polling.
     func beginUpgrade() -> Bool {
-        state.withLock { state in
+        guard !isClosed else { return false }
+        return state.withLock { state in
             guard state.transport == .polling else { return false }
             state.transport = .upgrading
             return true
@@ -105,9 +114,11 @@ final class EngineSession: Sendable {
 
     // MARK: Packets from the client
 
-    /// Acts on one Engine.IO packet from the client.
-    func receive(_ packet: Substring, hub: LiveHub) async {
-        guard let type = packet.first else { return }
+    /// Acts on one Engine.IO packet from the client (text: a polling packet or a WebSocket text
+    /// message). A packet that breaks the protocol closes the session, as the specifications
+    /// say; what it broke is returned (a polling POST answers it with a 400), nil when all is well.
+    func receive(_ packet: Substring, hub: LiveHub) async -> String? {
+        guard let type = packet.first else { return violation("an empty Engine.IO packet") }
         switch type {
         case "1":
             close(.ended)
@@ -120,24 +131,53 @@ final class EngineSession: Sendable {
                 state.pingDue = .now + EngineIO.pingInterval
             }
         case "4":
-            await receive(message: packet.dropFirst(), hub: hub)
-        default:
-            // `5` (upgrade) belongs to the probing WebSocket, `6` is a no-op; binary (`b…`) is not supported.
+            return await receive(message: packet.dropFirst(), hub: hub)
+        case "6":
             break
+        case "b":
+            // A binary message over polling (base64).
+            guard let bytes = Data(base64Encoded: String(packet.dropFirst())) else { return violation("a binary packet that is not base64") }
+            return receive(attachment: bytes.count)
+        default:
+            // `5` (upgrade) belongs to the probing WebSocket; anything else is no Engine.IO packet.
+            return violation("an unknown Engine.IO packet type \(type)")
+        }
+        return nil
+    }
+
+    /// Acts on one binary message (an attachment of a binary event) of `size` bytes.
+    func receive(attachment size: Int) -> String? {
+        let complete = state.withLock { state -> SocketIOPacket?? in
+            guard var pending = state.binary else { return .none }
+            pending.remaining -= 1
+            state.binary = pending.remaining > 0 ? pending : nil
+            return .some(pending.remaining > 0 ? nil : pending.packet)
+        }
+        switch complete {
+        case .none: return violation("binary data when no binary packet awaits attachments")
+        case .some(nil): return nil
+        case .some(let packet?):
+            // Every event takes JSON objects: a binary one is refused (its ack still answered).
+            if packet.kind == .binaryEvent, state.withLock({ $0.socket != nil }) {
+                refuse("binary payloads are not accepted for events", ack: packet.id)
+            }
+            return nil
         }
     }
 
     /// Acts on one Socket.IO packet.
-    private func receive(message: Substring, hub: LiveHub) async {
-        guard let packet = SocketIOPacket(parsing: message) else {
-            return refuse("packets are Socket.IO v5 (42[\"event\",{...}])", ack: nil)
-        }
+    private func receive(message: Substring, hub: LiveHub) async -> String? {
+        guard let packet = SocketIOPacket(parsing: message) else { return violation("a packet that is not Socket.IO v5") }
+        if state.withLock({ $0.binary != nil }) { return violation("a text packet while a binary packet awaits its attachments") }
+        let connected = state.withLock { $0.socket != nil || $0.connecting }
         guard packet.namespace == "/" else {
-            if packet.kind == .connect { outbox.push(packet: "4" + SocketIOPacket.connectError("Invalid namespace", namespace: packet.namespace)) }
-            return
+            guard packet.kind == .connect else { return violation("a packet for the namespace \(packet.namespace), not connected") }
+            outbox.push(packet: "4" + SocketIOPacket.connectError("Invalid namespace", namespace: packet.namespace))
+            return nil
         }
         switch packet.kind {
         case .connect:
+            guard !connected else { return violation("a CONNECT to a namespace already connected") }
             await connect(token: packet.payload?["token"]?.stringValue, hub: hub)
         case .disconnect:
             let socket = state.withLock { state -> LiveSession? in
@@ -149,19 +189,39 @@ final class EngineSession: Sendable {
             }
             await socket?.close()
         case .event:
-            guard let socket = state.withLock({ $0.socket }) else { return }
-            guard case .array(let arguments)? = packet.payload, case .string(let name)? = arguments.first,
-                let frame = ClientFrame(event: name, payload: arguments.dropFirst().first)
-            else {
-                return refuse("events are [\"name\", {...}]", ack: packet.id)
+            guard let socket = state.withLock({ $0.socket }) else { return violation("an EVENT before CONNECT") }
+            guard case .array(let arguments)? = packet.payload, case .string(let name)? = arguments.first else {
+                return violation("an EVENT whose payload is not [\"name\", ...]")
+            }
+            guard let frame = ClientFrame(event: name, payload: arguments.dropFirst().first) else {
+                refuse("the event \(name) takes one object", ack: packet.id)
+                return nil
             }
             await socket.handle(frame, ack: packet.id)
         case .binaryEvent, .binaryAck:
-            refuse("binary events are not supported", ack: packet.id)
-        case .ack, .connectError:
-            // The server asks for no acknowledgements; CONNECT_ERROR is the server's to send.
+            guard connected else { return violation("a binary packet before CONNECT") }
+            if packet.kind == .binaryEvent {
+                guard case .array(let arguments)? = packet.payload, case .string? = arguments.first else {
+                    return violation("a BINARY_EVENT whose payload is not [\"name\", ...]")
+                }
+            }
+            guard (1...SocketIOPacket.maxAttachments).contains(packet.attachments) else {
+                return violation("a binary packet with \(packet.attachments) attachments (1 to \(SocketIOPacket.maxAttachments))")
+            }
+            state.withLock { $0.binary = PendingBinary(packet: packet, remaining: packet.attachments) }
+        case .ack:
+            // The server asks for no acknowledgements: an ACK answers nothing and is dropped.
             break
+        case .connectError:
+            return violation("a CONNECT_ERROR, which only the server sends")
         }
+        return nil
+    }
+
+    /// Closes the session for a packet that broke the protocol; returns what was broken.
+    private func violation(_ what: String) -> String {
+        close(.protocolError)
+        return "the session is closed: \(what)"
     }
 
     /// Connects the socket of the default namespace: `40{"sid":...}` and `connection_established`
@@ -202,7 +262,12 @@ final class EngineSession: Sendable {
     /// Checks the heartbeat at `now`: sends a ping when one is due, closes a session whose
     /// client missed its pong or never connected. Returns whether the session has ended.
     func tick(now: ContinuousClock.Instant) -> Bool {
-        if isClosed { return true }
+        if isClosed {
+            state.withLock { state in
+                if state.closedAt == nil { state.closedAt = now }
+            }
+            return true
+        }
         enum Action { case none, ping, close(ConnectionOutbox.CloseReason) }
         let action = state.withLock { state -> Action in
             if let pongDue = state.pongDue, now >= pongDue { return .close(.pingTimeout) }
@@ -218,8 +283,14 @@ final class EngineSession: Sendable {
             return false
         case .close(let reason):
             close(reason)
+            state.withLock { $0.closedAt = now }
             return true
         }
+    }
+
+    /// Whether the heartbeat saw the session closed before `instant`.
+    func closed(before instant: ContinuousClock.Instant) -> Bool {
+        state.withLock { $0.closedAt.map { $0 < instant } ?? false }
     }
 
     /// Ends the session: whatever waits for the client ends with `reason` (the first reason given

@@ -53,10 +53,14 @@ final class EngineSessions: Service, Sendable {
         return session
     }
 
-    /// The open session `sid`, if this replica holds it.
+    /// The session `sid`, if this replica holds it: open, or closed with packets its client has
+    /// yet to poll (a session that ended sends `session_ended` and DISCONNECT last).
     func session(_ sid: Substring) -> EngineSession? {
-        sessions.withLock { $0[String(sid)] }.flatMap { $0.isClosed ? nil : $0 }
+        sessions.withLock { $0[String(sid)] }
     }
+
+    /// How long a closed session's last packets wait for a poll before it is forgotten.
+    static let lastPacketsWait: Duration = .seconds(10)
 
     /// How many sessions are open here.
     var count: Int { sessions.withLock { $0.count } }
@@ -77,7 +81,11 @@ final class EngineSessions: Service, Sendable {
                 let now = ContinuousClock.now
                 let all = self.sessions.withLock { Array($0.values) }
                 for session in all where session.tick(now: now) {
-                    await self.finish(session)
+                    // Out of the rooms at once; forgotten once its client has what was left for it.
+                    await session.finish()
+                    if session.outbox.isDrained || session.closed(before: now - Self.lastPacketsWait) {
+                        _ = self.sessions.withLock { $0.removeValue(forKey: session.sid) }
+                    }
                 }
             }
         }

@@ -36,13 +36,16 @@ enum EngineIO {
         return prefix.map { "\($0).\(random)" } ?? random
     }
 
-    /// What a connection's outbox holds, as the Engine.IO packet that carries it (nil: nothing to send).
-    static func packet(for delivery: ConnectionOutbox.Delivery) -> String? {
+    /// What a connection's outbox holds, as the Engine.IO packets that carry it (none: nothing to send).
+    /// The end of the session is the event `session_ended`, then the namespace's DISCONNECT.
+    static func packets(for delivery: ConnectionOutbox.Delivery) -> [String] {
         switch delivery {
-        case .frame(let frame, nil): SocketIOPacket.event(fromFrame: frame).map { "4" + $0 }
-        case .frame(let frame, let ack?): "4" + SocketIOPacket.ack(ack, frame: frame)
-        case .acknowledgement(let ack): "4" + SocketIOPacket.ack(ack, frame: nil)
-        case .packet(let packet): packet
+        case .frame(let frame, nil): SocketIOPacket.event(fromFrame: frame).map { ["4" + $0] } ?? []
+        case .frame(let frame, let ack?): ["4" + SocketIOPacket.ack(ack, frame: frame)]
+        case .acknowledgement(let ack): ["4" + SocketIOPacket.ack(ack, frame: nil)]
+        case .packet(let packet): [packet]
+        case .sessionEnded(let reason):
+            ["4" + "2" + JSONValue.array([.string("session_ended"), .object(["reason": .string(reason.rawValue)])]).jsonText(), "41"]
         }
     }
 }
@@ -55,9 +58,14 @@ struct SocketIOPacket: Equatable {
     }
 
     var kind: Kind
+    /// How many binary attachments follow (BINARY_EVENT, BINARY_ACK).
+    var attachments = 0
     var namespace = "/"
     var id: Int?
     var payload: JSONValue?
+
+    /// The most attachments one binary packet may announce.
+    static let maxAttachments = 16
 
     /// Parses the data of an Engine.IO message; nil when it is not a Socket.IO packet.
     init?(parsing text: Substring) {
@@ -65,8 +73,11 @@ struct SocketIOPacket: Equatable {
         self.kind = kind
         var rest = text.dropFirst()
         if kind == .binaryEvent || kind == .binaryAck {
-            // `<attachments>-`: binary payloads are not supported; the packet is known, not read.
-            return
+            // `<attachments>-` before the rest.
+            let count = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !count.isEmpty, count.count <= 6, let attachments = Int(count), rest.dropFirst(count.count).first == "-" else { return nil }
+            self.attachments = attachments
+            rest = rest.dropFirst(count.count + 1)
         }
         if rest.first == "/" {
             let end = rest.firstIndex(of: ",") ?? rest.endIndex

@@ -1,0 +1,61 @@
+import Foundation
+import GuildAuth
+import GuildCore
+import GuildServiceKit
+import Hummingbird
+
+/// `POST /api/users/me/password`: the caller changes their own password.
+///
+/// Every other session of the account ends (their live connections too, with
+/// `password_changed`); the session that made the change goes on. Wrong current passwords count
+/// against the login throttle of the account and the address, as failed logins do, so a stolen
+/// access token cannot be used to guess the password faster than logging in could.
+struct PasswordController: Sendable {
+    let users: UserRepository
+    let hasher: PasswordHasher
+    let throttle: LoginThrottle
+    let revoker: Revoker
+
+    var endpoints: RouteCollection<AuthenticatedContext> {
+        let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.post("me/password", use: change)
+        return routes
+    }
+
+    struct ChangeRequest: Decodable {
+        /// Omitted only by an account without a password (signed up with Discord).
+        var currentPassword: String?
+        var newPassword: String
+    }
+
+    @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> Response {
+        let body = try await request.decodeJSON(as: ChangeRequest.self, context: context)
+        if let reason = PasswordHasher.validate(body.newPassword) { throw APIError.invalidField("new_password", reason) }
+        if let current = body.currentPassword, current.isEmpty || current.utf8.count > 72 {
+            throw APIError.invalidField("current_password", "must be 1 to 72 bytes")
+        }
+        guard let session = UUID(uuidString: context.identity.sessionId) else { throw APIError.unauthorized() }
+        guard let user = try await users.find(id: context.caller.userId, logger: context.logger) else { throw APIError.userNotFound }
+        if let hash = user.passwordHash {
+            guard let current = body.currentPassword else {
+                throw APIError.invalidField("current_password", "is required to change an account's password")
+            }
+            // nginx sets X-Real-IP to the client's address and replaces any client-sent value.
+            let client = LoginThrottle.Client.untrusted(username: user.username, address: request.headers[.realIP] ?? "direct")
+            try await throttle.check(client, logger: context.logger)
+            guard try await hasher.verify(current, against: hash) else {
+                await throttle.recordFailure(client, logger: context.logger)
+                throw APIError.wrongPassword
+            }
+        }
+        let newHash = try await hasher.hash(body.newPassword)
+        guard let ended = try await users.changePassword(
+            userId: user.id, from: user.passwordHash, to: newHash, keeping: session, logger: context.logger
+        ) else {
+            throw APIError.passwordChangedMeanwhile
+        }
+        for id in ended { await revoker.revoke(.session(id, reason: .passwordChanged), logger: context.logger) }
+        context.logger.info("password changed", metadata: ["user_id": "\(user.id)", "sessions_ended": "\(ended.count)"])
+        return Response(status: .noContent, headers: [.cacheControl: "no-store"])
+    }
+}
