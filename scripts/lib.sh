@@ -248,9 +248,20 @@ gh_start_service() {
         export DATA_DIR="$GH_RUN/auth-data"
         export ADMIN_USERNAME="$GH_ADMIN_USERNAME" ADMIN_PASSWORD="$GH_ADMIN_PASSWORD"
         export LOG_LEVEL="${LOG_LEVEL:-info}"
-        exec "$GH_BIN/$name" >"$log" 2>&1
+        # The service is this shell's child, so its exit status is known (gh_stop_pid checks it).
+        rm -f "$GH_RUN/pids/service-$name-$replica.status"
+        "$GH_BIN/$name" >"$log" 2>&1 &
+        printf '%s\n' "$!" >"$GH_RUN/pids/service-$name-$replica.pid"
+        local code=0
+        wait "$!" || code=$?
+        printf '%s\n' "$code" >"$GH_RUN/pids/service-$name-$replica.status"
     ) &
-    printf '%s\n' "$!" >"$GH_RUN/pids/service-$name-$replica.pid"
+    # The pid file is the service's own (written by the subshell): wait for it.
+    local i
+    for ((i = 0; i < 50; i++)); do
+        [[ -s "$GH_RUN/pids/service-$name-$replica.pid" ]] && break
+        sleep 0.1
+    done
 }
 
 # gh_start_stack: PostgreSQL, Redis, every service (GH_REPLICAS_<NAME> replicas each) and nginx.
@@ -413,9 +424,12 @@ EOF
 
 # ---- stopping ----------------------------------------------------------------------------
 
-# gh_stop_pid FILE: SIGTERM, wait up to 10 s, then SIGKILL.
+# gh_stop_pid FILE: SIGTERM, wait up to 10 s, then SIGKILL. For a service (its exit status in
+# FILE's .status), a stop that needed the SIGKILL or did not exit 0 is an unclean stop: said
+# loudly, with the end of its log, and recorded in $GH_RUN/pids/unclean for gh_stop_all.
 gh_stop_pid() {
-    local file="$1" pid i
+    local file="$1" pid i name status unclean=""
+    name="$(basename "$file" .pid)"
     pid="$(cat "$file" 2>/dev/null || true)"
     if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null || true
@@ -424,11 +438,48 @@ gh_stop_pid() {
             sleep 0.1
         done
         if kill -0 "$pid" 2>/dev/null; then
-            gh_log "$(basename "$file" .pid) did not stop within 10 s; killing it"
+            unclean="did not stop within 10 s of SIGTERM; killed"
             kill -KILL "$pid" 2>/dev/null || true
         fi
     fi
-    rm -f "$file"
+    if [[ "$name" == service-* && -z "$unclean" ]]; then
+        # Written by the shell that started it, once it has exited.
+        for ((i = 0; i < 50; i++)); do
+            [[ -s "${file%.pid}.status" ]] && break
+            sleep 0.1
+        done
+        status="$(cat "${file%.pid}.status" 2>/dev/null || echo unknown)"
+        [[ "$status" == 0 ]] || unclean="exited with status $status after SIGTERM"
+    fi
+    if [[ -n "$unclean" ]]; then
+        local log="$GH_RUN/logs/${name#service-}.log"
+        gh_log "UNCLEAN STOP: ${name#service-} $unclean; the end of its log ($log):"
+        tail -5 "$log" >&2 2>/dev/null || true
+        printf '%s %s\n' "${name#service-}" "$unclean" >>"$GH_RUN/pids/unclean"
+    fi
+    rm -f "$file" "${file%.pid}.status"
+}
+
+# gh_finish_run STATUS: the end of a run (scripts/test, bench, drills): stops everything it
+# started, then removes its folder, unless STATUS is not 0 or KEEP is set. A service that did
+# not stop cleanly fails the run, loudly. Exits with the run's status.
+gh_finish_run() {
+    local status="$1" dir
+    trap - EXIT INT TERM
+    if ! gh_stop_all >>"$GH_RUN/logs/stop.log" 2>&1; then
+        gh_log "error: a service did not stop cleanly, so the run fails: $(tr '\n' ';' <"$GH_RUN/logs/unclean-stops.txt" 2>/dev/null)"
+        tail -20 "$GH_RUN/logs/stop.log" >&2 || true
+        [[ $status == 0 ]] && status=1
+    fi
+    if [[ $status == 0 && -z "${KEEP:-}" ]]; then
+        for dir in "$GH_RUN"/*; do
+            [[ -L "$dir" ]] && rm -rf "$(readlink "$dir")"
+        done
+        rm -rf "$GH_RUN"
+    else
+        gh_log "the run's folder is kept: $GH_RUN"
+    fi
+    exit "$status"
 }
 
 # Stops everything recorded under $GH_RUN/pids: nginx, then the services, then the servers.
@@ -447,4 +498,10 @@ gh_stop_all() {
         [[ -e "$file" ]] && gh_stop_postgres "$file"
     done
     rm -f "$GH_RUN/services"
+    # A service that crashed or hung on its stop fails the caller.
+    if [[ -s "$GH_RUN/pids/unclean" ]]; then
+        gh_log "services that did not stop cleanly: $(tr '\n' ';' <"$GH_RUN/pids/unclean")"
+        mv "$GH_RUN/pids/unclean" "$GH_RUN/logs/unclean-stops.txt"
+        return 1
+    fi
 }

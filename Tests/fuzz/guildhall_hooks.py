@@ -162,6 +162,10 @@ def before_call(ctx, case, **kwargs):
         case.headers["Idempotency-Key"] = key_for_request(case.headers["Idempotency-Key"], case)
     if (method, path) in {("POST", "/api/auth/login"), ("POST", "/api/users")} and isinstance(case.body, dict) and "password" in case.body:
         case.body["password"] = within_72_bytes(case.body["password"])
+    if (method, path) == ("POST", "/api/users/me/password") and isinstance(case.body, dict):
+        for field in ("current_password", "new_password"):
+            if field in case.body:
+                case.body[field] = within_72_bytes(case.body[field])
     if (method, path) == ("GET", "/api/discord/auth") and case.query and "return_url" in case.query:
         del case.query["return_url"]
     if (method, path) == ("POST", "/internal/leveling/events") and isinstance(case.body, dict) and "occurred_at" in case.body:

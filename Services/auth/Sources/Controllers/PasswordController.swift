@@ -37,9 +37,8 @@ struct PasswordController: Sendable {
         guard let session = UUID(uuidString: context.identity.sessionId) else { throw APIError.unauthorized() }
         guard let user = try await users.find(id: context.caller.userId, logger: context.logger) else { throw APIError.userNotFound }
         if let hash = user.passwordHash {
-            guard let current = body.currentPassword else {
-                throw APIError.invalidField("current_password", "is required to change an account's password")
-            }
+            // Not a guess: nothing to count against the throttle.
+            guard let current = body.currentPassword else { throw APIError.currentPasswordRequired }
             // nginx sets X-Real-IP to the client's address and replaces any client-sent value.
             let client = LoginThrottle.Client.untrusted(username: user.username, address: request.headers[.realIP] ?? "direct")
             try await throttle.check(client, logger: context.logger)

@@ -12,6 +12,10 @@ extension APIError {
     static let userNotFound = APIError.notFound("user")
     /// The current password given with a password change is not the account's.
     static let wrongPassword = APIError(status: 403, code: "wrong_password", message: "current_password is not the account's password")
+    /// A password change of an account that has a password, without it.
+    static let currentPasswordRequired = APIError(
+        status: 403, code: "wrong_password", message: "the account has a password: current_password must be given, and be it"
+    )
     /// The password changed while a change was being checked against the old one.
     static let passwordChangedMeanwhile = APIError.conflict("password_changed", "the password was changed meanwhile; try again with the new one")
     /// No session with that id that the caller may see.
