@@ -32,6 +32,7 @@ public func withDeadline<T: Sendable>(
             let work = Task {
                 do { outcome.finish(.success(try await operation())) } catch { outcome.finish(.failure(error)) }
             }
+            outcome.setWork(work)
             // An event loop's timer rather than a sleeping task: it is set and cancelled on every
             // query, and costs a heap entry instead of a task and a Dispatch timer.
             let loop = MultiThreadedEventLoopGroup.singleton.any()
@@ -58,7 +59,10 @@ public func withDeadline<T: Sendable>(
             outcome.onFinish { timer.cancel() }
         }
     } onCancel: {
+        // The caller goes at once; the work is told to stop too (a service stopping must not
+        // leave its work running on, holding connections the service waits for).
         outcome.finish(.failure(CancellationError()))
+        outcome.cancelWork()
     }
 }
 
@@ -69,6 +73,8 @@ private final class DeadlineOutcome<T: Sendable>: Sendable {
         var early: Result<T, any Error>?
         var finished = false
         var cleanups: [@Sendable () -> Void] = []
+        var work: Task<Void, Never>?
+        var workCancelled = false
     }
     private let state = Mutex(State())
 
@@ -98,6 +104,24 @@ private final class DeadlineOutcome<T: Sendable>: Sendable {
         }
         continuation?.resume(with: result)
         for cleanup in cleanups { cleanup() }
+    }
+
+    /// The task doing the work (cancelled at once if ``cancelWork()`` came first).
+    func setWork(_ work: Task<Void, Never>) {
+        let cancelled = state.withLock { state in
+            state.work = work
+            return state.workCancelled
+        }
+        if cancelled { work.cancel() }
+    }
+
+    /// Cancels the work (now, or as soon as it is set).
+    func cancelWork() {
+        let work = state.withLock { state in
+            state.workCancelled = true
+            return state.work
+        }
+        work?.cancel()
     }
 
     /// Runs `cleanup` once the answer is given (at once if it already was).

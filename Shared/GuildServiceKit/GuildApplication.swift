@@ -1,7 +1,12 @@
 import GuildEvents
 import Hummingbird
 import HummingbirdCore
+import NIOCore
 import ServiceLifecycle
+
+/// Builds the public listener's server from the channel handlers every HTTP connection gets
+/// (``ClosingOnShutdown``): `.http1`, or `.http1WebSocketUpgrade` for a service with WebSockets.
+public typealias ServerBuilding = (_ handlers: @escaping @Sendable () -> [any RemovableChannelHandler]) -> HTTPServerBuilder
 
 /// How a service gets the public keys that verify access tokens.
 public enum KeySource: Sendable {
@@ -28,7 +33,7 @@ public enum KeySource: Sendable {
 public func buildGuildApplication(
     _ dependencies: ServiceDependencies,
     keys: KeySource = .jwks,
-    server: HTTPServerBuilder = .http1(),
+    server: ServerBuilding = { .http1(configuration: .init(additionalChannelHandlers: $0())) },
     health: [HealthComponent] = [],
     routes: (ServiceRoutes) -> Void,
     internalRoutes: (RouterGroup<GuildRequestContext>) -> Void = { _ in },
@@ -78,11 +83,15 @@ public func buildGuildApplication(
     backgroundServices.append(contentsOf: jobs.map { AfterMigrations($0, ready: dependencies.ready) as any Service })
     backgroundServices.append(internalApplication)
 
+    let closeOnShutdown = ClosingOnShutdown.limit(grace: settings.shutdownGrace)
     var application = Application(
         router: router,
-        server: server,
+        server: server { [ClosingOnShutdown(limit: closeOnShutdown)] },
         configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
-        services: backgroundServices,
+        services: backgroundServices.map { Watched($0) as any Service },
+        onServerRunning: { channel in
+            try? await channel.pipeline.addHandler(AcceptedConnections(), position: .first)
+        },
         logger: logger
     )
     application.beforeServerStarts {

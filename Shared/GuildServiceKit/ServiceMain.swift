@@ -51,11 +51,16 @@ struct ShutdownLimits: Sendable {
     var cancellation: Duration = .seconds(2)
 
     init(reader: ConfigReader) throws {
+        self.grace = try Self.grace(reader: reader)
+    }
+
+    /// `SHUTDOWN_GRACE_SECONDS`, checked.
+    static func grace(reader: ConfigReader) throws -> Duration {
         let seconds = reader.string(forKey: "shutdown.grace.seconds", default: "5")
         guard let value = Int(seconds), (1...60).contains(value) else {
             throw ConfigurationError.invalid("SHUTDOWN_GRACE_SECONDS", "must be a whole number of seconds from 1 to 60")
         }
-        self.grace = .seconds(value)
+        return .seconds(value)
     }
 }
 
@@ -74,7 +79,13 @@ func runUntilShutdown<App: ApplicationProtocol>(_ application: App, limits: Shut
     )
     configuration.maximumGracefulShutdownDuration = limits.grace
     configuration.maximumCancellationDuration = limits.cancellation
+    // Just before the group would give up on a stop, the log names what is holding it.
+    announcer.onShutdown = {
+        ServiceWatch.shared.stopConnections()
+        return ServiceWatch.shared.reportOverrun(after: limits.grace + limits.cancellation * 0.75, logger: logger)
+    }
     try await ServiceGroup(configuration: configuration).run()
+    announcer.stopEnded()
     if let began = announcer.began {
         logger.info("stopped", metadata: ["shutdown_took": "\(ContinuousClock.now - began)"])
     }
@@ -83,12 +94,28 @@ func runUntilShutdown<App: ApplicationProtocol>(_ application: App, limits: Shut
 /// Logs the start of a graceful shutdown, so a service's log always shows that it was asked to stop.
 final class ShutdownAnnouncer: Service, Sendable {
     private let logger: Logger
-    private let beganAt = Mutex<ContinuousClock.Instant?>(nil)
+    private struct State {
+        var began: ContinuousClock.Instant?
+        var onShutdown: (@Sendable () -> @Sendable () -> Void)?
+        var cancelWatch: (@Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
 
     init(logger: Logger) { self.logger = logger }
 
     /// When the shutdown began, if it did.
-    var began: ContinuousClock.Instant? { beganAt.withLock { $0 } }
+    var began: ContinuousClock.Instant? { state.withLock { $0.began } }
+
+    /// Called when the shutdown begins; what it returns is called when the stop has ended.
+    var onShutdown: (@Sendable () -> @Sendable () -> Void)? {
+        get { state.withLock { $0.onShutdown } }
+        set { state.withLock { $0.onShutdown = newValue } }
+    }
+
+    /// The group has ended.
+    func stopEnded() {
+        state.withLock { $0.cancelWatch }?()
+    }
 
     func run() async throws {
         do {
@@ -96,7 +123,12 @@ final class ShutdownAnnouncer: Service, Sendable {
         } catch {
             return  // cancelled: the group ended for another reason
         }
-        beganAt.withLock { $0 = .now }
+        let onShutdown = state.withLock { state in
+            state.began = .now
+            return state.onShutdown
+        }
+        let cancelWatch = onShutdown?()
+        state.withLock { $0.cancelWatch = cancelWatch }
         logger.info("shutting down: no new connections; finishing what is in flight")
     }
 }

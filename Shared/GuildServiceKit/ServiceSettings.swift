@@ -38,6 +38,8 @@ public struct ServiceSettings: Sendable {
     public var logFormat: String
     /// True when `GUILDHALL_ENV=production`: no development defaults for secrets.
     public var isProduction: Bool
+    /// `SHUTDOWN_GRACE_SECONDS`: how long a stop may take to finish what is in flight.
+    public var shutdownGrace: Duration
 
     /// Reads the settings of `service`; its development ports are the descriptor's.
     public init(_ service: ServiceDescriptor, reader: ConfigReader) throws {
@@ -49,6 +51,7 @@ public struct ServiceSettings: Sendable {
         self.internalPort = reader.int(forKey: "internal.port", default: service.defaultInternalPort)
         self.logLevel = Logger.Level(rawValue: reader.string(forKey: "log.level", default: "info").lowercased()) ?? .info
         self.logFormat = reader.string(forKey: "log.format", default: "text")
+        self.shutdownGrace = try ShutdownLimits.grace(reader: reader)
         self.tokenPolicy = TokenPolicy(
             issuer: reader.string(forKey: "jwt.issuer", default: "guildhall-auth"),
             audience: reader.string(forKey: "jwt.audience", default: "guildhall")

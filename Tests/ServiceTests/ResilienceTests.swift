@@ -88,6 +88,70 @@ struct ResilienceTests {
         #expect(ended == .exited(0), "\(service) after SIGTERM: \(String(describing: ended))")
     }
 
+    /// A service stops cleanly however it is in use when SIGTERM comes: idle keep-alive
+    /// connections, one with half a request sent, requests arriving throughout, and for notify a
+    /// `/ws` WebSocket and a socket.io one, and a socket.io poll waiting for packets. It exits 0
+    /// within its grace period (`SHUTDOWN_GRACE_SECONDS`, 5 s here) and the 2 s that cancelled
+    /// work has, and never crashes on the way.
+    @Test(arguments: GuildStack.services.map(\.name))
+    func aServiceInUseStopsCleanlyOnSIGTERM(service: String) async throws {
+        let running = try RunningService(service, database: try TestEnvironment.databaseURL(), redis: try TestEnvironment.redisURL())
+        var held: [RawConnection] = []
+        try await withCleanup {
+            #expect(await running.becomesHealthy(within: .seconds(60)), "\(service) did not become healthy")
+            let health = "GET /api/\(service)/health HTTP/1.1\r\nHost: \(service)\r\n"
+            for _ in 0..<8 {
+                let connection = try await RawConnection(port: running.port)
+                held.append(connection)
+                try await connection.send(health + "\r\n")
+                _ = try await connection.read(until: "\r\n\r\n")
+            }
+            let partial = try await RawConnection(port: running.port)
+            held.append(partial)
+            try await partial.send(health)
+            if service == "notify" {
+                let upgrade = "Host: notify\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                for path in ["/ws", "/socket.io/?EIO=4&transport=websocket"] {
+                    let socket = try await RawConnection(port: running.port)
+                    held.append(socket)
+                    try await socket.send("GET \(path) HTTP/1.1\r\n" + upgrade)
+                    #expect(try await socket.read(until: "\r\n\r\n").hasPrefix("HTTP/1.1 101"), "no upgrade of \(path)")
+                }
+                let handshake = try await RawConnection(port: running.port)
+                held.append(handshake)
+                try await handshake.send("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: notify\r\n\r\n")
+                let opened = try await handshake.read(until: "pingInterval")
+                let sid = try #require(opened.firstMatch(of: /"sid":"([^"]+)"/)?.1, "no sid in \(opened)")
+                let poll = try await RawConnection(port: running.port)
+                held.append(poll)
+                try await poll.send("GET /socket.io/?EIO=4&transport=polling&sid=\(sid) HTTP/1.1\r\nHost: notify\r\n\r\n")
+            }
+            try await withThrowingDiscardingTaskGroup { group in
+                // Requests throughout the stop, each on a connection of its own.
+                group.addTask {
+                    while !Task.isCancelled {
+                        if await running.status(of: "/api/\(service)/health", timeout: .seconds(1)) == nil {
+                            try? await Task.sleep(for: .milliseconds(20))
+                        }
+                    }
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                running.process.signal(SIGTERM)
+                let began = ContinuousClock.now
+                let ended = await running.process.wait(timeout: .seconds(20))
+                let took = ContinuousClock.now - began
+                group.cancelAll()
+                #expect(ended == .exited(0), "\(service) in use, after SIGTERM: \(String(describing: ended)); its log: \(running.log)")
+                #expect(took < .seconds(7), "\(service) took \(took) to stop (grace 5 s, then 2 s for cancelled work)")
+                #expect(!running.output.contains("Fatal error"), "\(service) crashed on its way out: \(running.log)")
+                #expect(running.output.contains("stopped"), "\(service)'s log: \(running.log)")
+            }
+        } then: {
+            for connection in held { await connection.close() }
+            await running.process.stop(grace: .seconds(1))
+        }
+    }
+
     /// After PostgreSQL and Redis were away for ten seconds and came back, every service —
     /// those with background jobs (booking's lifecycle, the outbox relays, notify's consumer)
     /// and the one holding sockets (notify) — still stops within a few seconds of SIGTERM, exits

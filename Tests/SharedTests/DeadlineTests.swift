@@ -63,4 +63,21 @@ struct DeadlineTests {
         await #expect(throws: CancellationError.self) { try await task.value }
         #expect(!work.hasFinished, "the answer waited for the work")
     }
+
+    /// The work is cancelled along with its caller (a stopping service must not leave it
+    /// running on, holding a connection the service's pool waits for).
+    @Test func cancellingTheCallerCancelsTheWork() async throws {
+        let began = Atomic(false)
+        let cancelled = Atomic(false)
+        let task = Task {
+            try await withDeadline(.seconds(120)) {
+                began.store(true, ordering: .releasing)
+                do { try await Task.sleep(for: .seconds(60)) } catch { cancelled.store(true, ordering: .releasing) }
+            }
+        }
+        #expect(await eventually { began.load(ordering: .acquiring) }, "the work never began")
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(await eventually { cancelled.load(ordering: .acquiring) }, "the work went on after its caller was cancelled")
+    }
 }

@@ -71,10 +71,15 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         dependencies,
         // Frames up to 1 MiB (each gateway has a smaller limit of its own: `/ws` 64 KiB,
         // socket.io 1 MB); a ping every 30 s closes connections whose client has gone.
-        server: .http1WebSocketUpgrade(
-            webSocketRouter: webSocketRouter,
-            configuration: .init(ws: .init(maxFrameSize: LiveWebSocketContext.maxFrameSize, autoPing: .enabled(timePeriod: .seconds(30))))
-        ),
+        server: { handlers in
+            .http1WebSocketUpgrade(
+                webSocketRouter: webSocketRouter,
+                configuration: .init(
+                    http1: .init(additionalChannelHandlers: handlers()),
+                    ws: .init(maxFrameSize: LiveWebSocketContext.maxFrameSize, autoPing: .enabled(timePeriod: .seconds(30)))
+                )
+            )
+        },
         health: [push.health, bot.health],
         routes: { routes in
             routes.signedIn("/api/notifications", push.endpoints)

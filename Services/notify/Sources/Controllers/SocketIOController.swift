@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// `/socket.io/`: the live channel for socket.io clients (Engine.IO v4, Socket.IO v5, the default
 /// namespace), carrying the same frames as `/ws` as events: a frame's `type` is the event name,
@@ -128,21 +129,36 @@ struct SocketIOController: Sendable {
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let channel = context.requestContext.channel
-            var messages = inbound.messages(maxSize: EngineIO.maxPayload).makeAsyncIterator()
-            if let sid = context.request.uri.queryParameters["sid"] {
-                guard let session = sessions.session(sid), session.beginUpgrade() else {
-                    return try await outbound.close(.policyViolation, reason: "unknown session")
+            // A stopping replica ends its WebSockets without waiting for the clients: a session
+            // the WebSocket carries sends what is queued, then the close (1001); one still
+            // probing is cut (its client goes on polling, and reconnects elsewhere).
+            let carried = Mutex<EngineSession?>(nil)
+            try await withGracefulShutdownHandler {
+                var messages = inbound.messages(maxSize: EngineIO.maxPayload).makeAsyncIterator()
+                if let sid = context.request.uri.queryParameters["sid"] {
+                    guard let session = sessions.session(sid), session.beginUpgrade() else {
+                        return try await outbound.close(.policyViolation, reason: "unknown session")
+                    }
+                    guard (try? await probe(session, messages: &messages, outbound: outbound)) == true else {
+                        session.abandonUpgrade()
+                        return
+                    }
+                    session.completeUpgrade()
+                    carried.withLock { $0 = session }
+                    await carry(session, messages: messages, outbound: outbound, channel: channel)
+                } else {
+                    let session = sessions.create(transport: .websocket)
+                    carried.withLock { $0 = session }
+                    try await outbound.writeTextMessage(EngineIO.openPacket(sid: session.sid, upgrades: []))
+                    await carry(session, messages: messages, outbound: outbound, channel: channel)
                 }
-                guard (try? await probe(session, messages: &messages, outbound: outbound)) == true else {
-                    session.abandonUpgrade()
-                    return
+            } onGracefulShutdown: {
+                if let session = carried.withLock({ $0 }) {
+                    session.close(.shutdown)
+                    WebSocketPump.cut(channel)
+                } else {
+                    channel.close(promise: nil)
                 }
-                session.completeUpgrade()
-                await carry(session, messages: messages, outbound: outbound, channel: channel)
-            } else {
-                let session = sessions.create(transport: .websocket)
-                try await outbound.writeTextMessage(EngineIO.openPacket(sid: session.sid, upgrades: []))
-                await carry(session, messages: messages, outbound: outbound, channel: channel)
             }
         }
     }

@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import ServiceLifecycle
 
 /// `GET /ws`: the live channel of a signed-in user, as plain WebSocket frames.
 ///
@@ -23,13 +24,22 @@ struct WebSocketController: Sendable {
 
     func addRoutes(to router: Router<LiveWebSocketContext>) {
         router.ws("/ws") { inbound, outbound, context in
-            try await session(inbound: inbound, outbound: outbound, context: context)
+            // A stopping replica ends its connections (close code 1001) without waiting for the
+            // clients: everything queued for them goes first.
+            let outbox = ConnectionOutbox()
+            try await withGracefulShutdownHandler {
+                try await session(inbound: inbound, outbound: outbound, outbox: outbox, context: context)
+            } onGracefulShutdown: {
+                outbox.close(.shutdown)
+                WebSocketPump.cut(context.requestContext.channel)
+            }
         }
     }
 
     private func session(
         inbound: WebSocketInboundStream,
         outbound: WebSocketOutboundWriter,
+        outbox: ConnectionOutbox,
         context: WebSocketRouterContext<LiveWebSocketContext>
     ) async throws {
         var messages = inbound.messages(maxSize: Self.maxMessageSize).makeAsyncIterator()
@@ -37,11 +47,15 @@ struct WebSocketController: Sendable {
         if let token = context.request.uri.queryParameters["token"] {
             identity = await hub.identity(for: String(token))
         } else {
-            // A client that never authenticates is closed after ten seconds.
+            // A client that never authenticates is closed after ten seconds (or when the replica stops).
             let first = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     try await Task.sleep(for: .seconds(10))
                     try await outbound.close(.policyViolation, reason: "authentication timeout")
+                }
+                group.addTask {
+                    guard let reason = await outbox.closed() else { return }
+                    try await reason.close(outbound)
                 }
                 defer { group.cancelAll() }
                 return try await messages.next()
@@ -55,8 +69,8 @@ struct WebSocketController: Sendable {
             try await outbound.close(.policyViolation, reason: "unauthorized")
             return
         }
+        guard outbox.closeReason == nil else { return }
 
-        let outbox = ConnectionOutbox()
         let session = hub.open(identity, outbox: outbox)
         let channel = context.requestContext.channel
         await withTaskGroup(of: Void.self) { group in

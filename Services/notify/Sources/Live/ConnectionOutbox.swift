@@ -172,6 +172,9 @@ final class ConnectionOutbox: Sendable {
         for watcher in watchers { watcher.continuation.resume(returning: .closed(reason)) }
     }
 
+    /// Whether a reader is waiting.
+    var hasReader: Bool { state.withLock { $0.reader != nil } }
+
     /// Whether the outbox is closed and everything it held has been taken.
     var isDrained: Bool { state.withLock { $0.closed != nil && $0.isEmpty } }
 
