@@ -8,8 +8,6 @@ exits non-zero when any check fails.
 """
 
 import json
-import os
-import sys
 import threading
 import time
 import uuid
@@ -18,56 +16,9 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 import socketio
 
-BASE = os.environ["GUILDHALL_BASE_URL"].rstrip("/")
-ADMIN = (os.environ["GUILDHALL_ADMIN_USERNAME"], os.environ["GUILDHALL_ADMIN_PASSWORD"])
+from live_checks import ADMIN, BASE, RS, api, check, eventually, lock, login, make_user, run
+
 POLLING_SESSIONS = 20
-RS = "\x1e"
-
-checks = 0
-failures = []
-lock = threading.Lock()
-
-
-def check(condition, what):
-    """Records one check; a failed one is reported at the end."""
-    global checks
-    with lock:
-        checks += 1
-        if not condition:
-            failures.append(what)
-    return condition
-
-
-def eventually(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
-# ---- the HTTP API ---------------------------------------------------------------------------
-
-http = requests.Session()
-
-
-def api(method, path, token=None, body=None, expect=200):
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    reply = http.request(method, BASE + path, json=body, headers=headers, timeout=15)
-    if reply.status_code != expect:
-        raise AssertionError(f"{method} {path} answered {reply.status_code}: {reply.text[:300]}")
-    return reply.json()
-
-
-def login(username, password):
-    return api("POST", "/api/auth/login", body={"username": username, "password": password})["token"]
-
-
-def make_user(admin_token):
-    name = f"sio-{uuid.uuid4().hex[:12]}"
-    user = api("POST", "/api/users", admin_token, {"username": name, "password": f"password-{name}", "role": "user"}, expect=201)
-    return user["user_id"], login(name, f"password-{name}")
 
 
 # ---- socket.io clients ----------------------------------------------------------------------
@@ -242,14 +193,4 @@ def main():
 
 
 if __name__ == "__main__":
-    started = time.monotonic()
-    try:
-        main()
-    except Exception as error:  # a step that could not run at all
-        failures.append(f"{type(error).__name__}: {error}")
-    elapsed = time.monotonic() - started
-    for failure in failures:
-        print(f"  FAILED: {failure}", file=sys.stderr)
-    status = "passed" if not failures else f"FAILED ({len(failures)} failed)"
-    print(f"socket.io client test: {checks} checks {status} in {elapsed:.0f} s")
-    sys.exit(1 if failures else 0)
+    run("socket.io client test", main)
