@@ -93,7 +93,7 @@ public struct BotClient: Sendable {
     public func isHealthy(timeout: Duration? = nil) async -> Bool {
         var request = HTTPClientRequest(url: baseURL + "/internal/health")
         request.headers.add(name: "Authorization", value: "Bearer \(secret)")
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout ?? self.timeout)) else { return false }
+        guard let response = try? await InternalClient.client.execute(request, timeout: TimeAmount(timeout ?? self.timeout)) else { return false }
         _ = try? await response.body.collect(upTo: 1 << 16)
         return (200..<300).contains(Int(response.status.code))
     }
@@ -110,7 +110,10 @@ public struct BotClient: Sendable {
         let status: Int
         let text: String
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
+            // A bot that refuses the connection fails the call at once (the callers retry with
+            // backoff of their own), rather than after the timeout, with a connection of the
+            // service's database held meanwhile (role updates, DMs), or its stop waiting on it.
+            let response = try await InternalClient.client.execute(request, timeout: TimeAmount(timeout))
             status = Int(response.status.code)
             text = String(buffer: try await response.body.collect(upTo: 1 << 20))
         } catch {

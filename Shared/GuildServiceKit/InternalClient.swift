@@ -59,7 +59,7 @@ public struct InternalClient: Sendable {
 }
 
 extension InternalClient {
-    /// The HTTP client of every call between services: a connection that cannot be made fails the
+    /// The HTTP client of every call between services and to the bot: a connection that cannot be made fails the
     /// call at once (rather than being tried again with a backoff until the call's timeout, as the
     /// shared client does), so a replica that is gone costs milliseconds before the next is asked.
     static let client: HTTPClient = {
