@@ -38,7 +38,8 @@ extension EventEnvelope {
         output.append(contentsOf: #","id":""#.utf8)
         output.append(contentsOf: id.uuidString.lowercased().utf8)
         output.append(contentsOf: #"","occurred_at":""#.utf8)
-        output.append(contentsOf: RFC3339.format(occurredAt).utf8)
+        // To the microsecond: a member's news is told in the order it happened, also within a second.
+        output.append(contentsOf: RFC3339.formatMicroseconds(occurredAt).utf8)
         output.append(contentsOf: #"","type":"#.utf8)
         JSONValue.string(type).write(to: &output)
         output.append(contentsOf: #","user_id":"#.utf8)

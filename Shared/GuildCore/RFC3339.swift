@@ -8,11 +8,30 @@ public enum RFC3339 {
     private static let whole = Date.ISO8601FormatStyle()
     private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
 
-    /// Parses `text`, or returns nil when it is not an RFC 3339 timestamp.
+    /// Parses `text`, or returns nil when it is not an RFC 3339 timestamp. Fractional seconds
+    /// are kept to the microsecond.
     public static func parse(_ text: some StringProtocol) -> Date? {
         let text = String(text)
         guard text.count <= 40 else { return nil }
+        if let dot = text.firstIndex(of: "."), text[..<dot].count == 19 {
+            let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }
+            guard !digits.isEmpty, digits.count <= 9, let seconds = try? whole.parse(String(text[..<dot]) + text[digits.endIndex...]) else {
+                return try? fractional.parse(text)
+            }
+            let fraction = Double("0." + digits.prefix(6)) ?? 0
+            return seconds.addingTimeInterval(fraction)
+        }
         return (try? whole.parse(text)) ?? (try? fractional.parse(text))
+    }
+
+    /// Formats `date` in UTC to the microsecond (`2026-11-22T10:30:00.123456Z`): for events,
+    /// whose order within a second matters.
+    public static func formatMicroseconds(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970.rounded(.down)
+        let micros = min(999_999, Int(((date.timeIntervalSince1970 - seconds) * 1_000_000).rounded()))
+        let text = whole.format(Date(timeIntervalSince1970: seconds))
+        let padded = String(micros).count < 6 ? String(repeating: "0", count: 6 - String(micros).count) + String(micros) : String(micros)
+        return String(text.dropLast()) + "." + padded + "Z"
     }
 
     /// Formats `date` in UTC to the second.

@@ -102,13 +102,44 @@ public final class PostgresPool: PostgresSource, Service {
                 retireCurrent = retire
                 group.addTask {
                     await withDiscardingTaskGroup { lifetime in
-                        lifetime.addTask { await pool.run() }
+                        lifetime.addTask { await self.run(pool) }
                         for await _ in retired {}
                         lifetime.cancelAll()
                     }
                 }
             }
             retireCurrent?.finish()
+        }
+    }
+
+    /// How long a pool that is told to stop may take to close its connections.
+    static let stopLimit: Duration = .seconds(1)
+
+    /// Runs `pool` until cancelled, then waits at most ``stopLimit`` for it to end.
+    ///
+    /// A cancelled PostgresNIO pool closes its connections and ends once all are closed, but it
+    /// cannot close one still being opened, or one whose holder has not given it back yet, and
+    /// waits for them: seen taking more than six seconds at the end of a busy run, which would
+    /// make a stopping service overrun its grace and crash. Past the limit the stop goes on
+    /// (with a warning); the process is ending, and those connections end with it. The pool runs
+    /// in a task of its own for that reason only: its end can be waited for with a bound.
+    private func run(_ pool: PostgresClient) async {
+        let ended = EndSignal()
+        let running = Task {
+            await pool.run()
+            ended.signal()
+        }
+        let loop = eventLoopGroup.any()
+        let logger = self.logger
+        await withTaskCancellationHandler {
+            await ended.wait()
+        } onCancel: {
+            running.cancel()
+            loop.scheduleTask(in: TimeAmount(Self.stopLimit)) {
+                if ended.giveUp() {
+                    logger.warning("the database pool did not close its connections within \(Self.stopLimit) of the stop; going on without it")
+                }
+            }
         }
     }
 
@@ -196,5 +227,47 @@ extension PostgresConnection {
     fileprivate func closeNow() {
         let closing: EventLoopFuture<Void> = close()
         closing.whenComplete { _ in }
+    }
+}
+
+/// The end of a pool's run, or the moment its wait is given up, whichever comes first.
+private final class EndSignal: Sendable {
+    private struct State {
+        var done = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    /// Waits for ``signal()`` or ``giveUp()`` (not cut short by cancellation).
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state in
+                if state.done { return true }
+                state.waiter = continuation
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+
+    /// The run ended.
+    func signal() {
+        _ = finish()
+    }
+
+    /// Stops waiting; true when the run had not ended.
+    func giveUp() -> Bool {
+        finish()
+    }
+
+    private func finish() -> Bool {
+        let (waiter, first) = state.withLock { state -> (CheckedContinuation<Void, Never>?, Bool) in
+            guard !state.done else { return (nil, false) }
+            state.done = true
+            defer { state.waiter = nil }
+            return (state.waiter, true)
+        }
+        waiter?.resume()
+        return first
     }
 }

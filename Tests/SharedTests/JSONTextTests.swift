@@ -35,4 +35,19 @@ struct JSONTextTests {
         #expect(try EventEnvelope.parse(event.json()) == event)
         #expect(throws: JSONTextError.self) { try EventEnvelope.parse(#"{"type":"x","occurred_at":"2026-11-18T00:00:00Z"}"#) }
     }
+
+    /// Events keep their time to the microsecond, so two of one second keep their order.
+    @Test func anEnvelopesTimeKeepsItsMicroseconds() throws {
+        let base = 1_795_000_000.0
+        let times = [base + 0.000_001, base + 0.000_002, base + 0.5, base + 0.999_999]
+        let parsed = try times.map { time in
+            try EventEnvelope.parse(EventEnvelope(type: "x", occurredAt: Date(timeIntervalSince1970: time), userId: nil, data: .null).json()).occurredAt
+        }
+        for (time, date) in zip(times, parsed) {
+            #expect(abs(date.timeIntervalSince1970 - time) < 0.000_000_5, "\(time) came back as \(date.timeIntervalSince1970)")
+        }
+        #expect(parsed == parsed.sorted())
+        #expect(RFC3339.formatMicroseconds(Date(timeIntervalSince1970: base + 0.000_042)).hasSuffix(".000042Z"))
+        #expect(RFC3339.parse("2026-11-22T10:30:00.5+02:00") == RFC3339.parse("2026-11-22T08:30:00.500Z"))
+    }
 }
