@@ -89,13 +89,6 @@ enum WebSocketPump {
         }
     }
 
-    /// A stopping replica's connection: cut after ``closeGrace`` if the client has not closed it
-    /// by then (its last frames and the close frame go first; a client that answers nothing must
-    /// not hold the stop).
-    static func cut(_ channel: any Channel) {
-        channel.eventLoop.scheduleTask(in: TimeAmount(closeGrace / 2)) { channel.close(promise: nil) }
-    }
-
     /// Sends the close frame for `reason`; a connection that cannot take it in time (or whose
     /// client is gone or not reading) is cut.
     static func close(_ outbound: WebSocketOutboundWriter, channel: any Channel, for reason: ConnectionOutbox.CloseReason) async {

@@ -130,8 +130,9 @@ struct SocketIOController: Sendable {
         } onUpgrade: { inbound, outbound, context in
             let channel = context.requestContext.channel
             // A stopping replica ends its WebSockets without waiting for the clients: a session
-            // the WebSocket carries sends what is queued, then the close (1001); one still
-            // probing is cut (its client goes on polling, and reconnects elsewhere).
+            // the WebSocket carries sends what is queued, then the close (1001; a client that does
+            // not close is cut a second into the stop, ServiceWatch.stopConnections); one still
+            // probing is cut at once (its client goes on polling, and reconnects elsewhere).
             let carried = Mutex<EngineSession?>(nil)
             try await withGracefulShutdownHandler {
                 var messages = inbound.messages(maxSize: EngineIO.maxPayload).makeAsyncIterator()
@@ -155,7 +156,6 @@ struct SocketIOController: Sendable {
             } onGracefulShutdown: {
                 if let session = carried.withLock({ $0 }) {
                     session.close(.shutdown)
-                    WebSocketPump.cut(channel)
                 } else {
                     channel.close(promise: nil)
                 }

@@ -25,13 +25,13 @@ struct WebSocketController: Sendable {
     func addRoutes(to router: Router<LiveWebSocketContext>) {
         router.ws("/ws") { inbound, outbound, context in
             // A stopping replica ends its connections (close code 1001) without waiting for the
-            // clients: everything queued for them goes first.
+            // clients: everything queued for them goes first (one that does not close is cut a
+            // second into the stop, with every other connection: ServiceWatch.stopConnections).
             let outbox = ConnectionOutbox()
             try await withGracefulShutdownHandler {
                 try await session(inbound: inbound, outbound: outbound, outbox: outbox, context: context)
             } onGracefulShutdown: {
                 outbox.close(.shutdown)
-                WebSocketPump.cut(context.requestContext.channel)
             }
         }
     }

@@ -128,20 +128,21 @@ final class LiveConnections: Service, Sendable {
     /// Ends every connection whose token `isRevoked` says is revoked (after revocations were
     /// reloaded: those published while this replica was not listening).
     func endRevoked(_ isRevoked: (Identity) -> Bool) {
-        let ended = state.withLock { state -> [ConnectionOutbox] in
-            let ids = state.byUser.values.flatMap { $0.filter { isRevoked($0.value.identity) }.keys }
-            return ids.compactMap { state.remove($0)?.outbox }
-        }
-        for outbox in ended { outbox.end(.revoked) }
+        endAll(for: .revoked, where: isRevoked)
     }
 
     /// Ends every connection whose token has expired at `now`.
     func endExpired(now: Date = Date()) {
+        endAll(for: .tokenExpired) { $0.expiresAt <= now }
+    }
+
+    /// Ends, for `reason`, every connection whose identity `matches`.
+    private func endAll(for reason: SessionEndReason, where matches: (Identity) -> Bool) {
         let ended = state.withLock { state -> [ConnectionOutbox] in
-            let ids = state.byUser.values.flatMap { $0.filter { $0.value.identity.expiresAt <= now }.keys }
+            let ids = state.byUser.values.flatMap { $0.filter { matches($0.value.identity) }.keys }
             return ids.compactMap { state.remove($0)?.outbox }
         }
-        for outbox in ended { outbox.end(.tokenExpired) }
+        for outbox in ended { outbox.end(reason) }
     }
 
     func run() async throws {
