@@ -111,6 +111,20 @@ let package = Package(
             ],
             path: "Shared/GuildServiceKit"
         ),
+        // The live transport: Engine.IO v4 / Socket.IO v5 codec and sessions, the bounded
+        // outgoing queue of a connection and the WebSocket pump that drains it.
+        .target(
+            name: "GuildLive",
+            dependencies: [
+                "GuildCore", "GuildServiceKit",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/GuildLive"
+        ),
 
         // MARK: Services (a library with the service's code, and a thin executable that runs it)
         .target(
@@ -178,7 +192,7 @@ let package = Package(
         .target(
             name: "NotifyService",
             dependencies: [
-                "GuildServiceKit", "GuildAuth", "GuildCore", "GuildEvents", "GuildMigrations", "GuildRedis",
+                "GuildServiceKit", "GuildAuth", "GuildCore", "GuildEvents", "GuildMigrations", "GuildRedis", "GuildLive",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -238,9 +252,13 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "LiveTests",
+            dependencies: ["GuildLive", "GuildCore"]
+        ),
+        .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "AuthService", "BookingService", "TicketsService", "LevelingService", "NotifyService", "GuildStack",
+                "AuthService", "BookingService", "TicketsService", "LevelingService", "NotifyService", "GuildStack", "GuildLive",
                 "GuildServiceKit", "GuildTestSupport", "GuildCore", "GuildMigrations", "GuildPostgres", "GuildConcurrency", "GuildAuth", "GuildRedis",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -2,6 +2,7 @@ import Configuration
 import GuildAuth
 import GuildCore
 import GuildEvents
+import GuildLive
 import GuildRedis
 import GuildServiceKit
 import Hummingbird
@@ -34,9 +35,10 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     )
     let hub = LiveHub(verifier: dependencies.verifier, revocationsLoaded: revocationsLoaded, live: live, rooms: rooms, tickets: tickets)
     let engineSessions = EngineSessions(
-        replica: EngineSessions.replicaId(configured: reader.string(forKey: "notify.replica.id")), logger: dependencies.logger
+        replica: EngineSessions.replicaId(configured: reader.string(forKey: "notify.replica.id")), namespace: LiveNamespace(hub: hub),
+        logger: dependencies.logger
     )
-    let socketIO = SocketIOController(hub: hub, sessions: engineSessions)
+    let socketIO = SocketIOGateway(sessions: engineSessions)
     let webSocketRouter = Router(context: LiveWebSocketContext.self)
     WebSocketController(hub: hub).addRoutes(to: webSocketRouter)
     socketIO.addRoutes(to: webSocketRouter)

@@ -1,6 +1,7 @@
 import Foundation
 import GuildAuth
 import GuildCore
+import GuildLive
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
@@ -78,8 +79,7 @@ struct WebSocketController: Sendable {
             group.addTask {
                 await WebSocketPump.run(outbox, to: outbound, channel: channel) { delivery in
                     switch delivery {
-                    case .frame(let text, _): [text]
-                    case .sessionEnded(let reason): [ServerFrame.object(["type": "session_ended", "reason": reason.rawValue])]
+                    case .frame(let text, _), .last(let text): [text]
                     case .acknowledgement, .packet: []
                     }
                 }
@@ -93,7 +93,7 @@ struct WebSocketController: Sendable {
                         break
                     }
                     guard case .text(let text) = message, let frame = ClientFrame(text) else {
-                        outbox.push(.frame(ServerFrame.error(code: "bad_request", message: "frames are JSON objects with a type")))
+                        outbox.push(frame: ServerFrame.error(code: "bad_request", message: "frames are JSON objects with a type"))
                         continue
                     }
                     await session.handle(frame)
@@ -105,15 +105,5 @@ struct WebSocketController: Sendable {
             group.cancelAll()
         }
         await session.close()
-    }
-}
-
-extension WebSocketMessage {
-    /// The message's length in bytes.
-    var size: Int {
-        switch self {
-        case .text(let text): text.utf8.count
-        case .binary(let buffer): buffer.readableBytes
-        }
     }
 }

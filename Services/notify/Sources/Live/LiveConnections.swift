@@ -1,6 +1,7 @@
 import Foundation
 import GuildAuth
 import GuildCore
+import GuildLive
 import GuildRedis
 import Logging
 import ServiceLifecycle
@@ -11,7 +12,7 @@ import Synchronization
 ///
 /// Frames for a user are published on one Redis channel; every replica's subscriber hands them
 /// to ``deliver(_:)``, so a user's events reach all of their connections, on any replica. Each
-/// connection's ``ConnectionOutbox`` takes them without waiting, in order, and bounded.
+/// connection's ``LiveFeed`` takes them without waiting, in order, and bounded.
 ///
 /// A connection lives as long as what it stands on: the session of its access token (ended by
 /// a revocation, ``end(_:)``) and the token itself (ended at its `exp`, unless the client handed
@@ -25,7 +26,7 @@ final class LiveConnections: Service, Sendable {
 
     private struct Connection {
         var identity: Identity
-        let outbox: ConnectionOutbox
+        let feed: LiveFeed
     }
 
     private struct State {
@@ -51,10 +52,10 @@ final class LiveConnections: Service, Sendable {
 
     private let state = Mutex(State())
 
-    /// Registers `outbox` as a connection of `identity`; what is for the connection is queued there.
-    func open(_ identity: Identity, outbox: ConnectionOutbox) -> UUID {
+    /// Registers `feed` as a connection of `identity`; what is for the connection is queued there.
+    func open(_ identity: Identity, feed: LiveFeed) -> UUID {
         let id = UUID()
-        state.withLock { $0.insert(Connection(identity: identity, outbox: outbox), id: id) }
+        state.withLock { $0.insert(Connection(identity: identity, feed: feed), id: id) }
         return id
     }
 
@@ -71,8 +72,8 @@ final class LiveConnections: Service, Sendable {
 
     /// Queues `outgoing` on one connection of `userId` (if it is still open here).
     func send(_ outgoing: Outgoing, to id: UUID, of userId: String) {
-        let outbox = state.withLock { $0.byUser[userId]?[id]?.outbox }
-        outbox?.push(outgoing)
+        let feed = state.withLock { $0.byUser[userId]?[id]?.feed }
+        feed?.push(outgoing)
     }
 
     /// Removes a connection (its outbox is its transport's to close).
@@ -91,10 +92,10 @@ final class LiveConnections: Service, Sendable {
         guard let envelope = try? GuildJSON.decoder.decode(LiveFrame.self, from: Data(message.payload.utf8)) else { return }
         let targets = state.withLock { state in
             envelope.userId == Self.everyone
-                ? state.byUser.values.flatMap { $0.values.map(\.outbox) }
-                : (state.byUser[envelope.userId] ?? [:]).values.map(\.outbox)
+                ? state.byUser.values.flatMap { $0.values.map(\.feed) }
+                : (state.byUser[envelope.userId] ?? [:]).values.map(\.feed)
         }
-        for outbox in targets { outbox.push(.frame(envelope.frame)) }
+        for feed in targets { feed.push(.frame(envelope.frame)) }
     }
 
     // MARK: Ending connections
@@ -102,7 +103,7 @@ final class LiveConnections: Service, Sendable {
     /// Ends every connection a revocation concerns (a session's, or all of a user's): each is sent
     /// `session_ended` with the revocation's reason and closed by its transport.
     func end(_ revocation: RevocationList.Entry) {
-        let ended = state.withLock { state -> [(ConnectionOutbox, SessionEndReason)] in
+        let ended = state.withLock { state -> [(LiveFeed, SessionEndReason)] in
             let ids: [UUID]
             let reason: SessionEndReason
             switch revocation {
@@ -115,14 +116,14 @@ final class LiveConnections: Service, Sendable {
             case .userEnabled:
                 return []
             }
-            return ids.compactMap { state.remove($0).map { ($0.outbox, reason) } }
+            return ids.compactMap { state.remove($0).map { ($0.feed, reason) } }
         }
-        for (outbox, reason) in ended { outbox.end(reason) }
+        for (feed, reason) in ended { feed.end(reason) }
     }
 
     /// Ends the connection `id` for `reason` (a token handed over that is not valid).
     func end(_ id: UUID, reason: SessionEndReason) {
-        state.withLock { $0.remove(id) }?.outbox.end(reason)
+        state.withLock { $0.remove(id) }?.feed.end(reason)
     }
 
     /// Ends every connection whose token `isRevoked` says is revoked (after revocations were
@@ -138,11 +139,11 @@ final class LiveConnections: Service, Sendable {
 
     /// Ends, for `reason`, every connection whose identity `matches`.
     private func endAll(for reason: SessionEndReason, where matches: (Identity) -> Bool) {
-        let ended = state.withLock { state -> [ConnectionOutbox] in
+        let ended = state.withLock { state -> [LiveFeed] in
             let ids = state.byUser.values.flatMap { $0.filter { matches($0.value.identity) }.keys }
-            return ids.compactMap { state.remove($0)?.outbox }
+            return ids.compactMap { state.remove($0)?.feed }
         }
-        for outbox in ended { outbox.end(reason) }
+        for feed in ended { feed.end(reason) }
     }
 
     func run() async throws {
@@ -171,23 +172,4 @@ final class LiveConnections: Service, Sendable {
 struct LiveFrame: Codable {
     var userId: String
     var frame: String
-}
-
-/// What a connection's writer is handed, in the order it must act on it.
-enum Outgoing: Sendable {
-    /// A frame to send as it is.
-    case frame(String)
-    /// The answer to a client's frame; `ack` when the client asked for an acknowledgement
-    /// (socket.io), which then carries the answer.
-    case answer(String, ack: Int?)
-    /// An acknowledgement with nothing to carry (socket.io; `/ws` sends nothing).
-    case acknowledge(Int)
-    /// A frame for a ticket's room; `messageId` when it carries a message, so it is sent once.
-    case room(ticket: UUID, messageId: UUID?, frame: String)
-    /// The connection is joining `ticket`'s room: hold its frames until the history is sent.
-    case joining(UUID)
-    /// The room's history (`message_history`), with the ids of the messages in it; `ack` as for ``answer(_:ack:)``.
-    case joined(UUID, history: String, messageIds: [UUID], ack: Int?)
-    /// The connection left the room (or could not join it).
-    case left(UUID)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import GuildAuth
 import GuildCore
+import GuildLive
 import GuildServiceKit
 import Synchronization
 
@@ -31,37 +32,75 @@ struct LiveHub: Sendable {
     /// Opens the session of `identity` whose frames go to `outbox`: `connection_established`
     /// first, then the user's own events from every replica.
     func open(_ identity: Identity, outbox: ConnectionOutbox) -> LiveSession {
+        let feed = LiveFeed(outbox: outbox)
         // Queued before the connection is registered, so nothing published meanwhile precedes it.
-        outbox.push(.frame(ServerFrame.object(["type": "connection_established", "user_id": identity.userId, "role": identity.role.rawValue])))
-        let id = live.open(identity, outbox: outbox)
-        return LiveSession(identity: identity, id: id, outbox: outbox, hub: self)
+        feed.push(.frame(ServerFrame.object(["type": "connection_established", "user_id": identity.userId, "role": identity.role.rawValue])))
+        let id = live.open(identity, feed: feed)
+        return LiveSession(identity: identity, id: id, feed: feed, hub: self)
+    }
+}
+
+/// The live session on socket.io's default namespace: a CONNECT carries the access token in its
+/// auth payload (`{"token": "..."}`), and each event is a client frame (its name the `type`, its
+/// one object argument the other members).
+struct LiveNamespace: SocketIONamespace {
+    let hub: LiveHub
+
+    func authenticate(_ auth: JSONValue?) async throws(SocketIOConnectRefusal) -> Identity {
+        let token = auth?["token"]?.stringValue
+        guard let identity = await hub.identity(for: token) else {
+            throw SocketIOConnectRefusal(
+                token == nil ? "a valid access token is required in the auth payload {\"token\": \"...\"}" : "the access token is not valid"
+            )
+        }
+        return identity
+    }
+
+    func open(_ identity: Identity, outbox: ConnectionOutbox) -> any SocketIOSocket {
+        hub.open(identity, outbox: outbox)
     }
 }
 
 /// One signed-in live connection, whatever carries it: it acts on the client's frames
 /// (`ping`, `join_ticket`, `leave_ticket`, `authenticate`) and queues every answer on its outbox.
-final class LiveSession: Sendable {
+final class LiveSession: SocketIOSocket {
     /// Who is connected: what the latest token handed over says (its user never changes).
     var identity: Identity { current.withLock { $0 } }
     /// The connection's id among the user's connections on this replica.
     let id: UUID
-    /// Where everything the connection sends waits.
-    let outbox: ConnectionOutbox
+    /// Where everything the connection sends goes.
+    private let feed: LiveFeed
     private let hub: LiveHub
     private let userId: String
     private let current: Mutex<Identity>
 
-    fileprivate init(identity: Identity, id: UUID, outbox: ConnectionOutbox, hub: LiveHub) {
+    fileprivate init(identity: Identity, id: UUID, feed: LiveFeed, hub: LiveHub) {
         self.current = Mutex(identity)
         self.userId = identity.userId
         self.id = id
-        self.outbox = outbox
+        self.feed = feed
         self.hub = hub
     }
 
     private var member: TicketRooms.Member { TicketRooms.Member(userId: userId, connection: id) }
 
-    private func send(_ outgoing: Outgoing) { outbox.push(outgoing) }
+    private func send(_ outgoing: Outgoing) { feed.push(outgoing) }
+
+    /// A socket.io event: the frame it stands for, or an `error` (through its acknowledgement)
+    /// when it is no frame: every frame takes one JSON object, and no binary data.
+    func event(_ name: String, arguments: [JSONValue], attachments: [Data], ack: Int?) async {
+        guard attachments.isEmpty else {
+            return answer(ServerFrame.error(code: "bad_request", message: "binary payloads are not accepted for events"), ack: ack)
+        }
+        guard let frame = ClientFrame(event: name, payload: arguments.first) else {
+            return answer(ServerFrame.error(code: "bad_request", message: "the event \(name) takes one object"), ack: ack)
+        }
+        await handle(frame, ack: ack)
+    }
+
+    func disconnect() async {
+        await close()
+    }
 
     /// Queues the answer `frame`, as an acknowledgement when `ack` is set.
     private func answer(_ frame: String, ack: Int?) { send(.answer(frame, ack: ack)) }

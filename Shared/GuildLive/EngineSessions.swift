@@ -15,24 +15,27 @@ import Darwin
 /// nginx sends every request carrying that sid to that replica (a `map` on `$arg_sid`), so
 /// polling needs no sticky cookies. As a `Service` it sends the pings that are due, closes
 /// sessions whose client stopped answering, and closes them all when the replica stops.
-final class EngineSessions: Service, Sendable {
+public final class EngineSessions: Service, Sendable {
     /// This replica's id, the prefix of its sids.
-    let replica: String
+    public let replica: String
+    private let namespace: any SocketIONamespace
     private let sessions = Mutex<[String: EngineSession]>([:])
     private let logger: Logger
 
     /// How often the heartbeat looks at every session.
-    static let tick: Duration = .milliseconds(500)
+    public static let tick: Duration = .milliseconds(500)
 
-    init(replica: String, logger: Logger) {
+    /// The sessions of replica `replica`, whose default namespace runs `namespace`.
+    public init(replica: String, namespace: any SocketIONamespace, logger: Logger) {
         self.replica = replica
+        self.namespace = namespace
         self.logger = logger
     }
 
     /// A replica id from `configured` (`NOTIFY_REPLICA_ID`), else the host's name (a container's
     /// short id under compose); letters, digits and `-` only, since it travels in URLs and nginx
     /// matches it.
-    static func replicaId(configured: String?) -> String {
+    public static func replicaId(configured: String?) -> String {
         let candidate = configured.flatMap { $0.isEmpty ? nil : $0 } ?? hostName()
         let allowed = candidate.prefix(63).filter { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }
         return allowed.isEmpty ? "notify" : String(allowed)
@@ -47,26 +50,26 @@ final class EngineSessions: Service, Sendable {
     // MARK: Sessions
 
     /// Creates and registers a session.
-    func create(transport: EngineSession.Transport) -> EngineSession {
-        let session = EngineSession(sid: EngineIO.makeId(prefix: replica), transport: transport)
+    public func create(transport: EngineSession.Transport) -> EngineSession {
+        let session = EngineSession(sid: EngineIO.makeId(prefix: replica), transport: transport, namespace: namespace)
         sessions.withLock { $0[session.sid] = session }
         return session
     }
 
     /// The session `sid`, if this replica holds it: open, or closed with packets its client has
     /// yet to poll (a session that ended sends `session_ended` and DISCONNECT last).
-    func session(_ sid: Substring) -> EngineSession? {
+    public func session(_ sid: Substring) -> EngineSession? {
         sessions.withLock { $0[String(sid)] }
     }
 
     /// How long a closed session's last packets wait for a poll before it is forgotten.
-    static let lastPacketsWait: Duration = .seconds(10)
+    public static let lastPacketsWait: Duration = .seconds(10)
 
     /// How many sessions are open here.
-    var count: Int { sessions.withLock { $0.count } }
+    public var count: Int { sessions.withLock { $0.count } }
 
     /// Closes `session` (if it is not yet) and forgets it.
-    func finish(_ session: EngineSession, reason: ConnectionOutbox.CloseReason = .ended) async {
+    public func finish(_ session: EngineSession, reason: ConnectionOutbox.CloseReason = .ended) async {
         session.close(reason)
         _ = sessions.withLock { $0.removeValue(forKey: session.sid) }
         await session.finish()
@@ -74,7 +77,7 @@ final class EngineSessions: Service, Sendable {
 
     // MARK: Heartbeat
 
-    func run() async throws {
+    public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 try? await Task.sleep(for: Self.tick)

@@ -2,20 +2,21 @@ import Hummingbird
 import HummingbirdWebSocket
 import NIOCore
 
-/// The request context of notify's WebSocket upgrades (`/ws`, `/socket.io/`): Hummingbird's,
-/// plus the connection's channel, so a connection whose client stopped reading can be cut.
-struct LiveWebSocketContext: RequestContext, WebSocketRequestContext {
-    var coreContext: CoreRequestContextStorage
-    let webSocket: WebSocketHandlerReference<Self>
+/// The request context of live WebSocket upgrades (a plain WebSocket gateway, `/socket.io/`):
+/// Hummingbird's, plus the connection's channel, so a connection whose client stopped reading
+/// can be cut.
+public struct LiveWebSocketContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
     /// The connection's channel.
-    let channel: any Channel
+    public let channel: any Channel
 
     /// The largest frame the server reads at all (past it, the frame decoder closes the
     /// connection with 1009 at once). Each gateway closes a connection whose message exceeds its
-    /// own, smaller limit with 1009 and a reason: `/ws` 64 KiB, socket.io its maxPayload (1 MB).
-    static let maxFrameSize = 1 << 20
+    /// own, smaller limit with 1009 and a reason (socket.io: its maxPayload, 1 MB).
+    public static let maxFrameSize = 1 << 20
 
-    init(source: ApplicationRequestContextSource) {
+    public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.webSocket = .init()
         self.channel = source.channel
@@ -26,16 +27,16 @@ struct LiveWebSocketContext: RequestContext, WebSocketRequestContext {
 /// the client reads, and closes the WebSocket when the outbox closes.
 ///
 /// An outbox closed because its session ended (or the replica stops) is written out first, so
-/// the client gets its last frames (`session_ended`) before the close frame, within
+/// the client gets its last frames (the one saying why) before the close frame, within
 /// ``closeGrace``. A client that reads nothing leaves the writer suspended behind a full
 /// socket; the outbox then fills up and closes (``ConnectionOutbox/CloseReason/overflow``),
 /// which is watched beside the writer: the writer is stopped, a close frame is tried for a
 /// moment, and the connection is cut, so nothing it holds stays in memory.
-enum WebSocketPump {
+public enum WebSocketPump {
     /// How long the last frames and the close frame may take to be written before the connection is cut.
-    static let closeGrace: Duration = .seconds(2)
+    public static let closeGrace: Duration = .seconds(2)
     /// Deliveries taken from the outbox at a time (the rest still count against its bound).
-    static let batch = 64
+    public static let batch = 64
 
     private enum Ending {
         /// The writer sent everything, up to the outbox's close.
@@ -51,7 +52,7 @@ enum WebSocketPump {
 
     /// Runs until the outbox closes (and the WebSocket is closed) or the task is cancelled.
     /// `encode` turns a delivery into the text frames of the transport (none to skip it).
-    static func run(
+    public static func run(
         _ outbox: ConnectionOutbox,
         to outbound: WebSocketOutboundWriter,
         channel: any Channel,
@@ -91,7 +92,7 @@ enum WebSocketPump {
 
     /// Sends the close frame for `reason`; a connection that cannot take it in time (or whose
     /// client is gone or not reading) is cut.
-    static func close(_ outbound: WebSocketOutboundWriter, channel: any Channel, for reason: ConnectionOutbox.CloseReason) async {
+    public static func close(_ outbound: WebSocketOutboundWriter, channel: any Channel, for reason: ConnectionOutbox.CloseReason) async {
         let written = await withTaskGroup(of: Bool.self) { group in
             group.addTask { (try? await reason.close(outbound)) != nil }
             group.addTask {
@@ -110,7 +111,7 @@ enum WebSocketPump {
 
 extension ConnectionOutbox.CloseReason {
     /// Sends the WebSocket close frame a connection closed for this gets.
-    func close(_ outbound: WebSocketOutboundWriter) async throws {
+    public func close(_ outbound: WebSocketOutboundWriter) async throws {
         switch self {
         // 1013 "try again later": reconnecting (and catching up with `since`) is the remedy.
         case .overflow: try await outbound.close(.unknown(1013), reason: "outgoing queue full: the client does not read fast enough")
@@ -121,6 +122,16 @@ extension ConnectionOutbox.CloseReason {
         case .sessionEnded: try await outbound.close(.unknown(4001), reason: "session ended")
         case .protocolError: try await outbound.close(.protocolError, reason: "parse error")
         case .ended: try await outbound.close(.normalClosure, reason: nil)
+        }
+    }
+}
+
+extension WebSocketMessage {
+    /// The message's length in bytes.
+    public var size: Int {
+        switch self {
+        case .text(let text): text.utf8.count
+        case .binary(let buffer): buffer.readableBytes
         }
     }
 }

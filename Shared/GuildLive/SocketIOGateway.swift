@@ -7,23 +7,24 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// `/socket.io/`: the live channel for socket.io clients (Engine.IO v4, Socket.IO v5, the default
-/// namespace), carrying the same frames as `/ws` as events: a frame's `type` is the event name,
-/// its other members the payload. The token comes in the CONNECT packet's auth payload
-/// `{"token": "..."}`.
+/// `/socket.io/`: a live channel for socket.io clients (Engine.IO v4, Socket.IO v5, the default
+/// namespace, whose application is the sessions' ``SocketIONamespace``).
 ///
 /// Both transports of a stock client work: HTTP long-polling (`GET` waits for what is ready,
 /// `POST` carries the client's packets), then the upgrade to a WebSocket, or a WebSocket from
 /// the start. A session's requests must reach the replica that holds it: its sid starts with
 /// the replica's id, and nginx routes on it.
-struct SocketIOController: Sendable {
-    let hub: LiveHub
+public struct SocketIOGateway: Sendable {
     let sessions: EngineSessions
+
+    public init(sessions: EngineSessions) {
+        self.sessions = sessions
+    }
 
     // MARK: HTTP long-polling
 
     /// `GET` and `POST /socket.io/` (public: the token travels in the CONNECT packet).
-    var endpoints: RouteCollection<GuildRequestContext> {
+    public var endpoints: RouteCollection<GuildRequestContext> {
         let routes = RouteCollection(context: GuildRequestContext.self)
         routes.get(use: poll)
         routes.post(use: post)
@@ -85,7 +86,7 @@ struct SocketIOController: Sendable {
             throw APIError.payloadTooLarge
         }
         for packet in String(buffer: body).split(separator: EngineIO.separator) {
-            if let violation = await session.receive(packet, hub: hub) {
+            if let violation = await session.receive(packet) {
                 await sessions.finish(session, reason: .protocolError)
                 throw APIError.malformedBody(violation)
             }
@@ -119,7 +120,7 @@ struct SocketIOController: Sendable {
 
     /// `GET /socket.io/?EIO=4&transport=websocket` with an upgrade: a new session, or (with `sid`)
     /// the upgrade of a polling session.
-    func addRoutes(to router: Router<LiveWebSocketContext>) {
+    public func addRoutes(to router: Router<LiveWebSocketContext>) {
         router.ws("/socket.io") { request, _ in
             let query = request.uri.queryParameters
             guard query["EIO"] == "4", query["transport"] == "websocket" else { return .dontUpgrade }
@@ -213,8 +214,8 @@ struct SocketIOController: Sendable {
                     }
                     // Text messages are Engine.IO packets, binary ones the attachments of binary events.
                     let violation = switch message {
-                    case .text(let text): await session.receive(Substring(text), hub: hub)
-                    case .binary(let bytes): session.receive(attachment: bytes.readableBytes)
+                    case .text(let text): await session.receive(Substring(text))
+                    case .binary(let bytes): await session.receive(attachment: Data(bytes.readableBytesView))
                     }
                     if violation != nil { break }
                 }

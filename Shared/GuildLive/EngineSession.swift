@@ -4,13 +4,19 @@ import Synchronization
 
 /// One Engine.IO session of a socket.io client: its transport (HTTP long-polling, upgraded to
 /// WebSocket, or WebSocket from the start), its heartbeat, and the socket on the default
-/// namespace, a ``LiveSession`` once the client has connected with a valid token.
+/// namespace, the application's ``SocketIOSocket`` once the client has connected.
 ///
 /// Everything the client is sent waits in the session's ``ConnectionOutbox``, whichever
 /// transport carries it: a poll takes what is ready (or waits for it), the WebSocket writer
 /// takes it as the client reads. The socket's frames go there too, as events.
-final class EngineSession: Sendable {
-    enum Transport: Sendable {
+///
+/// States: open and not connected (until CONNECT is accepted, at most
+/// ``EngineIO/connectTimeout``), connecting (the application looks at the auth payload),
+/// connected, and closed (``isClosed``; its last packets wait for the client). Transports:
+/// ``Transport``. Every packet that breaks Engine.IO v4 or Socket.IO v5 closes the session
+/// (``CloseReason/protocolError``).
+public final class EngineSession: Sendable {
+    public enum Transport: Sendable {
         /// HTTP long-polling.
         case polling
         /// Polling, while a WebSocket probes to take over.
@@ -20,15 +26,16 @@ final class EngineSession: Sendable {
     }
 
     /// The session id, `<replica>.<random>` (nginx routes a session's requests by its prefix).
-    let sid: String
+    public let sid: String
     /// What the client has yet to be sent.
-    let outbox = ConnectionOutbox()
+    public let outbox = ConnectionOutbox()
+    private let namespace: any SocketIONamespace
 
     private struct State {
         var transport: Transport
         var polling = false
         var posting = false
-        var socket: LiveSession?
+        var socket: (any SocketIOSocket)?
         var connecting = false
         var pingDue: ContinuousClock.Instant
         var pongDue: ContinuousClock.Instant?
@@ -40,26 +47,29 @@ final class EngineSession: Sendable {
     /// A binary packet waiting for its attachments.
     private struct PendingBinary {
         var packet: SocketIOPacket
-        var remaining: Int
+        var attachments: [Data] = []
+        var bytes = 0
     }
     private let state: Mutex<State>
 
-    init(sid: String, transport: Transport) {
+    /// A session on `transport` whose default namespace runs `namespace`.
+    public init(sid: String, transport: Transport, namespace: any SocketIONamespace) {
         self.sid = sid
+        self.namespace = namespace
         let now = ContinuousClock.now
         state = Mutex(State(transport: transport, pingDue: now + EngineIO.pingInterval, connectDue: now + EngineIO.connectTimeout))
     }
 
     /// The transport in use.
-    var transport: Transport { state.withLock { $0.transport } }
+    public var transport: Transport { state.withLock { $0.transport } }
 
     /// Whether the session has ended.
-    var isClosed: Bool { outbox.closeReason != nil }
+    public var isClosed: Bool { outbox.closeReason != nil }
 
     // MARK: Transport
 
     /// Whether a polling request may go ahead.
-    enum PollingAdmission {
+    public enum PollingAdmission: Sendable {
         /// It may.
         case admitted
         /// The session moved to a WebSocket: polling is over (the session goes on).
@@ -69,7 +79,7 @@ final class EngineSession: Sendable {
     }
 
     /// Marks a poll (`GET`) under way, if it may go ahead.
-    func beginPoll() -> PollingAdmission {
+    public func beginPoll() -> PollingAdmission {
         state.withLock { state in
             guard state.transport != .websocket else { return .upgraded }
             guard !state.polling else { return .overlapping }
@@ -78,10 +88,10 @@ final class EngineSession: Sendable {
         }
     }
 
-    func endPoll() { state.withLock { $0.polling = false } }
+    public func endPoll() { state.withLock { $0.polling = false } }
 
     /// Marks a polling `POST` under way, if it may go ahead.
-    func beginPost() -> PollingAdmission {
+    public func beginPost() -> PollingAdmission {
         state.withLock { state in
             guard state.transport != .websocket else { return .upgraded }
             guard !state.posting else { return .overlapping }
@@ -90,10 +100,10 @@ final class EngineSession: Sendable {
         }
     }
 
-    func endPost() { state.withLock { $0.posting = false } }
+    public func endPost() { state.withLock { $0.posting = false } }
 
     /// A WebSocket starts probing to take over from polling; false when the session is not polling.
-    func beginUpgrade() -> Bool {
+    public func beginUpgrade() -> Bool {
         guard !isClosed else { return false }
         return state.withLock { state in
             guard state.transport == .polling else { return false }
@@ -103,10 +113,10 @@ final class EngineSession: Sendable {
     }
 
     /// The probe succeeded and the client sent the upgrade packet: the WebSocket carries everything now.
-    func completeUpgrade() { state.withLock { $0.transport = .websocket } }
+    public func completeUpgrade() { state.withLock { $0.transport = .websocket } }
 
     /// The probing WebSocket went away before the upgrade: polling goes on.
-    func abandonUpgrade() {
+    public func abandonUpgrade() {
         state.withLock { state in
             if state.transport == .upgrading { state.transport = .polling }
         }
@@ -117,7 +127,7 @@ final class EngineSession: Sendable {
     /// Acts on one Engine.IO packet from the client (text: a polling packet or a WebSocket text
     /// message). A packet that breaks the protocol closes the session, as the specifications
     /// say; what it broke is returned (a polling POST answers it with a 400), nil when all is well.
-    func receive(_ packet: Substring, hub: LiveHub) async -> String? {
+    public func receive(_ packet: Substring) async -> String? {
         guard let type = packet.first else { return violation("an empty Engine.IO packet") }
         switch type {
         case "1":
@@ -131,13 +141,13 @@ final class EngineSession: Sendable {
                 state.pingDue = .now + EngineIO.pingInterval
             }
         case "4":
-            return await receive(message: packet.dropFirst(), hub: hub)
+            return await receive(message: packet.dropFirst())
         case "6":
             break
         case "b":
             // A binary message over polling (base64).
             guard let bytes = Data(base64Encoded: String(packet.dropFirst())) else { return violation("a binary packet that is not base64") }
-            return receive(attachment: bytes.count)
+            return await receive(attachment: bytes)
         default:
             // `5` (upgrade) belongs to the probing WebSocket; anything else is no Engine.IO packet.
             return violation("an unknown Engine.IO packet type \(type)")
@@ -145,28 +155,38 @@ final class EngineSession: Sendable {
         return nil
     }
 
-    /// Acts on one binary message (an attachment of a binary event) of `size` bytes.
-    func receive(attachment size: Int) -> String? {
-        let complete = state.withLock { state -> SocketIOPacket?? in
-            guard var pending = state.binary else { return .none }
-            pending.remaining -= 1
-            state.binary = pending.remaining > 0 ? pending : nil
-            return .some(pending.remaining > 0 ? nil : pending.packet)
-        }
-        switch complete {
-        case .none: return violation("binary data when no binary packet awaits attachments")
-        case .some(nil): return nil
-        case .some(let packet?):
-            // Every event takes JSON objects: a binary one is refused (its ack still answered).
-            if packet.kind == .binaryEvent, state.withLock({ $0.socket != nil }) {
-                refuse("binary payloads are not accepted for events", ack: packet.id)
+    /// Acts on one binary message: an attachment of the binary packet that awaits them. The
+    /// packet is acted on once its last attachment has arrived.
+    public func receive(attachment bytes: Data) async -> String? {
+        enum Progress { case unexpected, tooLarge, waiting, complete(PendingBinary) }
+        let progress = state.withLock { state -> Progress in
+            guard var pending = state.binary else { return .unexpected }
+            pending.attachments.append(bytes)
+            pending.bytes += bytes.count
+            guard pending.bytes <= EngineIO.maxPayload else { return .tooLarge }
+            guard pending.attachments.count == pending.packet.attachments else {
+                state.binary = pending
+                return .waiting
             }
+            state.binary = nil
+            return .complete(pending)
+        }
+        switch progress {
+        case .unexpected: return violation("binary data when no binary packet awaits attachments")
+        case .tooLarge: return violation("attachments of more than \(EngineIO.maxPayload) bytes in all")
+        case .waiting: return nil
+        case .complete(let pending):
+            // An acknowledgement of the client's: the server asks for none, so it answers nothing.
+            guard pending.packet.kind == .binaryEvent, let socket = state.withLock({ $0.socket }),
+                case .array(let arguments)? = pending.packet.payload, case .string(let name)? = arguments.first
+            else { return nil }
+            await socket.event(name, arguments: Array(arguments.dropFirst()), attachments: pending.attachments, ack: pending.packet.id)
             return nil
         }
     }
 
     /// Acts on one Socket.IO packet.
-    private func receive(message: Substring, hub: LiveHub) async -> String? {
+    private func receive(message: Substring) async -> String? {
         guard let packet = SocketIOPacket(parsing: message) else { return violation("a packet that is not Socket.IO v5") }
         if state.withLock({ $0.binary != nil }) { return violation("a text packet while a binary packet awaits its attachments") }
         let connected = state.withLock { $0.socket != nil || $0.connecting }
@@ -178,26 +198,23 @@ final class EngineSession: Sendable {
         switch packet.kind {
         case .connect:
             guard !connected else { return violation("a CONNECT to a namespace already connected") }
-            await connect(token: packet.payload?["token"]?.stringValue, hub: hub)
+            await connect(auth: packet.payload)
         case .disconnect:
-            let socket = state.withLock { state -> LiveSession? in
+            // The client left the namespace; the session waits for a new CONNECT as at its start.
+            let socket = state.withLock { state -> (any SocketIOSocket)? in
                 defer {
                     state.socket = nil
                     state.connectDue = .now + EngineIO.connectTimeout
                 }
                 return state.socket
             }
-            await socket?.close()
+            await socket?.disconnect()
         case .event:
             guard let socket = state.withLock({ $0.socket }) else { return violation("an EVENT before CONNECT") }
             guard case .array(let arguments)? = packet.payload, case .string(let name)? = arguments.first else {
                 return violation("an EVENT whose payload is not [\"name\", ...]")
             }
-            guard let frame = ClientFrame(event: name, payload: arguments.dropFirst().first) else {
-                refuse("the event \(name) takes one object", ack: packet.id)
-                return nil
-            }
-            await socket.handle(frame, ack: packet.id)
+            await socket.event(name, arguments: Array(arguments.dropFirst()), attachments: [], ack: packet.id)
         case .binaryEvent, .binaryAck:
             guard connected else { return violation("a binary packet before CONNECT") }
             if packet.kind == .binaryEvent {
@@ -208,7 +225,10 @@ final class EngineSession: Sendable {
             guard (1...SocketIOPacket.maxAttachments).contains(packet.attachments) else {
                 return violation("a binary packet with \(packet.attachments) attachments (1 to \(SocketIOPacket.maxAttachments))")
             }
-            state.withLock { $0.binary = PendingBinary(packet: packet, remaining: packet.attachments) }
+            guard packet.placeholders.allSatisfy({ (0..<packet.attachments).contains($0) }) else {
+                return violation("a binary packet whose placeholders name attachments it does not announce")
+            }
+            state.withLock { $0.binary = PendingBinary(packet: packet) }
         case .ack:
             // The server asks for no acknowledgements: an ACK answers nothing and is dropped.
             break
@@ -224,9 +244,9 @@ final class EngineSession: Sendable {
         return "the session is closed: \(what)"
     }
 
-    /// Connects the socket of the default namespace: `40{"sid":...}` and `connection_established`
-    /// for a valid token, `44{"message":...}` (and no events) otherwise.
-    private func connect(token: String?, hub: LiveHub) async {
+    /// Connects the socket of the default namespace: `40{"sid":...}` when the application
+    /// accepts the auth payload, `44{"message":...}` (and no events) otherwise.
+    private func connect(auth: JSONValue?) async {
         let proceed = state.withLock { state in
             guard state.socket == nil, !state.connecting else { return false }
             state.connecting = true
@@ -235,33 +255,37 @@ final class EngineSession: Sendable {
         guard proceed else {
             return outbox.push(packet: "4" + SocketIOPacket.connectError("already connected"))
         }
-        guard let identity = await hub.identity(for: token) else {
-            state.withLock { $0.connecting = false }
-            let message = token == nil ? "a valid access token is required in the auth payload {\"token\": \"...\"}" : "the access token is not valid"
-            return outbox.push(packet: "4" + SocketIOPacket.connectError(message))
+        guard let socket = await open(namespace, auth: auth) else {
+            return state.withLock { $0.connecting = false }
         }
-        outbox.push(packet: "4" + SocketIOPacket.connected(socketId: EngineIO.makeId()))
-        let socket = hub.open(identity, outbox: outbox)
         state.withLock { state in
             state.socket = socket
             state.connecting = false
             state.connectDue = nil
         }
-        // Closed meanwhile: the socket must not stay among the user's connections.
+        // Closed meanwhile: the socket must not stay among the application's.
         if isClosed { await finish() }
     }
 
-    /// Sends an `error` event (or acknowledgement) for a packet that cannot be acted on.
-    private func refuse(_ message: String, ack: Int?) {
-        guard state.withLock({ $0.socket != nil }) else { return }
-        outbox.push(.answer(ServerFrame.error(code: "bad_request", message: message), ack: ack))
+    /// The application's socket for a CONNECT with `auth`, its answer queued first; nil (and
+    /// CONNECT_ERROR queued) when the application refuses it.
+    private func open<Namespace: SocketIONamespace>(_ namespace: Namespace, auth: JSONValue?) async -> (any SocketIOSocket)? {
+        let credentials: Namespace.Credentials
+        do {
+            credentials = try await namespace.authenticate(auth)
+        } catch {
+            outbox.push(packet: "4" + SocketIOPacket.connectError(error.message))
+            return nil
+        }
+        outbox.push(packet: "4" + SocketIOPacket.connected(socketId: EngineIO.makeId()))
+        return namespace.open(credentials, outbox: outbox)
     }
 
     // MARK: Lifetime
 
     /// Checks the heartbeat at `now`: sends a ping when one is due, closes a session whose
     /// client missed its pong or never connected. Returns whether the session has ended.
-    func tick(now: ContinuousClock.Instant) -> Bool {
+    public func tick(now: ContinuousClock.Instant) -> Bool {
         if isClosed {
             state.withLock { state in
                 if state.closedAt == nil { state.closedAt = now }
@@ -289,22 +313,22 @@ final class EngineSession: Sendable {
     }
 
     /// Whether the heartbeat saw the session closed before `instant`.
-    func closed(before instant: ContinuousClock.Instant) -> Bool {
+    public func closed(before instant: ContinuousClock.Instant) -> Bool {
         state.withLock { $0.closedAt.map { $0 < instant } ?? false }
     }
 
     /// Ends the session: whatever waits for the client ends with `reason` (the first reason given
-    /// is kept). ``finish()`` then takes the socket out of the rooms.
-    func close(_ reason: ConnectionOutbox.CloseReason) {
+    /// is kept). ``finish()`` then tells the application.
+    public func close(_ reason: ConnectionOutbox.CloseReason) {
         outbox.close(reason)
     }
 
-    /// Takes a closed session's socket out of the rooms and the user's connections (once).
-    func finish() async {
-        let socket = state.withLock { state -> LiveSession? in
+    /// Tells the application a closed session's socket is gone (once).
+    public func finish() async {
+        let socket = state.withLock { state -> (any SocketIOSocket)? in
             defer { state.socket = nil }
             return state.socket
         }
-        await socket?.close()
+        await socket?.disconnect()
     }
 }

@@ -1,10 +1,55 @@
 import Foundation
+import GuildAuth
+import GuildLive
+import Synchronization
+
+/// One live connection's way out: its ``ConnectionWriter`` (the rooms it is in) in front of its
+/// transport's ``ConnectionOutbox``. Everything for the connection goes through here, in order.
+final class LiveFeed: Sendable {
+    /// Where the transport takes what the connection sends.
+    let outbox: ConnectionOutbox
+    private let writer = Mutex(ConnectionWriter())
+
+    init(outbox: ConnectionOutbox) {
+        self.outbox = outbox
+    }
+
+    /// Queues what `outgoing` asks for (the writer's state and the outbox change together, so
+    /// two producers cannot interleave a room's history and its frames).
+    func push(_ outgoing: Outgoing) {
+        writer.withLock { writer in outbox.push(writer.deliveries(for: outgoing)) }
+    }
+
+    /// Ends the connection because its session ended: `session_ended {reason}` is its last frame.
+    func end(_ reason: SessionEndReason) {
+        outbox.end(lastFrame: ServerFrame.object(["type": "session_ended", "reason": reason.rawValue]))
+    }
+}
+
+/// What a connection's writer is handed, in the order it must act on it.
+enum Outgoing: Sendable {
+    /// A frame to send as it is.
+    case frame(String)
+    /// The answer to a client's frame; `ack` when the client asked for an acknowledgement
+    /// (socket.io), which then carries the answer.
+    case answer(String, ack: Int?)
+    /// An acknowledgement with nothing to carry (socket.io; `/ws` sends nothing).
+    case acknowledge(Int)
+    /// A frame for a ticket's room; `messageId` when it carries a message, so it is sent once.
+    case room(ticket: UUID, messageId: UUID?, frame: String)
+    /// The connection is joining `ticket`'s room: hold its frames until the history is sent.
+    case joining(UUID)
+    /// The room's history (`message_history`), with the ids of the messages in it; `ack` as for ``answer(_:ack:)``.
+    case joined(UUID, history: String, messageIds: [UUID], ack: Int?)
+    /// The connection left the room (or could not join it).
+    case left(UUID)
+}
 
 /// What one connection's writer remembers: the rooms it is in, the frames held while a room's
 /// history loads, and the messages it has sent per room, so each message is sent once.
 ///
 /// It turns what is handed to a connection (``Outgoing``) into what the connection sends, in
-/// order; its ``ConnectionOutbox`` runs it as each item arrives.
+/// order; its ``LiveFeed`` runs it as each item arrives.
 struct ConnectionWriter {
     private struct Room {
         var loading = true

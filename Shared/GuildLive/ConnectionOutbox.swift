@@ -1,53 +1,55 @@
-import Foundation
-import GuildAuth
 import Synchronization
 
 /// What one live connection has yet to send, in order, and bounded.
 ///
-/// Producers (the Redis fan-out, the rooms, the connection's own answers) push without waiting;
+/// Producers (a fan-out, the connection's own answers, the transport's packets) push without waiting;
 /// the connection's gateway takes what is ready when its transport can carry it: the `/ws`
 /// writer as fast as the client reads, a socket.io polling client at its next `GET`. A client
 /// that falls behind by more than ``Limits`` would otherwise make the queue grow without bound,
 /// so the outbox then drops everything it holds and closes with ``CloseReason/overflow``; the
 /// gateway ends the connection (the client reconnects and catches up with `since`).
-final class ConnectionOutbox: Sendable {
+public final class ConnectionOutbox: Sendable {
     /// How much may wait to be sent.
-    struct Limits: Sendable {
+    public struct Limits: Sendable {
         /// Deliveries waiting.
-        var deliveries: Int
+        public var deliveries: Int
         /// Bytes of text waiting (one delivery larger than this alone, such as a long room
         /// history, is still accepted into an empty outbox).
-        var bytes: Int
+        public var bytes: Int
+
+        public init(deliveries: Int, bytes: Int) {
+            self.deliveries = deliveries
+            self.bytes = bytes
+        }
 
         /// 1024 deliveries or 4 MiB, whichever comes first: a busy room's burst fits many times
         /// over, a reader that has stopped reading is found within seconds.
-        static let standard = Limits(deliveries: 1024, bytes: 4 << 20)
+        public static let standard = Limits(deliveries: 1024, bytes: 4 << 20)
     }
 
-    /// One thing to send, as the connection's writer made it (see ``ConnectionWriter``).
-    enum Delivery: Sendable, Equatable {
+    /// One thing to send.
+    public enum Delivery: Sendable, Equatable {
         /// A frame (a JSON object with a `type`); `ack` when it answers a client's frame that
         /// asked for an acknowledgement (socket.io).
         case frame(String, ack: Int?)
-        /// An acknowledgement without a frame (a socket.io client asked for one where `/ws`
-        /// answers nothing, as for `leave_ticket`).
+        /// An acknowledgement without a frame (a socket.io client asked for one where a plain
+        /// WebSocket answers nothing).
         case acknowledgement(Int)
         /// A packet of the transport's own (Engine.IO ping, socket.io CONNECT answer), sent as it is.
         case packet(String)
-        /// The last thing a connection is sent when the session it stands on ends (`session_ended`).
-        case sessionEnded(SessionEndReason)
+        /// The last frame a connection is sent when the session it stands on ends (see ``end(lastFrame:)``).
+        case last(String)
 
         var byteCount: Int {
             switch self {
-            case .frame(let text, _), .packet(let text): text.utf8.count
+            case .frame(let text, _), .packet(let text), .last(let text): text.utf8.count
             case .acknowledgement: 8
-            case .sessionEnded: 48
             }
         }
     }
 
     /// Why an outbox stopped.
-    enum CloseReason: Sendable, Equatable {
+    public enum CloseReason: Sendable, Equatable {
         /// The client did not read what was sent to it fast enough.
         case overflow
         /// The client did not answer the transport's ping in time.
@@ -56,7 +58,7 @@ final class ConnectionOutbox: Sendable {
         case notAuthenticated
         /// This replica is stopping.
         case shutdown
-        /// The session the connection stands on ended (``Delivery/sessionEnded(_:)`` is its last delivery).
+        /// The session the connection stands on ended (``Delivery/last(_:)`` is its last delivery).
         case sessionEnded
         /// The client broke the transport's protocol (a packet that cannot be parsed, or out of turn).
         case protocolError
@@ -65,7 +67,7 @@ final class ConnectionOutbox: Sendable {
     }
 
     /// What ``next(upTo:)`` hands out.
-    enum Next: Sendable, Equatable {
+    public enum Next: Sendable, Equatable {
         /// What is ready, in order (empty when the wait was cut short: cancelled, or taken over
         /// by a newer reader).
         case deliveries([Delivery])
@@ -80,7 +82,6 @@ final class ConnectionOutbox: Sendable {
     }
 
     private struct State {
-        var writer = ConnectionWriter()
         var queue: [Delivery] = []
         var head = 0
         var bytes = 0
@@ -94,7 +95,7 @@ final class ConnectionOutbox: Sendable {
         /// Takes up to `limit` deliveries, or the reason it closed once everything was taken.
         mutating func take(upTo limit: Int) -> Next? {
             if !isEmpty {
-                let end = min(queue.count, head + max(1, limit))
+                let end = head + min(queue.count - head, max(1, limit))
                 let taken = Array(queue[head..<end])
                 head = end
                 for delivery in taken { bytes -= delivery.byteCount }
@@ -120,33 +121,43 @@ final class ConnectionOutbox: Sendable {
     private let state = Mutex(State())
 
     /// Creates an empty, open outbox.
-    init(limits: Limits = .standard) {
+    public init(limits: Limits = .standard) {
         self.limits = limits
     }
 
     // MARK: Producing
 
-    /// Queues what `outgoing` asks for (through the connection's ``ConnectionWriter``).
-    func push(_ outgoing: Outgoing) {
-        enqueue { $0.writer.deliveries(for: outgoing) }
+    /// Queues `deliveries`, in order (nothing once the outbox is closed).
+    public func push(_ deliveries: [Delivery]) {
+        enqueue(deliveries)
+    }
+
+    /// Queues one delivery.
+    public func push(_ delivery: Delivery) {
+        enqueue([delivery])
+    }
+
+    /// Queues a frame; `ack` when it answers a client's frame that asked for an acknowledgement.
+    public func push(frame: String, ack: Int? = nil) {
+        enqueue([.frame(frame, ack: ack)])
     }
 
     /// Queues a packet of the transport's own.
-    func push(packet: String) {
-        enqueue { _ in [.packet(packet)] }
+    public func push(packet: String) {
+        enqueue([.packet(packet)])
     }
 
     /// Closes the outbox: a reader gets what is still queued, then `reason` (the first reason
     /// given is kept). Closing for ``CloseReason/overflow`` drops what is queued.
-    func close(_ reason: CloseReason) {
+    public func close(_ reason: CloseReason) {
         close(reason, last: nil)
     }
 
-    /// Ends the connection because its session ended: `session_ended` is queued after whatever
-    /// waits (past the limits, as the last delivery), and the outbox closes with
+    /// Ends the connection because its session ended: `lastFrame` (which says why) is queued
+    /// after whatever waits (past the limits, as the last delivery), and the outbox closes with
     /// ``CloseReason/sessionEnded``. Nothing happens to an outbox already closed.
-    func end(_ reason: SessionEndReason) {
-        close(.sessionEnded, last: .sessionEnded(reason))
+    public func end(lastFrame: String) {
+        close(.sessionEnded, last: .last(lastFrame))
     }
 
     private func close(_ reason: CloseReason, last: Delivery?) {
@@ -173,20 +184,19 @@ final class ConnectionOutbox: Sendable {
     }
 
     /// Whether a reader is waiting.
-    var hasReader: Bool { state.withLock { $0.reader != nil } }
+    public var hasReader: Bool { state.withLock { $0.reader != nil } }
 
     /// Whether the outbox is closed and everything it held has been taken.
-    var isDrained: Bool { state.withLock { $0.closed != nil && $0.isEmpty } }
+    public var isDrained: Bool { state.withLock { $0.closed != nil && $0.isEmpty } }
 
     /// Why the outbox closed, or nil while it is open.
-    var closeReason: CloseReason? { state.withLock { $0.closed } }
+    public var closeReason: CloseReason? { state.withLock { $0.closed } }
 
-    private func enqueue(_ make: (inout State) -> [Delivery]) {
+    private func enqueue(_ deliveries: [Delivery]) {
+        guard !deliveries.isEmpty else { return }
         var overflowed = false
         let (reader, ready) = state.withLock { state -> (Waiter?, Next?) in
             guard state.closed == nil else { return (nil, nil) }
-            let deliveries = make(&state)
-            guard !deliveries.isEmpty else { return (nil, nil) }
             for delivery in deliveries {
                 let waiting = state.queue.count - state.head
                 if waiting >= limits.deliveries || (waiting > 0 && state.bytes + delivery.byteCount > limits.bytes) {
@@ -211,7 +221,7 @@ final class ConnectionOutbox: Sendable {
     /// One reader at a time: a second reader takes over, and the first gets an empty answer at
     /// once (a socket.io client's new poll, or the WebSocket it upgraded to). So does a reader
     /// whose task is cancelled.
-    func next(upTo limit: Int = .max) async -> Next {
+    public func next(upTo limit: Int = .max) async -> Next {
         let id = state.withLock { $0.makeWaiterId() }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Next, Never>) in
@@ -237,7 +247,7 @@ final class ConnectionOutbox: Sendable {
 
     /// Ends the wait of the current reader with an empty answer (a socket.io client upgrading
     /// to WebSocket must see its pending poll end).
-    func releaseReader() {
+    public func releaseReader() {
         let reader = state.withLock { state -> Waiter? in
             defer { state.reader = nil }
             return state.reader
@@ -249,7 +259,7 @@ final class ConnectionOutbox: Sendable {
     ///
     /// A gateway waits for this beside its writer: a writer stuck behind a client that reads
     /// nothing cannot notice the overflow itself.
-    func closed() async -> CloseReason? {
+    public func closed() async -> CloseReason? {
         let id = state.withLock { $0.makeWaiterId() }
         let next = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Next, Never>) in
