@@ -12,18 +12,19 @@ import HummingbirdWebSocket
 public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
     // Live connections check tokens here (socket.io's come in a packet nginx cannot read), so
     // notify keeps the revocations too, and ends the connections of whatever is revoked.
-    let settings = try ServiceSettings(.notify, reader: reader)
+    let notify = try NotifySettings(reader: reader)
+    let settings = notify.service
     // A revoked session is remembered for a day: far longer than an access token lives
     // (ACCESS_TOKEN_TTL, 15 minutes by default), without knowing auth's setting.
     let revocations = RevocationList(retention: 24 * 3600)
     let dependencies = try ServiceDependencies(settings: settings, revocations: revocations)
-    let ticketsURL = try settings.required("tickets.internal.url", environment: "TICKETS_INTERNAL_URL", development: "http://127.0.0.1:8183", reader: reader)
     let live = LiveConnections()
     let rooms = TicketRooms(live: live, redis: dependencies.redis)
-    let inbox = NotificationRepository(database: dependencies.database)
-    let tickets = TicketsRoomClient(tickets: InternalClient(service: "tickets", baseURL: ticketsURL, secret: settings.internalSecret))
-    let push = try await PushNotifications(dependencies: dependencies, reader: reader)
-    let bot = try BotLink(dependencies: dependencies, reader: reader)
+    let tickets = TicketsRoomClient(tickets: InternalClient(service: "tickets", baseURL: notify.ticketsURL, secret: settings.internalSecret))
+    let push = await PushNotifications(dependencies: dependencies, settings: notify.push)
+    let bot = BotLink(dependencies: dependencies, settings: notify.bot)
+    // Every inbox entry is also queued for the user's phones and for Discord, as configured.
+    let inbox = NotificationRepository(database: dependencies.database, push: push.queue, bot: bot.messages)
 
     // `/ws` and `/socket.io/`: two gateways driving one live session (Live/LiveSession.swift).
     let revocationsLoaded = ReadySignal()
@@ -34,10 +35,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         onReload: { live.endRevoked { revocations.isRevoked(sessionId: $0.sessionId, userId: $0.userId) } }
     )
     let hub = LiveHub(verifier: dependencies.verifier, revocationsLoaded: revocationsLoaded, live: live, rooms: rooms, tickets: tickets)
-    let engineSessions = EngineSessions(
-        replica: EngineSessions.replicaId(configured: reader.string(forKey: "notify.replica.id")), namespace: LiveNamespace(hub: hub),
-        logger: dependencies.logger
-    )
+    let engineSessions = EngineSessions(replica: notify.replicaId, namespace: LiveNamespace(hub: hub), logger: dependencies.logger)
     let socketIO = SocketIOGateway(sessions: engineSessions)
     let webSocketRouter = Router(context: LiveWebSocketContext.self)
     WebSocketController(hub: hub).addRoutes(to: webSocketRouter)
@@ -60,12 +58,12 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         postgres: dependencies.postgres,
         logger: dependencies.logger,
         handlers: [
-            EventType.userCreated: UserCreatedHandler.handler(redis: dependencies.redis),
-            EventType.ticketMessageCreated: TicketReplyHandler.handler(redis: dependencies.redis, rooms: rooms),
-            EventType.levelUp: LevelingHandler.handler(users: dependencies.users, redis: dependencies.redis),
-            EventType.bookingStarted: BookingHandler.handler(redis: dependencies.redis),
-            EventType.bookingEnded: BookingHandler.handler(redis: dependencies.redis),
-            EventType.toolUnlocked: LevelingHandler.handler(users: dependencies.users, redis: dependencies.redis),
+            EventType.userCreated: UserCreatedHandler.handler(inbox: inbox, redis: dependencies.redis),
+            EventType.ticketMessageCreated: TicketReplyHandler.handler(inbox: inbox, redis: dependencies.redis, rooms: rooms),
+            EventType.levelUp: LevelingHandler.handler(inbox: inbox, users: dependencies.users, redis: dependencies.redis),
+            EventType.bookingStarted: BookingHandler.handler(inbox: inbox, redis: dependencies.redis),
+            EventType.bookingEnded: BookingHandler.handler(inbox: inbox, redis: dependencies.redis),
+            EventType.toolUnlocked: LevelingHandler.handler(inbox: inbox, users: dependencies.users, redis: dependencies.redis),
         ],
         wants: { $0.type != EventType.ticketMessageCreated || TicketReplyHandler.concerns($0) }
     )
@@ -89,7 +87,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             routes.open("/socket.io", socketIO.endpoints)
         },
         internalRoutes: { internalRoutes in
-            internalRoutes.addRoutes(BotNotifyController(users: dependencies.users, database: dependencies.database, redis: dependencies.redis).endpoints)
+            internalRoutes.addRoutes(BotNotifyController(users: dependencies.users, inbox: inbox, redis: dependencies.redis).endpoints)
         },
         jobs: [revocationFeed, live, fanout, consumer, PresenceRefresher(rooms: rooms), engineSessions] + push.jobs + bot.jobs
     )

@@ -9,29 +9,25 @@ import Synchronization
 /// makes notify degraded.
 struct BotLink: Sendable {
     let bot: BotClient?
+    /// What inbox entries queue for the bot: the configured kinds, none without a bot.
+    let messages: BotMessages
     let jobs: [any Service]
     let health: HealthComponent
 
-    init(dependencies: ServiceDependencies, reader: ConfigReader) throws {
-        let url = reader.string(forKey: "bot.internal.url", default: "")
-        let kinds = reader.string(forKey: "notify.bot.kinds", default: "ticket_reply,booking_started,level_up")
-        let interval = reader.int(forKey: "notify.bot.interval.ms", default: 1000)
-        let cap = reader.int(forKey: "notify.bot.retry.max.ms", default: 60_000)
-        guard (50...60_000).contains(interval) else { throw ConfigurationError.invalid("NOTIFY_BOT_INTERVAL_MS", "must be 50 to 60000") }
-        guard (100...3_600_000).contains(cap) else { throw ConfigurationError.invalid("NOTIFY_BOT_RETRY_MAX_MS", "must be 100 to 3600000") }
-        guard !url.isEmpty else {
+    init(dependencies: ServiceDependencies, settings: BotSettings) {
+        guard let url = settings.url else {
             bot = nil
+            messages = BotMessages(kinds: [])
             jobs = []
-            BotMessages.setKinds([])
             health = HealthComponent("bot") { "not configured" }
             return
         }
         let bot = BotClient(baseURL: url, secret: dependencies.settings.internalSecret, timeout: .seconds(5))
         self.bot = bot
-        BotMessages.setKinds(Set(kinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }))
+        messages = BotMessages(kinds: settings.kinds)
         jobs = [
             BotMessageSender(
-                database: dependencies.database, bot: bot, users: dependencies.users, interval: .milliseconds(interval), retryCap: .milliseconds(cap),
+                database: dependencies.database, bot: bot, users: dependencies.users, interval: settings.interval, retryCap: settings.retryCap,
                 logger: dependencies.logger
             )
         ]
@@ -52,5 +48,30 @@ final class BotProbe: Sendable {
         let status = await bot.isHealthy(timeout: .seconds(1)) ? "reachable" : "unreachable"
         last.withLock { $0 = (status, .now) }
         return status
+    }
+}
+
+/// The bot's settings, read once at start.
+struct BotSettings: Sendable {
+    /// The bot's internal API (`BOT_INTERNAL_URL`); nil: no bot, nothing is queued for it.
+    var url: String?
+    /// The inbox kinds that reach members on Discord (`NOTIFY_BOT_KINDS`, comma-separated).
+    var kinds: Set<String>
+    /// How often the sender looks for due messages (`NOTIFY_BOT_INTERVAL_MS`, 50 to 60000, default 1000).
+    var interval: Duration
+    /// The longest wait before a message is tried again (`NOTIFY_BOT_RETRY_MAX_MS`, 100 to 3600000, default 60000).
+    var retryCap: Duration
+
+    init(reader: ConfigReader) throws {
+        let url = reader.string(forKey: "bot.internal.url", default: "")
+        self.url = url.isEmpty ? nil : url
+        let kinds = reader.string(forKey: "notify.bot.kinds", default: "ticket_reply,booking_started,level_up")
+        self.kinds = Set(kinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        let interval = reader.int(forKey: "notify.bot.interval.ms", default: 1000)
+        let cap = reader.int(forKey: "notify.bot.retry.max.ms", default: 60_000)
+        guard (50...60_000).contains(interval) else { throw ConfigurationError.invalid("NOTIFY_BOT_INTERVAL_MS", "must be 50 to 60000") }
+        guard (100...3_600_000).contains(cap) else { throw ConfigurationError.invalid("NOTIFY_BOT_RETRY_MAX_MS", "must be 100 to 3600000") }
+        self.interval = .milliseconds(interval)
+        self.retryCap = .milliseconds(cap)
     }
 }

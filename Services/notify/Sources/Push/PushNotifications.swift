@@ -1,4 +1,3 @@
-import Configuration
 import GuildServiceKit
 import Hummingbird
 import ServiceLifecycle
@@ -6,7 +5,7 @@ import ServiceLifecycle
 /// Push notifications through FCM HTTP v1, put together from the settings: the routes under
 /// `/api/notifications`, the sender, and the `push` component of health. With push off (no
 /// `FCM_SERVICE_ACCOUNT_FILE`) the routes still register and remove tokens, the test send
-/// answers 503 `push_disabled`, ``PushQueue`` queues nothing and there is no sender.
+/// answers 503 `push_disabled`, ``queue`` queues nothing and there is no sender.
 struct PushNotifications: Sendable {
     /// Registered devices.
     let tokens: PushTokenRepository
@@ -15,15 +14,15 @@ struct PushNotifications: Sendable {
     let metrics: PushMetrics
     let settings: PushSettings
     let dependencies: ServiceDependencies
+    /// What inbox entries queue for phones: on exactly when FCM is configured.
+    var queue: PushQueue { PushQueue(isEnabled: fcm != nil) }
 
-    /// Reads the settings (a malformed service-account file stops start-up) and turns ``PushQueue`` on or off.
-    init(dependencies: ServiceDependencies, reader: ConfigReader) async throws {
-        settings = try PushSettings(reader: reader)
+    init(dependencies: ServiceDependencies, settings: PushSettings) async {
+        self.settings = settings
         self.dependencies = dependencies
         tokens = PushTokenRepository(database: dependencies.database)
         metrics = PushMetrics()
         fcm = if let configuration = settings.fcm { await FCMClient(configuration: configuration) } else { nil }
-        PushQueue.setEnabled(fcm != nil)
         if let configuration = settings.fcm {
             dependencies.logger.info("push is on", metadata: ["project_id": "\(configuration.account.projectId)", "fcm": "\(configuration.apiBase)"])
         } else {

@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import PostgresNIO
-import Synchronization
 
 /// The durable queue of push notifications (`push_jobs`), worked off by ``PushSender`` on
 /// every replica.
@@ -9,16 +8,9 @@ import Synchronization
 /// Code that writes something a user should hear about on their phone calls
 /// ``enqueue(userId:kind:title:body:data:on:logger:)`` inside its own transaction, so the push
 /// is queued exactly when the change commits.
-enum PushQueue {
-    private static let enabled = Atomic<Bool>(false)
-
-    /// Whether push is on (an FCM service account is configured); set once at start.
-    static var isEnabled: Bool { enabled.load(ordering: .acquiring) }
-
-    /// Turns queueing on or off; `buildApplication` calls it with the settings read at start.
-    static func setEnabled(_ on: Bool) {
-        enabled.store(on, ordering: .releasing)
-    }
+struct PushQueue: Sendable {
+    /// Whether push is on (an FCM service account is configured); when off, nothing is queued.
+    let isEnabled: Bool
 
     /// The longest title and body a push carries (FCM allows about 4 KB in all); longer ones are cut.
     static let titleLimit = 200
@@ -34,7 +26,7 @@ enum PushQueue {
     /// that commits. A no-op when push is off or the user has no registered device.
     ///
     /// ```swift
-    /// try await PushQueue.enqueue(
+    /// try await push.enqueue(
     ///     userId: userId, kind: "ticket_reply", title: title, body: body,
     ///     data: ["notification_id": id.uuidString.lowercased()], on: connection, logger: logger
     /// )
@@ -46,20 +38,20 @@ enum PushQueue {
     ///   - title: the notification's title (cut to 200 characters).
     ///   - body: its text (cut to 1000 characters).
     ///   - data: extra string values for the app; keys FCM reserves (`from`, `google.*` …) are dropped.
-    static func enqueue(
+    func enqueue(
         userId: String, kind: String, title: String, body: String, data: [String: String] = [:],
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         guard isEnabled else { return }
-        let kept = data.filter { !isReserved($0.key) }
+        let kept = data.filter { !Self.isReserved($0.key) }
         if kept.count < data.count {
-            logger.warning("push data keys reserved by FCM left out", metadata: ["keys": "\(data.keys.filter(isReserved).sorted())"])
+            logger.warning("push data keys reserved by FCM left out", metadata: ["keys": "\(data.keys.filter(Self.isReserved).sorted())"])
         }
         let json = String(decoding: try JSONEncoder().encode(kept), as: UTF8.self)
         try await connection.query(
             """
             INSERT INTO push_jobs (user_id, kind, title, body, data)
-            SELECT \(userId), \(kind), \(String(title.prefix(titleLimit))), \(String(body.prefix(bodyLimit))), \(json)::jsonb
+            SELECT \(userId), \(kind), \(String(title.prefix(Self.titleLimit))), \(String(body.prefix(Self.bodyLimit))), \(json)::jsonb
             WHERE EXISTS (SELECT 1 FROM push_tokens WHERE user_id = \(userId))
             """,
             logger: logger

@@ -85,7 +85,7 @@ struct NotificationsController: Sendable {
         let key = try IdempotencyKey.from(request, owner: admin, fingerprint: "broadcast|\(title)|\(message)|\(priority)")
         let broadcast = Broadcast(id: UUID.timeOrdered(), title: title, message: message, priority: priority, createdAt: Date())
         let reply = try await repository.database.idempotent(key, status: .created, logger: context.logger) { connection in
-            try await NotificationRepository.insert(broadcast, by: admin, on: connection, logger: context.logger)
+            try await repository.insert(broadcast, by: admin, on: connection, logger: context.logger)
             return broadcast
         }
         if !reply.replayed {

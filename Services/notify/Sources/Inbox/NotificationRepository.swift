@@ -31,8 +31,15 @@ struct Broadcast: ResponseCodable, Equatable {
 /// A user's own notifications are rows of theirs; a broadcast is one row that every inbox shows
 /// (those of the last 30 days), read per user through a read mark of the single broadcast or
 /// the moment the user last read everything (the SQL function `inbox_of`).
+///
+/// Every entry written also goes, in the same transaction, to the user's phones (``PushQueue``)
+/// and to Discord (``BotMessages``) as the settings say.
 struct NotificationRepository: Sendable {
     let database: Database
+    /// Pushes to queue with each entry.
+    let push: PushQueue
+    /// Bot messages to queue with each entry.
+    let bot: BotMessages
 
     /// Up to `limit` of `userId`'s inbox (``inbox_of``), newest first, after `cursor` (the last
     /// id of the previous page), and how many entries of the whole inbox are unread.
@@ -107,7 +114,7 @@ struct NotificationRepository: Sendable {
     }
 
     /// Stores a broadcast (in the caller's transaction), and when push is on, its push to come.
-    static func insert(_ broadcast: Broadcast, by admin: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+    func insert(_ broadcast: Broadcast, by admin: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
             """
             INSERT INTO broadcasts (id, title, message, priority, created_by, created_at)
@@ -115,7 +122,7 @@ struct NotificationRepository: Sendable {
             """,
             logger: logger
         )
-        if PushQueue.isEnabled {
+        if push.isEnabled {
             try await connection.query("INSERT INTO broadcast_pushes (broadcast_id) VALUES (\(broadcast.id))", logger: logger)
         }
     }
@@ -165,7 +172,7 @@ struct NotificationRepository: Sendable {
     /// Adds a notification inside the caller's transaction (event handlers), with its push to the
     /// user's devices; one per source event: a repeat of `sourceEventId` adds nothing and returns nil.
     @discardableResult
-    static func insert(
+    func insert(
         userId: String, kind: String, title: String, body: String, sourceEventId: UUID, occurredAt: Date = Date(),
         on connection: PostgresConnection, logger: Logger
     ) async throws -> UUID? {
@@ -181,12 +188,12 @@ struct NotificationRepository: Sendable {
         )
         guard let written = try await rows.decode(UUID.self).first(where: { _ in true }) else { return nil }
         // The user's phones hear of it too, if and only if the entry commits.
-        try await PushQueue.enqueue(
+        try await push.enqueue(
             userId: userId, kind: kind, title: title, body: body, data: ["notification_id": written.uuidString.lowercased()],
             on: connection, logger: logger
         )
         // And Discord, through the bot, for the kinds configured to reach it.
-        try await BotMessages.enqueue(userId: userId, kind: kind, title: title, body: body, occurredAt: occurredAt, on: connection, logger: logger)
+        try await bot.enqueue(userId: userId, kind: kind, title: title, body: body, occurredAt: occurredAt, on: connection, logger: logger)
         return written
     }
 }

@@ -13,7 +13,7 @@ enum TicketReplyHandler {
         event.type == EventType.ticketMessageCreated && event.data["by_staff"] == .bool(true)
     }
 
-    static func handler(redis: RedisClient, rooms: TicketRooms) -> EventConsumer.Handler {
+    static func handler(inbox: NotificationRepository, redis: RedisClient, rooms: TicketRooms) -> EventConsumer.Handler {
         { event, connection, logger in
             guard concerns(event), let owner = event.data["owner_id"]?.stringValue,
                 let ticket = event.data["ticket_id"]?.stringValue.flatMap(UUID.init(uuidString:))
@@ -27,7 +27,7 @@ enum TicketReplyHandler {
             let content = event.data["message"]?["content"]?.stringValue ?? ""
             let title = "\(author) replied to your ticket"
             let body = content.count > 200 ? String(content.prefix(199)) + "…" : content
-            guard let id = try await NotificationRepository.insert(
+            guard let id = try await inbox.insert(
                 userId: owner, kind: "ticket_reply", title: title, body: body, sourceEventId: event.id, on: connection, logger: logger
             ) else { return }  // written before: its frame went out then
             let frame = ServerFrame.object(["type": "notification", "id": id.uuidString.lowercased(), "title": title, "body": body])

@@ -12,7 +12,7 @@ import PostgresNIO
 /// A member with no linked account has no inbox: the event is passed over. When auth cannot be
 /// asked the handler throws, so the consumer leaves the event pending and tries it again later.
 enum LevelingHandler {
-    static func handler(users: UserDirectory, redis: RedisClient) -> EventConsumer.Handler {
+    static func handler(inbox: NotificationRepository, users: UserDirectory, redis: RedisClient) -> EventConsumer.Handler {
         { event, connection, logger in
             guard let discordId = event.data["discord_id"]?.stringValue, let news = LevelingNews(event) else {
                 logger.warning("leveling event without the data it needs", metadata: ["event_id": "\(event.id)", "type": "\(event.type)"])
@@ -23,7 +23,7 @@ enum LevelingHandler {
                 return
             }
             let userId = account.userId.uuidString.lowercased()
-            guard try await NotificationRepository.insert(
+            guard try await inbox.insert(
                 userId: userId, kind: news.kind, title: news.title, body: news.body,
                 sourceEventId: event.id, occurredAt: event.occurredAt, on: connection, logger: logger
             ) != nil else { return }  // written before: its frame went out then

@@ -10,7 +10,7 @@ import Hummingbird
 /// an inbox entry and the live `notification` frame on all of its connections.
 struct BotNotifyController: Sendable {
     let users: UserDirectory
-    let database: Database
+    let inbox: NotificationRepository
     let redis: RedisClient
 
     /// Under `/internal`.
@@ -57,8 +57,8 @@ struct BotNotifyController: Sendable {
         let userId = account.userId.uuidString.lowercased()
         let source = try Self.sourceId(request: request, discordId: body.discordId)
         let kind = "bot." + body.action
-        let id = try await database.transaction(logger: context.logger) { connection in
-            try await NotificationRepository.insert(
+        let id = try await inbox.database.transaction(logger: context.logger) { connection in
+            try await inbox.insert(
                 userId: userId, kind: kind, title: title, body: text, sourceEventId: source, on: connection, logger: context.logger
             )
         }
