@@ -251,6 +251,7 @@ async def main():
         process.join(timeout=10)
     revoked_sockets = sum(1 for url, session_id in sum(shares, []) if session_id in revoked)
     closes = [(closed_at - answered_at[session_id]) * 1000 for session_id, _, _, _, closed_at in ended if session_id in answered_at]
+    last_frames = [(arrived - answered_at[session_id]) * 1000 for session_id, _, arrived, _, _ in ended if session_id in answered_at]
     wrong = [entry for entry in ended if entry[0] not in revoked or entry[1] != "revoked" or entry[3] != 4001]
 
     for marker, (start, member) in sent_at.items():
@@ -290,6 +291,8 @@ async def main():
         "revoked_close_ms_p50": round(percentile(closes, 0.5) or 0, 2),
         "revoked_close_ms_p99": round(percentile(closes, 0.99) or 0, 2),
         "revoked_close_ms_max": round(max(closes) if closes else 0, 2),
+        "revoked_last_frame_ms_p50": round(percentile(last_frames, 0.5) or 0, 2),
+        "revoked_last_frame_ms_p99": round(percentile(last_frames, 0.99) or 0, 2),
         "wrongly_ended": len(wrong),
         "other_sockets_open": untouched,
     }))

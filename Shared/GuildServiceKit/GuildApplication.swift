@@ -87,7 +87,11 @@ public func buildGuildApplication(
     var application = Application(
         router: router,
         server: server { [ClosingOnShutdown(limit: closeOnShutdown)] },
-        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil),
+        // A queue of pending connections as long as the kernel allows (net.core.somaxconn caps
+        // it): a burst of connects (clients reconnecting after a rolling restart, thousands of
+        // sockets at once) waits to be accepted instead of having its SYNs dropped, which nginx
+        // would see as connect timeouts and take the replica out.
+        configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: nil, backlog: ServiceSettings.listenBacklog),
         services: backgroundServices.map { Watched($0) as any Service },
         onServerRunning: { channel in
             try? await channel.pipeline.addHandler(AcceptedConnections(), position: .first)

@@ -40,6 +40,9 @@ public struct ServiceSettings: Sendable {
     public var isProduction: Bool
     /// `SHUTDOWN_GRACE_SECONDS`: how long a stop may take to finish what is in flight.
     public var shutdownGrace: Duration
+    /// The public listener's queue of connections not yet accepted (the kernel caps it at
+    /// net.core.somaxconn).
+    public static let listenBacklog = 4096
 
     /// Reads the settings of `service`; its development ports are the descriptor's.
     public init(_ service: ServiceDescriptor, reader: ConfigReader) throws {
