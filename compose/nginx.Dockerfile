@@ -17,3 +17,6 @@ FROM nginx:1.27-bookworm
 # The folder GUILDHALL_DOCS_ROOT names (the compose file sets it).
 COPY --from=swagger-ui /opt/swagger-ui/ /usr/share/guildhall/docs/swagger-ui/
 COPY nginx/docs/index.html openapi.yaml /usr/share/guildhall/docs/
+# CORS_ALLOWED_ORIGINS → GUILDHALL_CORS_ORIGINS, before the templates are rendered.
+COPY nginx/cors.sh /usr/share/guildhall/cors.sh
+COPY compose/nginx-cors.envsh /docker-entrypoint.d/19-guildhall-cors.envsh

@@ -8,6 +8,8 @@
 set -euo pipefail
 
 GH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# CORS_ALLOWED_ORIGINS → nginx map entries (shared with compose's nginx image).
+source "$GH_ROOT/nginx/cors.sh"
 # Durable unless a script says its servers are throwaway (scripts/test and scripts/bench set
 # GH_THROWAWAY=1): PostgreSQL with its default fsync, synchronous commit and full-page writes,
 # and Redis with its append-only file, as in compose/. Only throwaway data trades them for speed.
@@ -356,8 +358,12 @@ gh_open_files_for_nginx() {
     printf '%s\n' "$wanted"
 }
 
+# The local stack's browser origins: a Vite dev server's unless CORS_ALLOWED_ORIGINS says otherwise.
+GH_DEFAULT_CORS_ORIGINS="http://localhost:5173,http://127.0.0.1:5173"
+
 gh_start_nginx() {
-    local dir="$GH_RUN/nginx"
+    local dir="$GH_RUN/nginx" cors
+    cors="$(guildhall_cors_map_entries "${CORS_ALLOWED_ORIGINS-$GH_DEFAULT_CORS_ORIGINS}")" || gh_die "CORS_ALLOWED_ORIGINS is not a list of origins"
     mkdir -p "$dir/tmp"
     chmod 0777 "$dir/tmp"
     # /docs and /openapi.yaml: links to the working tree's files, so an edit shows at once.
@@ -385,6 +391,7 @@ gh_start_nginx() {
     GUILDHALL_LOGIN_RATE_LIMIT="${GUILDHALL_LOGIN_RATE_LIMIT:-5r/s}" \
     GUILDHALL_LOGIN_RATE_BURST="${GUILDHALL_LOGIN_RATE_BURST:-20}" \
     GUILDHALL_DOCS_ROOT="$dir/docs" \
+    GUILDHALL_CORS_ORIGINS="$cors" \
         gh_render "$GH_ROOT/nginx/guildhall.conf.template" "$dir/guildhall.conf"
     nginx -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$GH_RUN/logs/nginx-check.log" \
         || { cat "$GH_RUN/logs/nginx-check.log" >&2; gh_die "the generated nginx configuration is invalid"; }
