@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GuildCore
 import GuildTestSupport
@@ -156,6 +157,120 @@ struct DiscordLoginTests {
         let redirect = try await stack.send(.GET, "/api/discord/auth?platform=web&redirect=1")
         #expect(redirect.status == 302)
         #expect(redirect.headers.first(name: "Location")?.contains("code_challenge=") == true)
+    }
+
+    // MARK: Single-page and native apps
+
+    /// `GET /api/discord/auth` for an app that brings its own PKCE challenge: no cookie is set.
+    func startApp(platform: String, returnURL: String, challenge: String) async throws -> Started {
+        let encoded = returnURL.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        let reply = try await stack.send(.GET, "/api/discord/auth?platform=\(platform)&return_url=\(encoded)&code_challenge=\(challenge)&code_challenge_method=S256")
+        #expect(reply.status == 200, "\(reply.text)")
+        #expect(reply.headers.first(name: "Set-Cookie") == nil, "an app's login was bound to a cookie it will never present")
+        let items = URLComponents(string: try reply.json()["auth_url"]?.stringValue ?? "")?.queryItems ?? []
+        func item(_ name: String) -> String { items.first { $0.name == name }?.value ?? "" }
+        #expect(item("code_challenge") != challenge, "the app's challenge went to Discord instead of the server's own")
+        return Started(state: item("state"), challenge: item("code_challenge"), redirectURI: item("redirect_uri"), cookie: "")
+    }
+
+    /// A PKCE verifier and its S256 challenge.
+    func pkce() -> (verifier: String, challenge: String) {
+        let verifier = (0..<2).map { _ in UUID().uuidString }.joined() + "-._~"
+        return (verifier, Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString())
+    }
+
+    @Test func aSinglePageAppsHashRouteGetsTheCodeInItsQuery() async throws {
+        try await fake.run {
+            for (returnURL, expected) in [
+                ("http://localhost:5173/app#/login", "http://localhost:5173/app#/login?code="),
+                ("http://localhost:5173/app#/login?next=%2Fbookings", "http://localhost:5173/app#/login?next=%2Fbookings&code="),
+                ("http://localhost:5173/app", "http://localhost:5173/app#code="),
+            ] {
+                let started = try await start(returnURL: returnURL)
+                let code = "code-spa-\(UUID().uuidString.prefix(8))"
+                fake.approve(code: code, challenge: started.challenge, redirectURI: started.redirectURI, discordId: discordId(), username: "spa")
+                let back = try await callback(started, code: code)
+                let location = back.headers.first(name: "Location") ?? ""
+                #expect(back.status == 302 && location.hasPrefix(expected), "\(returnURL): \(back.status) \(location)")
+                let loginCode = String(location.dropFirst(expected.count))
+                let exchanged = try await stack.send(.POST, "/api/auth/exchange", json: ["code": loginCode])
+                #expect(exchanged.status == 200, "\(returnURL): \(exchanged.text)")
+            }
+            // The allowlist still decides, fragment or not.
+            for url in ["http://localhost:5173/other#/login", "http://evil.example/app#/login"] {
+                let reply = try await stack.send(.GET, "/api/discord/auth?platform=web&return_url=\(url.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")")
+                #expect(reply.status == 400, "\(url): \(reply.text)")
+            }
+        }
+    }
+
+    @Test func aNativeAppBindsItsLoginToItsOwnChallengeAndMustPresentTheVerifier() async throws {
+        try await fake.run {
+            for (platform, returnURL) in [("android", "com.example.guildhall:/oauth"), ("ios", "http://127.0.0.1:8765/callback")] {
+                // The system browser reaches the callback without the cookie: the challenge binds it.
+                let right = pkce()
+                let started = try await startApp(platform: platform, returnURL: returnURL, challenge: right.challenge)
+                let id = discordId()
+                fake.approve(code: "code-\(platform)-1", challenge: started.challenge, redirectURI: started.redirectURI, discordId: id, username: "app\(platform)")
+                let back = try await stack.send(.GET, "/api/discord/callback?code=code-\(platform)-1&state=\(started.state)")
+                let (base, values) = fragment(back)
+                #expect(back.status == 302 && base == returnURL, "\(platform): \(back.status) \(back.headers.first(name: "Location") ?? back.text)")
+                let loginCode = try #require(values["code"])
+                let login = try await stack.send(.POST, "/api/auth/exchange", json: ["code": loginCode, "code_verifier": right.verifier])
+                #expect(login.status == 200, "\(platform): \(login.text)")
+                #expect(try login.json()["discord_id"] == .string(id))
+
+                // A missing or wrong verifier: 400 invalid_grant, and the code is spent.
+                for verifier in [nil, pkce().verifier, "short"] {
+                    let again = try await startApp(platform: platform, returnURL: returnURL, challenge: right.challenge)
+                    let code = "code-\(platform)-\(UUID().uuidString.prefix(8))"
+                    fake.approve(code: code, challenge: again.challenge, redirectURI: again.redirectURI, discordId: id, username: "app\(platform)")
+                    let backAgain = try await stack.send(.GET, "/api/discord/callback?code=\(code)&state=\(again.state)")
+                    let stolen = try #require(fragment(backAgain).values["code"])
+                    var body = ["code": stolen]
+                    if let verifier { body["code_verifier"] = verifier }
+                    let refused = try await stack.send(.POST, "/api/auth/exchange", json: body)
+                    #expect(refused.status == 400, "verifier \(verifier ?? "none"): \(refused.text)")
+                    #expect(try refused.errorCode() == "invalid_grant")
+                    let retried = try await stack.send(.POST, "/api/auth/exchange", json: ["code": stolen, "code_verifier": right.verifier])
+                    #expect(retried.status == 401, "a code refused for its verifier was taken again: \(retried.text)")
+                }
+            }
+        }
+    }
+
+    @Test func malformedChallengesAre400NamingTheField() async throws {
+        let good = pkce().challenge
+        for (query, field) in [
+            ("code_challenge=short&code_challenge_method=S256", "code_challenge"),
+            ("code_challenge=\(String(repeating: "a", count: 129))&code_challenge_method=S256", "code_challenge"),
+            ("code_challenge=\(String(good.dropLast(3)))%2B%2F%3D&code_challenge_method=S256", "code_challenge"),
+            ("code_challenge=\(good)&code_challenge_method=plain", "code_challenge_method"),
+            ("code_challenge=\(good)", "code_challenge_method"),
+            ("code_challenge_method=S256", "code_challenge"),
+        ] {
+            let reply = try await stack.send(.GET, "/api/discord/auth?platform=android&\(query)")
+            #expect(reply.status == 400, "\(query): \(reply.text)")
+            #expect(reply.text.contains(field), "\(query): \(reply.text)")
+        }
+    }
+
+    @Test func eachDiscordLoginRefreshesTheDiscordNameAndAvatar() async throws {
+        try await fake.run {
+            let id = discordId()
+            var token = ""
+            for (round, (name, avatar)) in [("first-name", "aaaa1111"), ("second-name", "bbbb2222")].enumerated() {
+                let started = try await start()
+                fake.approve(code: "code-profile-\(round)-\(id)", challenge: started.challenge, redirectURI: started.redirectURI, discordId: id, username: name, avatar: avatar)
+                let loginCode = try #require(fragment(try await callback(started, code: "code-profile-\(round)-\(id)")).values["code"])
+                token = try #require(try await stack.send(.POST, "/api/auth/exchange", json: ["code": loginCode]).json()["token"]?.stringValue)
+                let me = try await stack.send(.GET, "/api/users/me", token: token).json()
+                #expect(me["discord_username"] == .string(name), "round \(round): \(me)")
+                #expect(me["avatar"] == .string("https://cdn.discordapp.com/avatars/\(id)/\(avatar).png"), "round \(round): \(me)")
+            }
+            let me = try await stack.send(.GET, "/api/users/me", token: token).json()
+            #expect(me["username"]?.stringValue?.hasPrefix("first-name") == true, "the Guildhall name is the member's own, not renamed: \(me)")
+        }
     }
 
     @Test func badExchangeBodiesAre400() async throws {

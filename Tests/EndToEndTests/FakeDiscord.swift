@@ -23,8 +23,8 @@ final class FakeDiscord: Sendable {
     static let clientSecret = "guildhall-test-secret"
 
     /// The user approved: Discord would now redirect with `code`.
-    func approve(code: String, challenge: String, redirectURI: String, discordId: String, username: String) {
-        let user = #"{"id":"\#(discordId)","username":"\#(username)","global_name":"\#(username.capitalized)","avatar":"a1b2c3"}"#
+    func approve(code: String, challenge: String, redirectURI: String, discordId: String, username: String, avatar: String = "a1b2c3") {
+        let user = #"{"id":"\#(discordId)","username":"\#(username)","global_name":"\#(username.capitalized)","avatar":"\#(avatar)"}"#
         grants.withLock { $0[code] = Grant(challenge: challenge, redirectURI: redirectURI, user: user) }
     }
 

@@ -6,6 +6,6 @@ extension ServiceDescriptor {
         name: "auth",
         defaultPort: 8081,
         routePrefixes: ["/api/auth", "/api/users", "/api/discord"],
-        migrations: [AuthMigrations.initial]
+        migrations: [AuthMigrations.initial, AuthMigrations.discordProfile]
     )
 }

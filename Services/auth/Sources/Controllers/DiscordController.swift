@@ -11,10 +11,14 @@ import NIOCore
 
 /// Discord login: `GET /api/discord/auth`, `GET /api/discord/callback` and `POST /api/auth/exchange`.
 ///
-/// Authorization-code flow with PKCE (S256) and a single-use `state` that is bound to the
-/// browser by a cookie and expires after ten minutes. The callback creates or links the
-/// account by Discord id, then redirects to the allowlisted return URL with a one-time login
-/// code in the fragment (never tokens); the app trades the code for tokens at `exchange`.
+/// Authorization-code flow with PKCE (S256) towards Discord and a single-use `state` that expires
+/// after ten minutes. The state is bound to the browser by a cookie, or — for an app that opens
+/// `auth_url` in the system browser, which never saw that cookie (RFC 8252) — to a PKCE challenge
+/// of the app's own (`code_challenge`, S256; RFC 7636), whose verifier `exchange` then asks for.
+/// The callback creates or links the account by Discord id (refreshing its Discord name and
+/// avatar), then redirects to the allowlisted return URL with a one-time login code in the
+/// fragment (never tokens; a hash route gets it as the route's query, `#/login?code=…`); the app
+/// trades the code for tokens at `exchange`.
 struct DiscordController: Sendable {
     let settings: DiscordSettings?
     let users: UserRepository
@@ -52,7 +56,10 @@ struct DiscordController: Sendable {
         var verifier: String
         var returnURL: String
         var platform: String
-        var browser: String
+        /// The hash of the browser cookie's value; nil when the app's own challenge binds the login.
+        var browser: String?
+        /// The app's PKCE challenge (S256), which the exchange's `code_verifier` must answer.
+        var appChallenge: String?
     }
 
     struct AuthURL: ResponseEncodable {
@@ -67,11 +74,15 @@ struct DiscordController: Sendable {
         guard let returnURL = settings.returnURL(query["return_url"].map(String.init), platform: platform) else {
             throw APIError.invalidField("return_url", "is not an allowed return URL for \(platform)")
         }
+        let appChallenge = try Self.appChallenge(query["code_challenge"].map(String.init), method: query["code_challenge_method"].map(String.init))
         let state = TokenIssuer.newRefreshToken()
         let verifier = TokenIssuer.newRefreshToken() + TokenIssuer.newRefreshToken()
-        let challenge = Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString()
+        let challenge = Self.challenge(of: verifier)
         let browser = TokenIssuer.newRefreshToken()
-        let pending = PendingLogin(verifier: verifier, returnURL: returnURL.absoluteString, platform: platform, browser: TokenIssuer.hash(browser))
+        let pending = PendingLogin(
+            verifier: verifier, returnURL: returnURL.absoluteString, platform: platform,
+            browser: appChallenge == nil ? TokenIssuer.hash(browser) : nil, appChallenge: appChallenge
+        )
         let json = String(decoding: try JSONEncoder().encode(pending), as: UTF8.self)
         _ = try await redis.send(["SET", Self.stateKey(state), json, "EX", String(Self.stateLifetime)])
 
@@ -89,8 +100,10 @@ struct DiscordController: Sendable {
         guard let authURL = components?.url?.absoluteString else { throw APIError.internalError }
 
         var headers = HTTPFields()
-        let secure = settings.redirectURI.lowercased().hasPrefix("https:") ? "; Secure" : ""
-        headers[.setCookie] = "\(Self.cookieName)=\(browser); Path=/api/discord; Max-Age=\(Self.stateLifetime); HttpOnly; SameSite=Lax\(secure)"
+        if appChallenge == nil {
+            let secure = settings.redirectURI.lowercased().hasPrefix("https:") ? "; Secure" : ""
+            headers[.setCookie] = "\(Self.cookieName)=\(browser); Path=/api/discord; Max-Age=\(Self.stateLifetime); HttpOnly; SameSite=Lax\(secure)"
+        }
         headers[.cacheControl] = "no-store"
         if query["redirect"] == "1" {
             headers[.location] = authURL
@@ -112,8 +125,13 @@ struct DiscordController: Sendable {
         guard let json = stored.string, let pending = try? JSONDecoder().decode(PendingLogin.self, from: Data(json.utf8)) else {
             throw APIError.invalidField("state", "is unknown, used or expired; start the login again")
         }
-        guard let cookie = Self.cookie(Self.cookieName, in: request), TokenIssuer.hash(cookie) == pending.browser else {
-            throw APIError.invalidField("state", "was issued to another browser")
+        // A web login's state belongs to the browser that started it; an app's, to its challenge.
+        if let browser = pending.browser {
+            guard let cookie = request.cookies[Self.cookieName]?.value, TokenIssuer.hash(cookie) == browser else {
+                throw APIError.invalidField("state", "was issued to another browser")
+            }
+        } else if pending.appChallenge == nil {
+            throw APIError.internalError
         }
         guard let returnURL = URL(string: pending.returnURL) else { throw APIError.internalError }
         if let error = query["error"] {
@@ -131,11 +149,14 @@ struct DiscordController: Sendable {
             context.logger.warning("Discord login failed", metadata: ["error": "\(error)"])
             return Self.redirect(to: returnURL, fragment: ["error": "discord_unavailable"])
         }
-        let user = try await account(for: profile, logger: context.logger)
+        let linked = try await account(for: profile, logger: context.logger)
+        let user = try await users.refreshDiscordProfile(
+            of: linked.id, username: profile.username, avatar: Self.avatarURL(of: profile), logger: context.logger
+        ) ?? linked
         guard !user.disabled else { return Self.redirect(to: returnURL, fragment: ["error": "account_disabled"]) }
 
         let loginCode = TokenIssuer.newRefreshToken()
-        let record = "\(user.id.uuidString.lowercased()) \(pending.platform)"
+        let record = "\(user.id.uuidString.lowercased()) \(pending.platform) \(pending.appChallenge ?? "-")"
         _ = try await redis.send(["SET", Self.codeKey(loginCode), record, "EX", String(Self.codeLifetime)])
         context.logger.info("Discord login", metadata: ["user_id": "\(user.id.uuidString.lowercased())"])
         return Self.redirect(to: returnURL, fragment: ["code": loginCode])
@@ -143,6 +164,8 @@ struct DiscordController: Sendable {
 
     struct ExchangeRequest: Decodable {
         var code: String
+        /// The PKCE verifier of the app's `code_challenge`, when the login was started with one.
+        var codeVerifier: String?
     }
 
     @Sendable func exchange(request: Request, context: GuildRequestContext) async throws -> LoginController.LoginResponse {
@@ -153,8 +176,15 @@ struct DiscordController: Sendable {
             "local v = redis.call('GET', KEYS[1]); redis.call('DEL', KEYS[1]); return v", keys: [Self.codeKey(body.code)], arguments: []
         )
         let parts = stored.string?.split(separator: " ").map(String.init) ?? []
-        guard parts.count == 2, let id = UUID(uuidString: parts[0]), let user = try await users.find(id: id, logger: context.logger) else {
+        guard parts.count == 3, let id = UUID(uuidString: parts[0]), let user = try await users.find(id: id, logger: context.logger) else {
             throw APIError(status: 401, code: "invalid_login_code", message: "the login code is unknown, used or expired")
+        }
+        // Spent either way: a wrong verifier cannot be tried again with the same code.
+        if parts[2] != "-" {
+            guard let verifier = body.codeVerifier else { throw APIError.invalidGrant("the login was started with a code_challenge: code_verifier is required") }
+            guard Self.isVerifier(verifier), Self.challenge(of: verifier) == parts[2] else {
+                throw APIError.invalidGrant("code_verifier does not match the login's code_challenge")
+            }
         }
         guard !user.disabled else { throw APIError.accountDisabled }
         return try await login.openSession(for: user, platform: parts[1], device: nil, context: context)
@@ -209,10 +239,15 @@ struct DiscordController: Sendable {
         return user
     }
 
+    /// The Discord CDN address of the user's avatar.
+    static func avatarURL(of profile: DiscordUser) -> String? {
+        profile.avatar.map { "https://cdn.discordapp.com/avatars/\(profile.id)/\($0).png" }
+    }
+
     /// The account linked to this Discord user, created on first login.
     private func account(for profile: DiscordUser, logger: Logger) async throws -> User {
         if let user = try await users.find(discordId: profile.id, logger: logger) { return user }
-        let avatar = profile.avatar.map { "https://cdn.discordapp.com/avatars/\(profile.id)/\($0).png" }
+        let avatar = Self.avatarURL(of: profile)
         let base = String(profile.username.filter { $0.isLetter || $0.isNumber || "._-".contains($0) }.prefix(24))
         let candidates = [base, "\(base)-\(profile.id.suffix(4))", "\(base)-\(profile.id.suffix(8))", "discord-\(profile.id)"]
         for name in candidates where name.count >= 3 {
@@ -231,21 +266,47 @@ struct DiscordController: Sendable {
     static func stateKey(_ state: String) -> String { "guildhall:auth:discord-state:\(TokenIssuer.hash(state))" }
     static func codeKey(_ code: String) -> String { "guildhall:auth:login-code:\(TokenIssuer.hash(code))" }
 
-    static func cookie(_ name: String, in request: Request) -> String? {
-        for header in request.headers[values: .cookie] {
-            for pair in header.split(separator: ";") {
-                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
-                if parts.count == 2, parts[0] == name { return String(parts[1]) }
-            }
-        }
-        return nil
+    /// The S256 challenge of a PKCE verifier: base64url(SHA-256(verifier)), unpadded.
+    static func challenge(of verifier: String) -> String {
+        Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString()
     }
 
-    static func redirect(to url: URL, fragment: [String: String]) -> Response {
-        let encoded = formEncoded(fragment.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
-        var text = url.absoluteString
-        if let hash = text.firstIndex(of: "#") { text = String(text[..<hash]) }
-        return Response(status: .found, headers: [.location: text + "#" + encoded, .cacheControl: "no-store"])
+    /// A PKCE verifier or challenge: 43 to 128 of the unreserved characters (RFC 7636).
+    static func isVerifier(_ text: String) -> Bool {
+        (43...128).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || "-._~".utf8.contains(byte)
+        }
+    }
+
+    /// An app's own PKCE challenge from `GET /api/discord/auth`: nil when none is given; a 400
+    /// naming the field when it is malformed or its method is not S256 (plain is refused).
+    static func appChallenge(_ challenge: String?, method: String?) throws -> String? {
+        guard let challenge else {
+            if method != nil { throw APIError.invalidField("code_challenge", "is required with code_challenge_method") }
+            return nil
+        }
+        guard (43...128).contains(challenge.utf8.count), challenge.utf8.allSatisfy({ byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }) else {
+            throw APIError.invalidField("code_challenge", "must be 43 to 128 base64url characters (S256: base64url of the verifier's SHA-256)")
+        }
+        guard method == "S256" else { throw APIError.invalidField("code_challenge_method", "must be S256") }
+        return challenge
+    }
+
+    /// Sends the browser to `url` with `parameters` in its fragment: `#code=…`, or, for a return
+    /// URL with a hash route, in the route's query (`#/login?code=…`, `&code=…` after a query).
+    static func redirect(to url: URL, fragment parameters: [String: String]) -> Response {
+        let encoded = formEncoded(parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        let text = url.absoluteString
+        let location: String
+        if let hash = text.firstIndex(of: "#"), text.index(after: hash) < text.endIndex {
+            let route = text[text.index(after: hash)...]
+            location = text + (route.contains("?") ? "&" : "?") + encoded
+        } else {
+            location = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0] + "#" + encoded
+        }
+        return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
     }
 
     static func formEncoded(_ pairs: [(String, String)]) -> String {

@@ -85,6 +85,6 @@ struct DeviceTokens: Sendable {
     /// The token a request presents: the header (apps) if there is one, else the cookie.
     static func presented(in request: Request) -> String? {
         if let header = request.headers[headerName], !header.isEmpty { return header }
-        return DiscordController.cookie(cookieName, in: request)
+        return request.cookies[cookieName]?.value
     }
 }

@@ -58,7 +58,8 @@ struct DiscordSettings: Sendable {
     func returnURL(_ requested: String?, platform: String) -> URL? {
         let candidates = returnURLs.filter { $0.platform == nil || $0.platform == platform }
         guard let requested else { return candidates.first?.url }
-        guard let url = URL(string: requested), url.fragment == nil, url.user == nil, url.password == nil else { return nil }
+        // Matched without its fragment: a single-page app's hash route (`/#/login`) is kept as it is.
+        guard let url = URL(string: requested), url.user == nil, url.password == nil else { return nil }
         for entry in candidates {
             let allowed = entry.url
             guard url.scheme?.lowercased() == allowed.scheme?.lowercased(), url.host?.lowercased() == allowed.host?.lowercased(),

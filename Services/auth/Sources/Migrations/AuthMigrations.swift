@@ -47,4 +47,11 @@ public enum AuthMigrations {
             "CREATE INDEX refresh_tokens_session ON refresh_tokens (session_id)",
         ]
     )
+
+    /// The Discord name of a linked account, as Discord last said it (refreshed at each Discord login).
+    static let discordProfile = Migration(
+        version: 3,
+        name: "users.discord_username",
+        statements: ["ALTER TABLE users ADD COLUMN discord_username text"]
+    )
 }

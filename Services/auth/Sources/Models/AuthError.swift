@@ -6,6 +6,8 @@ extension APIError {
     static let invalidCredentials = APIError(status: 401, code: "invalid_credentials", message: "wrong username or password")
     /// The account is disabled.
     static let accountDisabled = APIError(status: 403, code: "account_disabled", message: "this account is disabled")
+    /// The exchange's `code_verifier` is missing or does not answer the login's `code_challenge` (the code is spent).
+    static func invalidGrant(_ message: String) -> APIError { APIError(status: 400, code: "invalid_grant", message: message) }
     /// The username is taken.
     static let usernameTaken = APIError(status: 409, code: "username_taken", message: "that username is already taken")
     /// No user with that id (or the caller may not see them).

@@ -9,6 +9,8 @@ struct User: Sendable, Equatable {
     var passwordHash: String?
     var role: Role
     var discordId: String?
+    /// The account's name on Discord (linked accounts), as of its last Discord login.
+    var discordUsername: String? = nil
     var avatar: String?
     var disabled: Bool
     var createdAt: Date
@@ -18,6 +20,7 @@ struct User: Sendable, Equatable {
 struct UserResponse: ResponseEncodable, Equatable {
     var userId: UUID
     var discordId: String?
+    var discordUsername: String?
     var username: String
     var avatar: String?
     var role: Role
@@ -28,6 +31,7 @@ struct UserResponse: ResponseEncodable, Equatable {
     init(_ user: User) {
         self.userId = user.id
         self.discordId = user.discordId
+        self.discordUsername = user.discordUsername
         self.username = user.username
         self.avatar = user.avatar
         self.role = user.role

@@ -27,7 +27,7 @@ struct SessionRepository: Sendable {
                 """
                 SELECT r.session_id, r.spent_at IS NOT NULL, EXTRACT(EPOCH FROM now() - coalesce(r.spent_at, now()))::float8,
                        r.expires_at > now() AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled,
-                       u.id, u.username, u.password_hash, u.role, u.discord_id, u.avatar, u.disabled, u.created_at
+                       u.id, u.username, u.password_hash, u.role, u.discord_id, u.discord_username, u.avatar, u.disabled, u.created_at
                 FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id JOIN users u ON u.id = s.user_id
                 WHERE r.token_hash = \(tokenHash)
                 FOR UPDATE OF r, s
@@ -35,12 +35,12 @@ struct SessionRepository: Sendable {
                 logger: logger
             )
             var found: (UUID, Bool, Double, Bool, User)?
-            for try await (sessionId, spent, ago, live, id, username, hash, role, discordId, avatar, disabled, createdAt) in rows.decode(
-                (UUID, Bool, Double, Bool, UUID, String, String?, String, String?, String?, Bool, Date).self
+            for try await (sessionId, spent, ago, live, id, username, hash, role, discordId, discordUsername, avatar, disabled, createdAt) in rows.decode(
+                (UUID, Bool, Double, Bool, UUID, String, String?, String, String?, String?, String?, Bool, Date).self
             ) {
                 let user = User(
                     id: id, username: username, passwordHash: hash, role: Role(rawValue: role) ?? .user,
-                    discordId: discordId, avatar: avatar, disabled: disabled, createdAt: createdAt
+                    discordId: discordId, discordUsername: discordUsername, avatar: avatar, disabled: disabled, createdAt: createdAt
                 )
                 found = (sessionId, spent, ago, live, user)
             }

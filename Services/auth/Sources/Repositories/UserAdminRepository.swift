@@ -16,7 +16,7 @@ struct UserChange: Sendable {
 struct UserAdminRepository: Sendable {
     let database: Database
 
-    private static let columns = "id, username, password_hash, role, discord_id, avatar, disabled, created_at"
+    private static var columns: String { UserRepository.columns }
 
     /// A page of users ordered by id, optionally filtered by a name fragment.
     func list(query: String?, after cursor: UUID?, limit: Int, logger: Logger) async throws -> [User] {
@@ -72,15 +72,6 @@ struct UserAdminRepository: Sendable {
     }
 
     private static func all(_ rows: PostgresRowSequence) async throws -> [User] {
-        var users: [User] = []
-        for try await (id, username, hash, role, discordId, avatar, disabled, createdAt) in rows.decode(
-            (UUID, String, String?, String, String?, String?, Bool, Date).self
-        ) {
-            users.append(User(
-                id: id, username: username, passwordHash: hash, role: Role(rawValue: role) ?? .user,
-                discordId: discordId, avatar: avatar, disabled: disabled, createdAt: createdAt
-            ))
-        }
-        return users
+        try await UserRepository.all(rows)
     }
 }

@@ -27,6 +27,20 @@ struct UserRepository: Sendable {
     }
 
     /// The account linked to the Discord member `discordId` (at most one: the column is unique), if any.
+    /// The linked account's Discord name and avatar, as Discord says them now; the account as it is after.
+    func refreshDiscordProfile(of id: UUID, username: String, avatar: String?, logger: Logger) async throws -> User? {
+        try await database.connection(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE users SET discord_username = \(username), avatar = \(avatar)
+                WHERE id = \(id) RETURNING \(unescaped: Self.columns)
+                """,
+                logger: logger
+            )
+            return try await Self.first(rows)
+        }
+    }
+
     func find(discordId: String, logger: Logger) async throws -> User? {
         try await database.connection(logger: logger) { connection in
             let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM users WHERE discord_id = \(discordId)", logger: logger)
@@ -129,18 +143,25 @@ struct UserRepository: Sendable {
 
     // MARK: - Rows
 
-    private static let columns = "id, username, password_hash, role, discord_id, avatar, disabled, created_at"
+    /// The columns ``all(_:)`` reads, in its order (every query that returns users selects these).
+    static let columns = "id, username, password_hash, role, discord_id, discord_username, avatar, disabled, created_at"
+
+    /// The users of rows of ``columns``.
+    static func all(_ rows: PostgresRowSequence) async throws -> [User] {
+        var users: [User] = []
+        for try await (id, username, hash, role, discordId, discordUsername, avatar, disabled, createdAt) in rows.decode(
+            (UUID, String, String?, String, String?, String?, String?, Bool, Date).self
+        ) {
+            users.append(User(
+                id: id, username: username, passwordHash: hash, role: Role(rawValue: role) ?? .user,
+                discordId: discordId, discordUsername: discordUsername, avatar: avatar, disabled: disabled, createdAt: createdAt
+            ))
+        }
+        return users
+    }
 
     private static func first(_ rows: PostgresRowSequence) async throws -> User? {
-        for try await (id, username, hash, role, discordId, avatar, disabled, createdAt) in rows.decode(
-            (UUID, String, String?, String, String?, String?, Bool, Date).self
-        ) {
-            return User(
-                id: id, username: username, passwordHash: hash, role: Role(rawValue: role) ?? .user,
-                discordId: discordId, avatar: avatar, disabled: disabled, createdAt: createdAt
-            )
-        }
-        return nil
+        try await all(rows).first
     }
 }
 
