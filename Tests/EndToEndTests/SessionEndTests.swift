@@ -91,9 +91,17 @@ struct SessionEndTests {
             .POST, "/api/users/me/password", token: user.token, json: ["current_password": "not the password", "new_password": "whatever it is now"]
         )
         #expect(reply.status == 403, "\(reply.text)")
-        #expect(try reply.errorCode() == "wrong_password")
-        let short = try await stack.send(.POST, "/api/users/me/password", token: user.token, json: ["current_password": "password-\(user.name)", "new_password": "short"])
-        #expect(short.status == 400, "\(short.text)")
+        #expect(try reply.errorCode() == "invalid_credentials")
+        for (body, named) in [
+            (["current_password": "password-\(user.name)", "new_password": "short"], "8 to 128 characters"),
+            (["current_password": "password-\(user.name)", "new_password": String(repeating: "x", count: 129)], "8 to 128 characters"),
+            (["current_password": "password-\(user.name)", "new_password": user.name.uppercased()], "username"),
+            (["new_password": "a fine new passphrase"], "current_password"),
+        ] {
+            let refused = try await stack.send(.POST, "/api/users/me/password", token: user.token, json: body)
+            #expect(refused.status == 400, "\(body): \(refused.text)")
+            #expect(refused.text.contains(named), "\(body): \(refused.text)")
+        }
         await expectGoingOn(going)
         let login = try await stack.send(.POST, "/api/auth/login", json: ["username": user.name, "password": "password-\(user.name)"])
         #expect(login.status == 200, "the password changed after all: \(login.text)")

@@ -141,7 +141,7 @@ def upgrade(path, origin):
 def websockets(token):
     own = f"http://{URL.hostname}:{URL.port}"
     for path in [f"/ws?token={token}", "/socket.io/?EIO=4&transport=websocket"]:
-        for origin in [None, ALLOWED, own, own.replace("http:", "https:")]:
+        for origin in [None, ALLOWED, own, own.replace("http:", "https:"), f"ws://{URL.hostname}"]:
             line, _ = upgrade(path, origin)
             check(" 101 " in line, f"upgrade of {path.split('?')[0]} with Origin {origin!r}: {line}")
         for origin in [FOREIGN, "http://localhost:5174", "null", f"http://{URL.hostname}:{URL.port}.evil.example"]:

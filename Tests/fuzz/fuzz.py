@@ -195,6 +195,9 @@ def main():
     user_token = login(base, user_name, user_password)["token"]
     session_name, session_password, _ = make_user(base, admin_token, "fuzz-session")
     _, _, victim_id = make_user(base, admin_token, "fuzz-victim")
+    # Whoever renames themselves (PATCH /api/users/me) does it as this user, not as the run's.
+    renamed_name, renamed_password, _ = make_user(base, admin_token, "fuzz-renamed")
+    renamed_token = login(base, renamed_name, renamed_password)["token"]
     # Hours to book with, so that a valid booking is not refused for want of them.
     for who in (user_id, admin_id):
         call("POST", base + "/api/booking/admin/grant", admin_token, {"user_id": who, "hours": 5000, "reason": "contract fuzzing"})
@@ -213,6 +216,7 @@ def main():
         "FUZZ_SESSION_USERNAME": session_name,
         "FUZZ_SESSION_PASSWORD": session_password,
         "FUZZ_OWN_IDS": json.dumps(own_ids),
+        "FUZZ_RENAMED_TOKEN": renamed_token,
     })
     public = ["--exclude-tag-regex", "-internal$", "--exclude-operation-id", "openWebSocket"]
     runs = [("user", base, user_token, public), ("admin", base, admin_token, public)]

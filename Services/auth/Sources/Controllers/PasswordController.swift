@@ -4,7 +4,8 @@ import GuildCore
 import GuildServiceKit
 import Hummingbird
 
-/// `POST /api/users/me/password`: the caller changes their own password.
+/// `POST /api/users/me/password`: the caller changes their own password (`current_password`
+/// required when the account has one; a Discord-only account sets its first without it).
 ///
 /// Every other session of the account ends (their live connections too, with
 /// `password_changed`); the session that made the change goes on. Wrong current passwords count
@@ -30,12 +31,12 @@ struct PasswordController: Sendable {
 
     @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> Response {
         let body = try await request.decodeJSON(as: ChangeRequest.self, context: context)
-        if let reason = PasswordHasher.validate(body.newPassword) { throw APIError.invalidField("new_password", reason) }
-        if let current = body.currentPassword, current.isEmpty || current.utf8.count > 72 {
-            throw APIError.invalidField("current_password", "must be 1 to 72 bytes")
+        if let current = body.currentPassword, !(1...PasswordHasher.maxLength).contains(current.unicodeScalars.count) {
+            throw APIError.invalidField("current_password", "must be 1 to \(PasswordHasher.maxLength) characters")
         }
         guard let session = UUID(uuidString: context.identity.sessionId) else { throw APIError.unauthorized() }
         guard let user = try await users.find(id: context.caller.userId, logger: context.logger) else { throw APIError.userNotFound }
+        if let reason = PasswordHasher.validate(body.newPassword, username: user.username) { throw APIError.invalidField("new_password", reason) }
         if let hash = user.passwordHash {
             // Not a guess: nothing to count against the throttle.
             guard let current = body.currentPassword else { throw APIError.currentPasswordRequired }
@@ -44,7 +45,7 @@ struct PasswordController: Sendable {
             try await throttle.check(client, logger: context.logger)
             guard try await hasher.verify(current, against: hash) else {
                 await throttle.recordFailure(client, logger: context.logger)
-                throw APIError.wrongPassword
+                throw APIError.wrongCurrentPassword
             }
         }
         let newHash = try await hasher.hash(body.newPassword)

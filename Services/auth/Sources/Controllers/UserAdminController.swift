@@ -47,11 +47,10 @@ struct UserAdminController: Sendable {
     @Sendable func create(request: Request, context: AuthenticatedContext) async throws -> Response {
         try context.require(.admin)
         let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
-        let username = body.username.trimmingCharacters(in: .whitespaces)
-        guard (3...32).contains(username.count), username.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) else {
-            throw APIError.invalidField("username", "must be 3 to 32 letters, digits, '.', '_' or '-'")
+        let username = try User.validUsername(body.username)
+        if let reason = PasswordHasher.validate(body.password, username: username) {
+            throw APIError.invalidField("password", reason)
         }
-        if let reason = PasswordHasher.validate(body.password) { throw APIError.invalidField("password", reason) }
         // A retry with the same Idempotency-Key answers the user made (the password counts by its digest).
         let passwordDigest = SHA256.hash(data: Data(body.password.utf8)).map { String(format: "%02x", $0) }.joined()
         let key = try IdempotencyKey.from(request, owner: context.caller.userId, fingerprint: "user|\(username)|\(body.role.rawValue)|\(passwordDigest)")

@@ -20,7 +20,7 @@ public struct AdminBootstrap: Sendable {
     /// Creates `username` as an admin unless the name exists; returns whether it created it.
     @discardableResult
     public func ensureAdmin(username: String, password: String, logger: Logger) async throws -> Bool {
-        if let reason = PasswordHasher.validate(password) { throw APIError.invalidField("ADMIN_PASSWORD", reason) }
+        if let reason = PasswordHasher.validate(password, username: username) { throw APIError.invalidField("ADMIN_PASSWORD", reason) }
         if try await users.find(username: username, logger: logger) != nil { return false }
         do {
             _ = try await users.create(username: username, passwordHash: try await hasher.hash(password), role: .admin, logger: logger)

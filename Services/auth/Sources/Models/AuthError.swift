@@ -12,12 +12,11 @@ extension APIError {
     static let usernameTaken = APIError(status: 409, code: "username_taken", message: "that username is already taken")
     /// No user with that id (or the caller may not see them).
     static let userNotFound = APIError.notFound("user")
-    /// The current password given with a password change is not the account's.
-    static let wrongPassword = APIError(status: 403, code: "wrong_password", message: "current_password is not the account's password")
+    /// The current password given with a password change is not the account's: a 403, not a
+    /// 401, since the caller's token is good (a client must not take it for a logout).
+    static let wrongCurrentPassword = APIError(status: 403, code: "invalid_credentials", message: "current_password is not the account's password")
     /// A password change of an account that has a password, without it.
-    static let currentPasswordRequired = APIError(
-        status: 403, code: "wrong_password", message: "the account has a password: current_password must be given, and be it"
-    )
+    static let currentPasswordRequired = APIError.invalidField("current_password", "is required: the account has a password")
     /// The password changed while a change was being checked against the old one.
     static let passwordChangedMeanwhile = APIError.conflict("password_changed", "the password was changed meanwhile; try again with the new one")
     /// No session with that id that the caller may see.

@@ -16,6 +16,18 @@ struct User: Sendable, Equatable {
     var createdAt: Date
 }
 
+extension User {
+    /// `text` as a username (surrounding spaces dropped): 3 to 32 letters, digits, `.`, `_` or `-`;
+    /// otherwise a 400 naming `username`.
+    static func validUsername(_ text: String) throws -> String {
+        let username = text.trimmingCharacters(in: .whitespaces)
+        guard (3...32).contains(username.count), username.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) else {
+            throw APIError.invalidField("username", "must be 3 to 32 letters, digits, '.', '_' or '-'")
+        }
+        return username
+    }
+}
+
 /// A user as the API shows it (`GET /api/users/me`, login's `user`).
 struct UserResponse: ResponseEncodable, Equatable {
     var userId: UUID

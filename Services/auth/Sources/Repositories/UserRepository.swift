@@ -41,6 +41,20 @@ struct UserRepository: Sendable {
         }
     }
 
+    /// Gives the account `username`; nil when there is no such account, 409 when the name is taken.
+    func rename(_ id: UUID, to username: String, logger: Logger) async throws -> User? {
+        do {
+            return try await database.connection(logger: logger) { connection in
+                let rows = try await connection.query(
+                    "UPDATE users SET username = \(username) WHERE id = \(id) RETURNING \(unescaped: Self.columns)", logger: logger
+                )
+                return try await Self.first(rows)
+            }
+        } catch where DatabaseErrors.sqlState(error) == "23505" {
+            throw APIError.usernameTaken
+        }
+    }
+
     func find(discordId: String, logger: Logger) async throws -> User? {
         try await database.connection(logger: logger) { connection in
             let rows = try await connection.query("SELECT \(unescaped: Self.columns) FROM users WHERE discord_id = \(discordId)", logger: logger)
