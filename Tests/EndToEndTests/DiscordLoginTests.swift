@@ -270,6 +270,15 @@ struct DiscordLoginTests {
             }
             let me = try await stack.send(.GET, "/api/users/me", token: token).json()
             #expect(me["username"]?.stringValue?.hasPrefix("first-name") == true, "the Guildhall name is the member's own, not renamed: \(me)")
+
+            // A Discord-only account sets its first password without a current one, then logs in with it.
+            let username = try #require(me["username"]?.stringValue)
+            let first = try await stack.send(.POST, "/api/users/me/password", token: token, json: ["new_password": "a first passphrase here"])
+            #expect(first.status == 204, "\(first.text)")
+            let login = try await stack.send(.POST, "/api/auth/login", json: ["username": username, "password": "a first passphrase here"])
+            #expect(login.status == 200, "\(login.text)")
+            let again = try await stack.send(.POST, "/api/users/me/password", token: token, json: ["new_password": "a second passphrase"])
+            #expect(again.status == 400, "with a password set, the current one is required: \(again.text)")
         }
     }
 
