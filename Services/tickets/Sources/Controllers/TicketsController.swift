@@ -124,12 +124,15 @@ struct TicketsController: Sendable {
         return ticket
     }
 
-    /// Opens a closed ticket again (staff); 409 when it is open.
+    /// Opens a closed ticket again (staff, or its owner within their open-ticket limit); 409 when it is open.
     @Sendable func reopen(request: Request, context: AuthenticatedContext) async throws -> Ticket {
         let (head, access) = try await ticket(context)
-        guard access.canManage else { throw APIError.forbidden("only staff reopen tickets") }
-        guard let ticket = try await tickets.change(head.id, from: .closed, to: .open, by: try await author(context), event: EventType.ticketReopened, logger: context.logger)
-        else { throw APIError.ticketOpen }
+        // Its owner may reopen a ticket of theirs, as staff may (as in the HazeBot desk).
+        guard access.canTakePart else { throw APIError.forbidden("only the ticket's owner or staff reopen it") }
+        guard let ticket = try await tickets.change(
+            head.id, from: .closed, to: .open, by: try await author(context), event: EventType.ticketReopened,
+            limitOf: access.canManage ? nil : head.ownerId, logger: context.logger
+        ) else { throw APIError.ticketOpen }
         return ticket
     }
 

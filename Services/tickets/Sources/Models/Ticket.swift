@@ -18,8 +18,10 @@ struct Ticket: ResponseEncodable, Sendable, Equatable {
     var claimedByName: String?
     var createdAt: Date
     var closedAt: Date?
-    /// The newest message, if any.
-    var lastMessage: TicketMessage?
+    /// The text of the newest message; null while there is none (as the HazeBot app reads it).
+    var lastMessage: String?
+    /// When the newest message was written; null while there is none.
+    var lastMessageAt: Date?
     /// Messages the caller has not read (not counting their own).
     var unreadCount: Int
 }

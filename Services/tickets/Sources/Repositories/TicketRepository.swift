@@ -72,16 +72,11 @@ struct TicketRepository: Sendable {
     private static func tickets(_ rows: PostgresRowSequence) async throws -> [Ticket] {
         var tickets: [Ticket] = []
         for try await row in rows.decode(TicketRow.self) {
-            var last: TicketMessage?
-            if let messageId = row.10, let name = row.12, let content = row.14, let at = row.15, let isAdmin = row.16 {
-                last = TicketMessage(
-                    id: messageId, ticketId: row.0, authorId: row.11, authorName: name, authorAvatar: row.13, content: content, timestamp: at, isAdmin: isAdmin
-                )
-            }
             tickets.append(
                 Ticket(
                     ticketId: row.0, userId: row.1, userName: row.2, subject: row.3, category: row.4, status: Ticket.Status(rawValue: row.5) ?? .closed,
-                    claimedBy: row.6, claimedByName: row.7, createdAt: row.8, closedAt: row.9, lastMessage: last, unreadCount: row.17
+                    claimedBy: row.6, claimedByName: row.7, createdAt: row.8, closedAt: row.9,
+                    lastMessage: row.10 == nil ? nil : row.14, lastMessageAt: row.10 == nil ? nil : row.15, unreadCount: row.17
                 )
             )
         }
@@ -318,8 +313,20 @@ struct TicketRepository: Sendable {
     }
 
     /// A state change: `from` → `to`, by `by`; nil when the ticket is not in `from` (someone else was first).
-    func change(_ id: UUID, from: Ticket.Status, to: Ticket.Status, by: Author, event: String, logger: Logger) async throws -> Ticket? {
+    /// With `limitOf`, the change counts against that user's open-ticket limit (an owner reopening
+    /// their own ticket may not go past it, as opening one may not).
+    func change(
+        _ id: UUID, from: Ticket.Status, to: Ticket.Status, by: Author, event: String, limitOf owner: UUID? = nil, logger: Logger
+    ) async throws -> Ticket? {
         try await database.transaction(logger: logger) { connection in
+            if let owner {
+                _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext('tickets:open'), hashtext(\(owner.uuidString)))", logger: logger)
+                let settings = try await Self.settings(on: connection, logger: logger)
+                let open = try await connection.query(
+                    "SELECT count(*)::int FROM tickets WHERE user_id = \(owner) AND status = 'open'", logger: logger
+                ).decode(Int.self).first { _ in true } ?? 0
+                guard open < settings.maxOpenPerUser else { throw APIError.tooManyOpenTickets(settings.maxOpenPerUser) }
+            }
             let changed = try await connection.query(
                 """
                 UPDATE tickets SET status = \(to.rawValue), last_activity_at = now(),
