@@ -243,10 +243,10 @@ gh_start_service() {
         export DATABASE_URL="$GH_DATABASE_URL" REDIS_URL="$GH_REDIS_URL"
         export INTERNAL_API_SECRET="$GH_INTERNAL_SECRET"
         export JWKS_URL="http://127.0.0.1:$GH_AUTH_PORT/api/auth/jwks"
-        # Every replica's private listener (those started so far), tried in turn.
+        # Every replica's private listener, tried in turn.
         export AUTH_INTERNAL_URL="$GH_AUTH_INTERNAL_URLS"
-        # Started before notify, the only service that asks it.
         export TICKETS_INTERNAL_URL="${GH_TICKETS_INTERNAL_URLS:-http://127.0.0.1:8183}"
+        [[ "$name" == auth ]] && export STACK_HEALTH_URLS="$GH_STACK_HEALTH_URLS"
         export DATA_DIR="$GH_RUN/auth-data"
         export ADMIN_USERNAME="$GH_ADMIN_USERNAME" ADMIN_PASSWORD="$GH_ADMIN_PASSWORD"
         export LOG_LEVEL="${LOG_LEVEL:-info}"
@@ -283,18 +283,23 @@ gh_start_stack() {
     gh_start_redis redis "$GH_REDIS_PORT"
     GH_REDIS_URL="redis://127.0.0.1:$GH_REDIS_PORT"
 
-    # auth first: it creates the schema's first admin and the development signing key that
+    # Every replica's ports first, so each service starts knowing all the others' addresses;
+    # then auth first: it creates the schema's first admin and the development signing key that
     # the other auth replicas read.
     local name replica count port internal verify servers var verify_servers=""
     GH_AUTH_VERIFY_PORTS=""
     GH_AUTH_INTERNAL_URLS=""
     GH_TICKETS_INTERNAL_URLS=""
+    # auth's GET /api/health asks every service's replicas (STACK_HEALTH_URLS).
+    GH_STACK_HEALTH_URLS=""
     # nginx's map from a socket.io sid's prefix (the notify replica's id) to that replica.
     GH_NOTIFY_SID_ROUTES=""
+    : >"$GH_RUN/services"
     for name in "${GH_SERVICES[@]}"; do
         var="GH_REPLICAS_${name^^}"
         count="${!var:-1}"
         servers=""
+        local health=""
         for ((replica = 1; replica <= count; replica++)); do
             var="GH_${name^^}_PORT"
             if [[ $replica == 1 && -n "${!var:-}" ]]; then
@@ -317,17 +322,21 @@ gh_start_stack() {
             if [[ $name == tickets && $replica == 1 ]]; then GH_TICKETS_INTERNAL_PORT="$internal"; fi
             [[ $name == auth ]] && GH_AUTH_INTERNAL_URLS+="${GH_AUTH_INTERNAL_URLS:+,}http://127.0.0.1:$internal"
             [[ $name == tickets ]] && GH_TICKETS_INTERNAL_URLS+="${GH_TICKETS_INTERNAL_URLS:+,}http://127.0.0.1:$internal"
-            gh_start_service "$name" "$replica" "$port" "$internal" "$verify"
             printf '%s %s %s %s %s\n' "$name" "$replica" "$port" "$internal" "$verify" >>"$GH_RUN/services"
             servers+="server 127.0.0.1:$port max_fails=1 fail_timeout=2s; "
+            health+="${health:+|}http://127.0.0.1:$port"
             [[ $name == notify ]] && GH_NOTIFY_SID_ROUTES+="\"~^$replica\\.\" 127.0.0.1:$port; "
-            if [[ $name == auth && $replica == 1 ]]; then
-                gh_wait_service auth 1 "$port" || return 1
-            fi
         done
+        GH_STACK_HEALTH_URLS+="${GH_STACK_HEALTH_URLS:+,}$name=$health"
         printf -v "GH_${name^^}_SERVERS" '%s' "$servers"
     done
     GH_AUTH_VERIFY_SERVERS="$verify_servers"
+    while read -r name replica port internal verify; do
+        gh_start_service "$name" "$replica" "$port" "$internal" "$verify"
+        if [[ $name == auth && $replica == 1 ]]; then
+            gh_wait_service auth 1 "$port" || return 1
+        fi
+    done <"$GH_RUN/services"
     while read -r name replica port internal verify; do
         gh_wait_service "$name" "$replica" "$port" || return 1
     done <"$GH_RUN/services"

@@ -25,6 +25,10 @@ struct AccountTests {
         #expect(try await stack.send(.GET, "/api/users/me", token: user.token).json()["username"] == .string(wanted), "the token goes on after a rename")
         let login = try await stack.send(.POST, "/api/auth/login", json: ["username": wanted, "password": "password-\(user.name)"])
         #expect(login.status == 200, "the new name does not log in: \(login.text)")
+        // As the HazeBot app reads a login: `user` is the username, the account is `account`.
+        #expect(try login.json()["user"] == .string(wanted))
+        #expect(try login.json()["account"]?["user_id"] == .string(user.id))
+        #expect(try login.json()["account"]?["username"] == .string(wanted))
 
         let taken = try await stack.send(.PATCH, "/api/users/me", token: user.token, json: ["username": other.name.uppercased()])
         #expect(taken.status == 409, "\(taken.text)")

@@ -88,7 +88,7 @@ struct DiscordLoginTests {
             fake.approve(code: "code-2", challenge: second.challenge, redirectURI: second.redirectURI, discordId: id, username: "renamed")
             let secondCode = try #require(fragment(try await callback(second, code: "code-2")).values["code"])
             let secondLogin = try await stack.send(.POST, "/api/auth/exchange", json: ["code": secondCode])
-            #expect(try secondLogin.json()["user"]?["user_id"] == body["user"]?["user_id"])
+            #expect(try secondLogin.json()["account"]?["user_id"] == body["account"]?["user_id"])
         }
     }
 
@@ -109,7 +109,7 @@ struct DiscordLoginTests {
             let loginCode = try #require(values["code"], "\(back.status) \(back.headers.first(name: "Location") ?? "")")
             let login = try await stack.send(.POST, "/api/auth/exchange", json: ["code": loginCode])
             #expect(login.status == 200, "\(login.text)")
-            #expect(try login.json()["user"]?["user_id"] == .string(userId), "\(login.text)")
+            #expect(try login.json()["account"]?["user_id"] == .string(userId), "\(login.text)")
             #expect(try login.json()["role"] == .string("moderator"))
         }
     }

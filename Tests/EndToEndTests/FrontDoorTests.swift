@@ -25,6 +25,17 @@ struct FrontDoorTests {
         #expect(body["checks"]?["redis"] == .string("ok"))
     }
 
+    @Test func theWholeStacksHealthIsOneAnswer() async throws {
+        let reply = try await stack.send(.GET, "/api/health")
+        #expect(reply.status == 200, "\(reply.text)")
+        let body = try reply.json()
+        #expect(body["status"] == .string("ok"))
+        #expect(body["timestamp"]?.stringValue.flatMap(RFC3339.parse) != nil)
+        for service in ["auth", "booking", "tickets", "leveling", "notify"] {
+            #expect(body["services"]?[service] == .string("ok"), "\(service): \(reply.text)")
+        }
+    }
+
     @Test(arguments: [
         ("GET", "/api/users/me"),
         ("GET", "/api/notifications"),

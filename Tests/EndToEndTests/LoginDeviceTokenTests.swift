@@ -111,7 +111,7 @@ struct LoginDeviceTokenTests {
 
         let withCookie = try await stack.login(from: address, username: account.name, password: account.password, cookie: token)
         #expect(withCookie.status == 200, "with the device cookie: \(withCookie.text)")
-        #expect(try withCookie.json()["user"]?["user_id"]?.stringValue == account.id)
+        #expect(try withCookie.json()["account"]?["user_id"]?.stringValue == account.id)
         #expect(try withCookie.json()["device_token"]?.stringValue != token)
 
         let withHeader = try await stack.login(from: address, username: account.name, password: account.password, header: token)

@@ -113,6 +113,36 @@ struct AuthServiceTests {
         }
     }
 
+    /// `GET /api/health`: every service's replicas asked; one that does not answer makes it 503.
+    @Test func theStacksHealthNamesAServiceThatDoesNotAnswer() async throws {
+        try await RedisServerProcess.withServer { redis in
+            let app = try await buildApplication(reader: try reader(
+                redis: redis.url, username: "svc-admin-\(UUID().uuidString.prefix(8).lowercased())",
+                extra: ["stack.health.urls": "booking=http://127.0.0.1:9|http://127.0.0.1:9"]
+            ))
+            try await app.test(.router) { client in
+                let reply = try await client.execute(uri: "/api/health", method: .get)
+                #expect(reply.status == .serviceUnavailable)
+                let body = try JSONDecoder().decode(StackHealth.self, from: Data(buffer: reply.body))
+                #expect(body.status == "degraded")
+                #expect(body.services == ["auth": "ok", "booking": "down"])
+            }
+        }
+    }
+
+    @Test(arguments: ["booking", "=http://x", "booking=not a url"]) func aMalformedStackHealthListStopsStartUp(_ value: String) async throws {
+        _ = try await RedisServerProcess.withServer { redis in
+            await #expect(throws: (any Error).self) {
+                _ = try await buildApplication(reader: try reader(redis: redis.url, username: "svc-admin-x", extra: ["stack.health.urls": .init(stringLiteral: value)]))
+            }
+        }
+    }
+
+    struct StackHealth: Decodable {
+        var status: String
+        var services: [String: String]
+    }
+
     struct Token: Decodable {
         var token: String
     }

@@ -90,7 +90,7 @@ def make_user(base, admin_token, prefix, role="user"):
     name = f"{prefix}-{secrets.token_hex(4)}"
     password = "fuzz-" + secrets.token_hex(8)
     created = call("POST", base + "/api/users", admin_token, {"username": name, "password": password, "role": role})
-    return name, password, created.get("user_id") or created["user"]["user_id"]
+    return name, password, created.get("user_id") or created["account"]["user_id"]
 
 
 def own_catalogue(base, admin_token, tag):
@@ -190,7 +190,7 @@ def main():
 
     admin = login(base, admin_name, admin_password)
     admin_token = admin["token"]
-    admin_id = admin["user"]["user_id"]
+    admin_id = admin["account"]["user_id"]
     user_name, user_password, user_id = make_user(base, admin_token, "fuzz-user")
     user_token = login(base, user_name, user_password)["token"]
     session_name, session_password, _ = make_user(base, admin_token, "fuzz-session")

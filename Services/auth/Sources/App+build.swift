@@ -46,6 +46,11 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         }
     )
 
+    let ownHealth = HealthCheck(settings: common, postgres: dependencies.postgres, redis: dependencies.redis)
+    let stackHealth = StackHealthController(targets: try StackHealthController.Targets(reader: reader)) {
+        await ownHealth.report(logger: logger).status
+    }
+
     return buildGuildApplication(
         dependencies,
         keys: .local,
@@ -63,6 +68,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
                 RefreshController(sessions: sessions, issuer: issuer, revoker: revoker, redis: dependencies.redis, grace: settings.refreshGrace).endpoints
             )
             routes.open("/api/discord", discord.endpoints)
+            routes.open("/api", stackHealth.endpoints)
             routes.signedIn("/api/auth", SessionsController(sessions: sessions, revoker: revoker).endpoints)
             routes.signedIn(
                 "/api/users",

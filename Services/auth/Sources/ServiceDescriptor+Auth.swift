@@ -5,7 +5,7 @@ extension ServiceDescriptor {
     public static let auth = ServiceDescriptor(
         name: "auth",
         defaultPort: 8081,
-        routePrefixes: ["/api/auth", "/api/users", "/api/discord"],
+        routePrefixes: ["/api/auth", "/api/users", "/api/discord", "/api/health"],
         migrations: [AuthMigrations.initial, AuthMigrations.discordProfile]
     )
 }

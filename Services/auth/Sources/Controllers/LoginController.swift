@@ -35,7 +35,10 @@ struct LoginController: Sendable {
         var refreshToken: String
         var tokenType = "Bearer"
         var expiresIn: Int
-        var user: UserResponse
+        /// The username, as the HazeBot app reads it.
+        var user: String
+        /// The account, whole.
+        var account: UserResponse
         var role: Role
         var discordId: String?
         var permissions: [String]
@@ -92,7 +95,7 @@ struct LoginController: Sendable {
         let profile = UserResponse(user)
         return LoginResponse(
             token: token, refreshToken: refreshToken, expiresIn: Int(issuer.accessTokenLifetime.seconds),
-            user: profile, role: user.role, discordId: user.discordId, permissions: profile.permissions
+            user: profile.username, account: profile, role: user.role, discordId: user.discordId, permissions: profile.permissions
         )
     }
 }
