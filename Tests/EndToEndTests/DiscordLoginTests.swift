@@ -246,8 +246,6 @@ struct DiscordLoginTests {
             ("code_challenge=\(String(repeating: "a", count: 129))&code_challenge_method=S256", "code_challenge"),
             ("code_challenge=\(String(good.dropLast(3)))%2B%2F%3D&code_challenge_method=S256", "code_challenge"),
             ("code_challenge=\(good)&code_challenge_method=plain", "code_challenge_method"),
-            ("code_challenge=\(good)", "code_challenge_method"),
-            ("code_challenge_method=S256", "code_challenge"),
         ] {
             let reply = try await stack.send(.GET, "/api/discord/auth?platform=android&\(query)")
             #expect(reply.status == 400, "\(query): \(reply.text)")
@@ -278,7 +276,7 @@ struct DiscordLoginTests {
             let login = try await stack.send(.POST, "/api/auth/login", json: ["username": username, "password": "a first passphrase here"])
             #expect(login.status == 200, "\(login.text)")
             let again = try await stack.send(.POST, "/api/users/me/password", token: token, json: ["new_password": "a second passphrase"])
-            #expect(again.status == 400, "with a password set, the current one is required: \(again.text)")
+            #expect(again.status == 403, "with a password set, the current one is required: \(again.text)")
         }
     }
 

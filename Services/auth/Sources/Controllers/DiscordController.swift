@@ -278,19 +278,17 @@ struct DiscordController: Sendable {
         }
     }
 
-    /// An app's own PKCE challenge from `GET /api/discord/auth`: nil when none is given; a 400
-    /// naming the field when it is malformed or its method is not S256 (plain is refused).
+    /// An app's own PKCE challenge from `GET /api/discord/auth`: nil when none is given (a method
+    /// alone binds nothing); a 400 naming the field when it is malformed or its method is not
+    /// S256 (the only one, so also taken when none is named; plain is refused).
     static func appChallenge(_ challenge: String?, method: String?) throws -> String? {
-        guard let challenge else {
-            if method != nil { throw APIError.invalidField("code_challenge", "is required with code_challenge_method") }
-            return nil
-        }
+        guard method == nil || method == "S256" else { throw APIError.invalidField("code_challenge_method", "must be S256") }
+        guard let challenge else { return nil }
         guard (43...128).contains(challenge.utf8.count), challenge.utf8.allSatisfy({ byte in
             (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
         }) else {
             throw APIError.invalidField("code_challenge", "must be 43 to 128 base64url characters (S256: base64url of the verifier's SHA-256)")
         }
-        guard method == "S256" else { throw APIError.invalidField("code_challenge_method", "must be S256") }
         return challenge
     }
 

@@ -16,7 +16,9 @@ extension APIError {
     /// 401, since the caller's token is good (a client must not take it for a logout).
     static let wrongCurrentPassword = APIError(status: 403, code: "invalid_credentials", message: "current_password is not the account's password")
     /// A password change of an account that has a password, without it.
-    static let currentPasswordRequired = APIError.invalidField("current_password", "is required: the account has a password")
+    static let currentPasswordRequired = APIError(
+        status: 403, code: "invalid_credentials", message: "current_password is required: the account has a password"
+    )
     /// The password changed while a change was being checked against the old one.
     static let passwordChangedMeanwhile = APIError.conflict("password_changed", "the password was changed meanwhile; try again with the new one")
     /// No session with that id that the caller may see.

@@ -162,18 +162,24 @@ struct TicketRepository: Sendable {
 
     // MARK: Writing
 
+    /// Refuses a ticket more for `owner` past the desk's open-ticket limit. Counting takes a lock
+    /// per user until the transaction ends, so two tickets opened (or reopened) at once cannot
+    /// both pass the limit.
+    private static func belowOpenLimit(_ owner: UUID, settings: DeskSettings, on connection: PostgresConnection, logger: Logger) async throws {
+        _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext('tickets:open'), hashtext(\(owner.uuidString)))", logger: logger)
+        let open = try await connection.query(
+            "SELECT count(*)::int FROM tickets WHERE user_id = \(owner) AND status = 'open'", logger: logger
+        ).decode(Int.self).first { _ in true } ?? 0
+        guard open < settings.maxOpenPerUser else { throw APIError.tooManyOpenTickets(settings.maxOpenPerUser) }
+    }
+
     /// Opens a ticket with its first message; refused past the open-ticket limit.
     func open(by author: Author, subject: String, category: String, message: String, logger: Logger) async throws -> Ticket {
         try await database.transaction(logger: logger) { connection in
-            // Counting and inserting under one lock per user: two tickets opened at once cannot both pass the limit.
-            _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext('tickets:open'), hashtext(\(author.id.uuidString)))", logger: logger)
             let settings = try await Self.settings(on: connection, logger: logger)
             guard settings.enabled else { throw APIError.ticketsDisabled }
             guard settings.categories.contains(category) else { throw APIError.unknownCategory(settings.categories) }
-            let open = try await connection.query(
-                "SELECT count(*)::int FROM tickets WHERE user_id = \(author.id) AND status = 'open'", logger: logger
-            ).decode(Int.self).first { _ in true } ?? 0
-            guard open < settings.maxOpenPerUser else { throw APIError.tooManyOpenTickets(settings.maxOpenPerUser) }
+            try await Self.belowOpenLimit(author.id, settings: settings, on: connection, logger: logger)
 
             let id = UUID.timeOrdered()
             _ = try await connection.query(
@@ -320,12 +326,7 @@ struct TicketRepository: Sendable {
     ) async throws -> Ticket? {
         try await database.transaction(logger: logger) { connection in
             if let owner {
-                _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext('tickets:open'), hashtext(\(owner.uuidString)))", logger: logger)
-                let settings = try await Self.settings(on: connection, logger: logger)
-                let open = try await connection.query(
-                    "SELECT count(*)::int FROM tickets WHERE user_id = \(owner) AND status = 'open'", logger: logger
-                ).decode(Int.self).first { _ in true } ?? 0
-                guard open < settings.maxOpenPerUser else { throw APIError.tooManyOpenTickets(settings.maxOpenPerUser) }
+                try await Self.belowOpenLimit(owner, settings: try await Self.settings(on: connection, logger: logger), on: connection, logger: logger)
             }
             let changed = try await connection.query(
                 """
