@@ -177,10 +177,8 @@ public final class EngineSession: Sendable {
         case .waiting: return nil
         case .complete(let pending):
             // An acknowledgement of the client's: the server asks for none, so it answers nothing.
-            guard pending.packet.kind == .binaryEvent, let socket = state.withLock({ $0.socket }),
-                case .array(let arguments)? = pending.packet.payload, case .string(let name)? = arguments.first
-            else { return nil }
-            await socket.event(name, arguments: Array(arguments.dropFirst()), attachments: pending.attachments, ack: pending.packet.id)
+            guard pending.packet.kind == .binaryEvent, let socket = state.withLock({ $0.socket }), let event = pending.packet.event else { return nil }
+            await socket.event(event.name, arguments: event.arguments, attachments: pending.attachments, ack: pending.packet.id)
             return nil
         }
     }
@@ -211,17 +209,11 @@ public final class EngineSession: Sendable {
             await socket?.disconnect()
         case .event:
             guard let socket = state.withLock({ $0.socket }) else { return violation("an EVENT before CONNECT") }
-            guard case .array(let arguments)? = packet.payload, case .string(let name)? = arguments.first else {
-                return violation("an EVENT whose payload is not [\"name\", ...]")
-            }
-            await socket.event(name, arguments: Array(arguments.dropFirst()), attachments: [], ack: packet.id)
+            guard let event = packet.event else { return violation("an EVENT whose payload is not [\"name\", ...]") }
+            await socket.event(event.name, arguments: event.arguments, attachments: [], ack: packet.id)
         case .binaryEvent, .binaryAck:
             guard connected else { return violation("a binary packet before CONNECT") }
-            if packet.kind == .binaryEvent {
-                guard case .array(let arguments)? = packet.payload, case .string? = arguments.first else {
-                    return violation("a BINARY_EVENT whose payload is not [\"name\", ...]")
-                }
-            }
+            if packet.kind == .binaryEvent, packet.event == nil { return violation("a BINARY_EVENT whose payload is not [\"name\", ...]") }
             guard (1...SocketIOPacket.maxAttachments).contains(packet.attachments) else {
                 return violation("a binary packet with \(packet.attachments) attachments (1 to \(SocketIOPacket.maxAttachments))")
             }

@@ -133,6 +133,12 @@ public struct SocketIOPacket: Sendable, Equatable {
 }
 
 extension SocketIOPacket {
+    /// An event's name and the arguments after it, when the payload is `["name", ...]`.
+    public var event: (name: String, arguments: [JSONValue])? {
+        guard case .array(let items)? = payload, case .string(let name)? = items.first else { return nil }
+        return (name, Array(items.dropFirst()))
+    }
+
     /// The attachment numbers the payload's placeholders (`{"_placeholder":true,"num":n}`) name,
     /// in the order they appear.
     public var placeholders: [Int] {

@@ -149,10 +149,7 @@ struct DiscordController: Sendable {
             context.logger.warning("Discord login failed", metadata: ["error": "\(error)"])
             return Self.redirect(to: returnURL, fragment: ["error": "discord_unavailable"])
         }
-        let linked = try await account(for: profile, logger: context.logger)
-        let user = try await users.refreshDiscordProfile(
-            of: linked.id, username: profile.username, avatar: Self.avatarURL(of: profile), logger: context.logger
-        ) ?? linked
+        let user = try await account(for: profile, logger: context.logger)
         guard !user.disabled else { return Self.redirect(to: returnURL, fragment: ["error": "account_disabled"]) }
 
         let loginCode = TokenIssuer.newRefreshToken()
@@ -244,18 +241,24 @@ struct DiscordController: Sendable {
         profile.avatar.map { "https://cdn.discordapp.com/avatars/\(profile.id)/\($0).png" }
     }
 
-    /// The account linked to this Discord user, created on first login.
+    /// The account linked to this Discord user, with its Discord name and avatar as Discord says
+    /// them now: created with them on first login, refreshed on every later one.
     private func account(for profile: DiscordUser, logger: Logger) async throws -> User {
-        if let user = try await users.find(discordId: profile.id, logger: logger) { return user }
         let avatar = Self.avatarURL(of: profile)
+        func refreshed(_ user: User) async throws -> User {
+            try await users.refreshDiscordProfile(of: user.id, username: profile.username, avatar: avatar, logger: logger) ?? user
+        }
+        if let user = try await users.find(discordId: profile.id, logger: logger) { return try await refreshed(user) }
         let base = String(profile.username.filter { $0.isLetter || $0.isNumber || "._-".contains($0) }.prefix(24))
         let candidates = [base, "\(base)-\(profile.id.suffix(4))", "\(base)-\(profile.id.suffix(8))", "discord-\(profile.id)"]
         for name in candidates where name.count >= 3 {
             do {
-                return try await users.create(username: name, passwordHash: nil, role: .user, discordId: profile.id, avatar: avatar, logger: logger)
+                return try await users.create(
+                    username: name, passwordHash: nil, role: .user, discordId: profile.id, discordUsername: profile.username, avatar: avatar, logger: logger
+                )
             } catch let error as APIError where error == .usernameTaken {
                 // The name is taken (or a concurrent first login linked the id): look again, then try the next name.
-                if let user = try await users.find(discordId: profile.id, logger: logger) { return user }
+                if let user = try await users.find(discordId: profile.id, logger: logger) { return try await refreshed(user) }
             }
         }
         throw APIError.conflict("username_taken", "no free username for this Discord account")

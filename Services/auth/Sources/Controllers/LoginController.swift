@@ -50,9 +50,7 @@ struct LoginController: Sendable {
     @Sendable func login(request: Request, context: GuildRequestContext) async throws -> EditedResponse<LoginResponse> {
         let body = try await request.decodeJSON(as: LoginRequest.self, context: context)
         guard !body.username.isEmpty, body.username.count <= 64 else { throw APIError.invalidField("username", "must be 1 to 64 characters") }
-        guard (1...PasswordHasher.maxLength).contains(body.password.unicodeScalars.count) else {
-            throw APIError.invalidField("password", "must be 1 to \(PasswordHasher.maxLength) characters")
-        }
+        try PasswordHasher.checkPresented(body.password, field: "password")
         let platform = body.platform ?? "web"
         guard ["web", "android", "ios"].contains(platform) else { throw APIError.invalidField("platform", "must be web, android or ios") }
 

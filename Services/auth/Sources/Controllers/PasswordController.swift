@@ -31,9 +31,7 @@ struct PasswordController: Sendable {
 
     @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> Response {
         let body = try await request.decodeJSON(as: ChangeRequest.self, context: context)
-        if let current = body.currentPassword, !(1...PasswordHasher.maxLength).contains(current.unicodeScalars.count) {
-            throw APIError.invalidField("current_password", "must be 1 to \(PasswordHasher.maxLength) characters")
-        }
+        if let current = body.currentPassword { try PasswordHasher.checkPresented(current, field: "current_password") }
         guard let session = UUID(uuidString: context.identity.sessionId) else { throw APIError.unauthorized() }
         guard let user = try await users.find(id: context.caller.userId, logger: context.logger) else { throw APIError.userNotFound }
         if let reason = PasswordHasher.validate(body.newPassword, username: user.username) { throw APIError.invalidField("new_password", reason) }

@@ -4,7 +4,6 @@ import Foundation
 import GuildCore
 import GuildServiceKit
 import Hummingbird
-import Synchronization
 
 /// `GET /api/health` (public): the whole stack's health in one answer, as the HazeBot app's
 /// health route gives it — `{status, timestamp, services: {auth: "ok", booking: "ok", …}}`,
@@ -46,20 +45,13 @@ struct StackHealthController: Sendable {
     let targets: Targets
     /// This service's own health (auth answers for itself without a request).
     let own: @Sendable () async -> String
-    private let last = LastAnswer()
-
-    /// The latest answer and when it was made.
-    final class LastAnswer: Sendable {
-        let value = Mutex<(answer: Answer, at: ContinuousClock.Instant)?>(nil)
-    }
+    /// One answer for everyone for a second.
+    private let recent = RecentAnswer<Answer>(lifetime: .seconds(1))
 
     init(targets: Targets, own: @escaping @Sendable () async -> String) {
         self.targets = targets
         self.own = own
     }
-
-    /// How long one answer is given again.
-    static let reuse: Duration = .seconds(1)
 
     var endpoints: RouteCollection<GuildRequestContext> {
         let routes = RouteCollection(context: GuildRequestContext.self)
@@ -76,7 +68,10 @@ struct StackHealthController: Sendable {
     }
 
     private func current() async -> Answer {
-        if let known = last.value.withLock({ $0 }), known.at.duration(to: .now) < Self.reuse { return known.answer }
+        await recent.value { await ask() }
+    }
+
+    private func ask() async -> Answer {
         var services = ["auth": await own()]
         await withTaskGroup(of: (String, String).self) { group in
             for (name, urls) in targets.services where name != "auth" {
@@ -84,9 +79,7 @@ struct StackHealthController: Sendable {
             }
             for await (name, status) in group { services[name] = status }
         }
-        let answer = Answer(status: services.values.allSatisfy { $0 == "ok" } ? "ok" : "degraded", timestamp: Date(), services: services)
-        last.value.withLock { $0 = (answer, .now) }
-        return answer
+        return Answer(status: services.values.allSatisfy { $0 == "ok" } ? "ok" : "degraded", timestamp: Date(), services: services)
     }
 
     /// `ok` when every replica says ok, `down` when none answers ok, `degraded` otherwise.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GuildCore
 import HummingbirdBcrypt
 import NIOPosix
 
@@ -54,6 +55,14 @@ struct PasswordHasher: Sendable {
 
     /// The longest password, in characters (Unicode code points, as JSON Schema counts them).
     static let maxLength = 128
+
+    /// A password presented to be checked (a login's, a change's current one): 1 to
+    /// ``maxLength`` characters, else a 400 naming `field`.
+    static func checkPresented(_ password: String, field: String) throws {
+        guard (1...maxLength).contains(password.unicodeScalars.count) else {
+            throw APIError.invalidField(field, "must be 1 to \(maxLength) characters")
+        }
+    }
 
     /// Why `password` may not be the password of `username`; nil when it may.
     static func validate(_ password: String, username: String) -> String? {

@@ -62,10 +62,15 @@ struct UserRepository: Sendable {
         }
     }
 
-    func create(username: String, passwordHash: String?, role: Role, discordId: String?, avatar: String?, logger: Logger) async throws -> User {
+    func create(
+        username: String, passwordHash: String?, role: Role, discordId: String?, discordUsername: String? = nil, avatar: String?, logger: Logger
+    ) async throws -> User {
         do {
             return try await database.transaction(logger: logger) { connection in
-                try await Self.insert(username: username, passwordHash: passwordHash, role: role, discordId: discordId, avatar: avatar, on: connection, logger: logger)
+                try await Self.insert(
+                    username: username, passwordHash: passwordHash, role: role, discordId: discordId, discordUsername: discordUsername, avatar: avatar,
+                    on: connection, logger: logger
+                )
             }
         } catch where DatabaseErrors.sqlState(error) == "23505" {
             throw APIError.usernameTaken
@@ -85,12 +90,13 @@ struct UserRepository: Sendable {
 
     /// Adds the user and its `auth.user_created` event.
     private static func insert(
-        username: String, passwordHash: String?, role: Role, discordId: String?, avatar: String?, on connection: PostgresConnection, logger: Logger
+        username: String, passwordHash: String?, role: Role, discordId: String?, discordUsername: String? = nil, avatar: String?,
+        on connection: PostgresConnection, logger: Logger
     ) async throws -> User {
         let rows = try await connection.query(
             """
-            INSERT INTO users (id, username, password_hash, role, discord_id, avatar)
-            VALUES (\(UUID()), \(username), \(passwordHash), \(role.rawValue), \(discordId), \(avatar))
+            INSERT INTO users (id, username, password_hash, role, discord_id, discord_username, avatar)
+            VALUES (\(UUID()), \(username), \(passwordHash), \(role.rawValue), \(discordId), \(discordUsername), \(avatar))
             RETURNING \(unescaped: columns)
             """,
             logger: logger

@@ -2,7 +2,6 @@ import Configuration
 import Foundation
 import GuildServiceKit
 import ServiceLifecycle
-import Synchronization
 
 /// notify's link to the community's bot (`BOT_INTERNAL_URL`): the messages it sends members, and
 /// the bot's reachability in health (`bot: reachable|unreachable|not configured`), which never
@@ -37,17 +36,14 @@ struct BotLink: Sendable {
 }
 
 /// The bot's health, asked at most once every few seconds so a busy health check does not load it.
-final class BotProbe: Sendable {
+struct BotProbe: Sendable {
     private let bot: BotClient
-    private let last = Mutex<(status: String, at: ContinuousClock.Instant)?>(nil)
+    private let recent = RecentAnswer<String>(lifetime: .seconds(2))
 
     init(bot: BotClient) { self.bot = bot }
 
     func status() async -> String {
-        if let known = last.withLock({ $0 }), known.at.duration(to: .now) < .seconds(2) { return known.status }
-        let status = await bot.isHealthy(timeout: .seconds(1)) ? "reachable" : "unreachable"
-        last.withLock { $0 = (status, .now) }
-        return status
+        await recent.value { await bot.isHealthy(timeout: .seconds(1)) ? "reachable" : "unreachable" }
     }
 }
 

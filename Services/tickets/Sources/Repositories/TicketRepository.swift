@@ -64,10 +64,13 @@ struct TicketRepository: Sendable {
 
     // MARK: Reading
 
-    private typealias TicketRow = (
-        UUID, UUID, String, String, String, String, UUID?, String?, Date, Date?,
-        UUID?, UUID?, String?, String?, String?, Date?, Bool?, Int
-    )
+    /// The columns of `tickets_seen_by` a ``Ticket`` shows (the newest message: its text and time).
+    private static let ticketColumns = """
+        ticket_id, user_id, user_name, subject, category, status, claimed_by, claimed_by_name, created_at, closed_at,
+        last_content, last_at, unread_count
+        """
+
+    private typealias TicketRow = (UUID, UUID, String, String, String, String, UUID?, String?, Date, Date?, String?, Date?, Int)
 
     private static func tickets(_ rows: PostgresRowSequence) async throws -> [Ticket] {
         var tickets: [Ticket] = []
@@ -75,8 +78,8 @@ struct TicketRepository: Sendable {
             tickets.append(
                 Ticket(
                     ticketId: row.0, userId: row.1, userName: row.2, subject: row.3, category: row.4, status: Ticket.Status(rawValue: row.5) ?? .closed,
-                    claimedBy: row.6, claimedByName: row.7, createdAt: row.8, closedAt: row.9,
-                    lastMessage: row.10 == nil ? nil : row.14, lastMessageAt: row.10 == nil ? nil : row.15, unreadCount: row.17
+                    claimedBy: row.6, claimedByName: row.7, createdAt: row.8, closedAt: row.9, lastMessage: row.10, lastMessageAt: row.11,
+                    unreadCount: row.12
                 )
             )
         }
@@ -87,7 +90,7 @@ struct TicketRepository: Sendable {
     func list(reader: Caller, status: Ticket.Status?, after cursor: UUID?, limit: Int, logger: Logger) async throws -> [Ticket] {
         let owner: UUID? = reader.isStaff ? nil : reader.userId
         let filter: PostgresQuery = """
-            SELECT * FROM tickets_seen_by(\(reader.userId))
+            SELECT \(unescaped: Self.ticketColumns) FROM tickets_seen_by(\(reader.userId))
             WHERE (\(owner)::uuid IS NULL OR user_id = \(owner)) AND (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
               AND (\(cursor)::uuid IS NULL OR ticket_id < \(cursor))
             ORDER BY ticket_id DESC LIMIT \(limit)
@@ -105,7 +108,9 @@ struct TicketRepository: Sendable {
     }
 
     static func ticket(_ id: UUID, reader: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Ticket? {
-        try await tickets(try await connection.query("SELECT * FROM tickets_seen_by(\(reader)) WHERE ticket_id = \(id)", logger: logger)).first
+        try await tickets(try await connection.query(
+            "SELECT \(unescaped: ticketColumns) FROM tickets_seen_by(\(reader)) WHERE ticket_id = \(id)", logger: logger
+        )).first
     }
 
     /// The owner and state of a ticket.
