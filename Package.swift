@@ -46,9 +46,10 @@ let package = Package(
         .target(
             name: "GuildRedis",
             dependencies: [
-                "CHiredis",
-                .product(name: "NIOPosix", package: "swift-nio"),
+                "CHiredis", "GuildConcurrency",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/GuildRedis"
@@ -56,10 +57,11 @@ let package = Package(
         .target(
             name: "GuildPostgres",
             dependencies: [
-                "GuildConcurrency",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "GuildConcurrency", "GuildCore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/GuildPostgres"
@@ -68,17 +70,17 @@ let package = Package(
             name: "GuildMigrations",
             dependencies: [
                 "GuildPostgres",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Shared/GuildMigrations"
         ),
         .target(
             name: "GuildEvents",
             dependencies: [
-                "GuildCore", "GuildConcurrency", "GuildRedis", "GuildMigrations", "GuildPostgres",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "GuildConcurrency", "GuildCore", "GuildMigrations", "GuildPostgres", "GuildRedis",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/GuildEvents"
@@ -91,23 +93,38 @@ let package = Package(
             ],
             path: "Shared/GuildAuth"
         ),
+        // The clients of other parties: auth's private listener (users, revocations, JWKS) and the bot.
+        .target(
+            name: "GuildClients",
+            dependencies: [
+                "GuildAuth", "GuildConcurrency", "GuildCore", "GuildRedis",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared/GuildClients"
+        ),
+        // Building a service: its application, settings, lifecycle and HTTP edge.
         .target(
             name: "GuildServiceKit",
             dependencies: [
-                "GuildCore", "GuildConcurrency", "GuildAuth", "GuildRedis", "GuildMigrations", "GuildEvents", "GuildPostgres",
+                "GuildAuth", "GuildClients", "GuildConcurrency", "GuildCore", "GuildEvents", "GuildMigrations", "GuildPostgres", "GuildRedis",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Shared/GuildServiceKit"
         ),
@@ -119,8 +136,8 @@ let package = Package(
                 "GuildCore", "GuildServiceKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Shared/GuildLive"
@@ -130,20 +147,21 @@ let package = Package(
         .target(
             name: "AuthService",
             dependencies: [
-                "GuildServiceKit", "GuildAuth", "GuildCore", "GuildRedis", "GuildEvents", "GuildMigrations",
+                "GuildAuth", "GuildClients", "GuildConcurrency", "GuildCore", "GuildEvents", "GuildMigrations", "GuildPostgres", "GuildRedis", "GuildServiceKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/auth/Sources"
         ),
@@ -151,11 +169,11 @@ let package = Package(
         .target(
             name: "BookingService",
             dependencies: [
-                "GuildServiceKit", "GuildCore", "GuildEvents", "GuildMigrations",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "GuildClients", "GuildCore", "GuildEvents", "GuildMigrations", "GuildPostgres", "GuildServiceKit",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/booking/Sources"
@@ -164,12 +182,12 @@ let package = Package(
         .target(
             name: "TicketsService",
             dependencies: [
-                "GuildServiceKit", "GuildCore", "GuildEvents", "GuildMigrations",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "GuildClients", "GuildCore", "GuildEvents", "GuildMigrations", "GuildPostgres", "GuildServiceKit",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/tickets/Sources"
@@ -178,13 +196,13 @@ let package = Package(
         .target(
             name: "LevelingService",
             dependencies: [
-                "GuildServiceKit", "GuildCore", "GuildEvents", "GuildMigrations", "GuildRedis",
-                .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "GuildClients", "GuildConcurrency", "GuildCore", "GuildEvents", "GuildMigrations", "GuildPostgres", "GuildRedis", "GuildServiceKit",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/leveling/Sources"
         ),
@@ -192,18 +210,18 @@ let package = Package(
         .target(
             name: "NotifyService",
             dependencies: [
-                "GuildServiceKit", "GuildAuth", "GuildCore", "GuildEvents", "GuildMigrations", "GuildRedis", "GuildLive",
+                "GuildAuth", "GuildClients", "GuildConcurrency", "GuildCore", "GuildEvents", "GuildLive", "GuildMigrations", "GuildPostgres", "GuildRedis", "GuildServiceKit",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Configuration", package: "swift-configuration"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Services/notify/Sources"
         ),
@@ -212,7 +230,9 @@ let package = Package(
         // The list of services, for the tools and tests that work through all of them.
         .target(
             name: "GuildStack",
-            dependencies: ["AuthService", "BookingService", "TicketsService", "LevelingService", "NotifyService", "GuildServiceKit"],
+            dependencies: [
+                "AuthService", "BookingService", "GuildServiceKit", "LevelingService", "NotifyService", "TicketsService",
+            ],
             path: "Services/Stack"
         ),
 
@@ -220,10 +240,10 @@ let package = Package(
         .executableTarget(
             name: "GuildCtl",
             dependencies: [
-                "GuildStack", "AuthService", "GuildServiceKit",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "AuthService", "GuildPostgres", "GuildServiceKit", "GuildStack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tools/guildctl"
         ),
@@ -232,62 +252,63 @@ let package = Package(
         .target(
             name: "GuildTestSupport",
             dependencies: [
-                "GuildServiceKit", "GuildMigrations",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "GuildMigrations", "GuildServiceKit",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             path: "Tests/GuildTestSupport"
         ),
         .testTarget(
             name: "SharedTests",
             dependencies: [
-                "GuildServiceKit", "GuildTestSupport", "GuildEvents", "GuildRedis", "GuildAuth", "GuildMigrations", "GuildCore", "GuildConcurrency",
+                "GuildAuth", "GuildConcurrency", "GuildCore", "GuildEvents", "GuildMigrations", "GuildRedis", "GuildServiceKit", "GuildTestSupport",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(
             name: "LiveTests",
-            dependencies: ["GuildLive", "GuildCore"]
+            dependencies: [
+                "GuildCore", "GuildLive",
+            ]
         ),
         .testTarget(
             name: "ServiceTests",
             dependencies: [
-                "AuthService", "BookingService", "TicketsService", "LevelingService", "NotifyService", "GuildStack", "GuildLive",
-                "GuildServiceKit", "GuildTestSupport", "GuildCore", "GuildMigrations", "GuildPostgres", "GuildConcurrency", "GuildAuth", "GuildRedis",
+                "AuthService", "BookingService", "GuildAuth", "GuildClients", "GuildConcurrency", "GuildCore", "GuildLive", "GuildMigrations", "GuildPostgres", "GuildRedis", "GuildServiceKit", "GuildStack", "GuildTestSupport", "LevelingService", "NotifyService", "TicketsService",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "GuildCore", "GuildConcurrency", "GuildTestSupport", "GuildServiceKit", "GuildEvents", "GuildRedis", "GuildStack", "GuildAuth",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
+                "GuildAuth", "GuildClients", "GuildConcurrency", "GuildCore", "GuildEvents", "GuildPostgres", "GuildRedis", "GuildServiceKit", "GuildStack", "GuildTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
-                .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
     ]

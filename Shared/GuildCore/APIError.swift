@@ -119,3 +119,10 @@ public struct ErrorBody: Codable, Sendable, Equatable {
     /// Creates the body.
     public init(error: Detail) { self.error = error }
 }
+
+/// A service's domain error, refused for a reason the contract names: the HTTP edge answers it
+/// as ``apiError``. Repositories and rules throw these; the mapping lives beside the routes.
+public protocol APIErrorConvertible: Error {
+    /// The contract's error for it.
+    var apiError: APIError { get }
+}

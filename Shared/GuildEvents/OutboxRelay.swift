@@ -52,44 +52,31 @@ public struct OutboxRelay: Service {
     /// Holds one connection listening on the schema's ``Outbox/channel(for:)`` and signals `wake` for each
     /// notification; after losing it, listens again with backoff.
     private func listen(_ wake: WakeSignal) async {
-        var backoff = Duration.milliseconds(200)
-        while !Task.isCancelled {
-            do {
-                try await postgres.lease { connection in
-                    let schema = try await connection.query("SELECT current_schema()", logger: logger).decode(String.self).first { _ in true } ?? "public"
-                    try await connection.listen(on: Outbox.channel(for: schema)) { notifications in
-                        backoff = .milliseconds(200)
-                        wake.signal()  // whatever was written while not listening
-                        for try await _ in notifications { wake.signal() }
-                    }
+        await repeatUntilCancelled(failed: { error, wait in
+            logger.debug("outbox relay stopped listening; listening again", metadata: ["error": "\(error)", "retry_in": "\(wait)"])
+        }) { backoff in
+            try await postgres.lease { connection in
+                let schema = try await connection.query("SELECT current_schema()", logger: logger).decode(String.self).first { _ in true } ?? "public"
+                try await connection.listen(on: Outbox.channel(for: schema)) { notifications in
+                    backoff.reset()
+                    wake.signal()  // whatever was written while not listening
+                    for try await _ in notifications { wake.signal() }
                 }
-            } catch {
-                if Task.isCancelled { return }
-                logger.debug("outbox relay stopped listening; listening again", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
             }
-            try? await Task.sleep(for: backoff)
-            backoff = min(backoff * 2, .seconds(5))
+            await backoff.pause()  // the listening connection ended
         }
     }
 
     private func relayLoop(_ wake: WakeSignal) async {
-        var backoff = Duration.milliseconds(200)
         var ticks = 0
-        while !Task.isCancelled {
-            do {
-                let relayed = try await relayBatch()
-                backoff = .milliseconds(200)
-                ticks += 1
-                if ticks % 3000 == 0 { try await pruneRelayed() }
-                if relayed < batchSize { await wake.wait(upTo: idleInterval) }
-            } catch is CancellationError {
-                return
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("outbox relay waiting for its dependencies", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
+        await repeatUntilCancelled(failed: { error, wait in
+            logger.warning("outbox relay waiting for its dependencies", metadata: ["error": "\(error)", "retry_in": "\(wait)"])
+        }) { backoff in
+            let relayed = try await relayBatch()
+            backoff.reset()
+            ticks += 1
+            if ticks % 3000 == 0 { try await pruneRelayed() }
+            if relayed < batchSize { await wake.wait(upTo: idleInterval) }
         }
     }
 

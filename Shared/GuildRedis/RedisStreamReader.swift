@@ -1,3 +1,4 @@
+import GuildConcurrency
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -51,57 +52,51 @@ public struct RedisStreamReader: Service {
     }
 
     private func readLoop(on thread: NIOThreadPool) async {
-        var backoff = Duration.milliseconds(100)
-        while !Task.isCancelled {
-            do {
-                let connection = try await thread.runIfActive { [configuration, stream, group] in
-                    let connection = try RedisConnection(configuration: configuration)
-                    do {
-                        _ = try connection.command(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"])
-                    } catch RedisError.server(let message) where message.hasPrefix("BUSYGROUP") {
-                        // The group exists already: carry on from where it is.
-                    }
-                    return connection
+        await repeatUntilCancelled(backoff: Backoff(initial: .milliseconds(100)), failed: { error, wait in
+            logger.warning("stream reader lost Redis; retrying", metadata: ["error": "\(error)", "retry_in": "\(wait)"])
+        }) { backoff in
+            let connection = try await thread.runIfActive { [configuration, stream, group] in
+                let connection = try RedisConnection(configuration: configuration)
+                do {
+                    _ = try connection.command(["XGROUP", "CREATE", stream, group, "0", "MKSTREAM"])
+                } catch RedisError.server(let message) where message.hasPrefix("BUSYGROUP") {
+                    // The group exists already: carry on from where it is.
                 }
-                backoff = .milliseconds(100)
-                var backlog = true
-                var lastClaim = ContinuousClock.now
-                while !Task.isCancelled {
-                    if lastClaim.duration(to: .now) > .seconds(30) {
-                        lastClaim = .now
-                        let claimed = try await thread.runIfActive { [stream, group, consumer] in
-                            try connection.command(["XAUTOCLAIM", stream, group, consumer, "60000", "0-0", "COUNT", "100"])
-                        }
-                        if claimed.elements.count >= 2, !claimed.elements[1].elements.isEmpty { backlog = true }
+                return connection
+            }
+            backoff.reset()
+            var backlog = true
+            var lastClaim = ContinuousClock.now
+            while !Task.isCancelled {
+                if lastClaim.duration(to: .now) > .seconds(30) {
+                    lastClaim = .now
+                    let claimed = try await thread.runIfActive { [stream, group, consumer] in
+                        try connection.command(["XAUTOCLAIM", stream, group, consumer, "60000", "0-0", "COUNT", "100"])
                     }
-                    // The backlog (own pending entries, id 0) first; then new entries (id >), blocking up to a second.
-                    let reply = try await thread.runIfActive { [stream, group, consumer, backlog] in
-                        backlog
-                            ? try connection.command(["XREADGROUP", "GROUP", group, consumer, "COUNT", "100", "STREAMS", stream, "0"])
-                            : try connection.command(["XREADGROUP", "GROUP", group, consumer, "COUNT", "100", "BLOCK", "1000", "STREAMS", stream, ">"])
-                    }
-                    let entries = Self.entries(in: reply)
-                    var failed = false
-                    for entry in entries {
-                        if await handler(entry) {
-                            _ = try await thread.runIfActive { [stream, group] in try connection.command(["XACK", stream, group, entry.id]) }
-                        } else {
-                            failed = true
-                        }
-                    }
-                    if failed {
-                        // Leave the failed entries pending and come back to them after a pause.
-                        backlog = true
-                        try await Task.sleep(for: .seconds(1))
-                    } else if backlog && entries.isEmpty {
-                        backlog = false
+                    if claimed.elements.count >= 2, !claimed.elements[1].elements.isEmpty { backlog = true }
+                }
+                // The backlog (own pending entries, id 0) first; then new entries (id >), blocking up to a second.
+                let reply = try await thread.runIfActive { [stream, group, consumer, backlog] in
+                    backlog
+                        ? try connection.command(["XREADGROUP", "GROUP", group, consumer, "COUNT", "100", "STREAMS", stream, "0"])
+                        : try connection.command(["XREADGROUP", "GROUP", group, consumer, "COUNT", "100", "BLOCK", "1000", "STREAMS", stream, ">"])
+                }
+                let entries = Self.entries(in: reply)
+                var failed = false
+                for entry in entries {
+                    if await handler(entry) {
+                        _ = try await thread.runIfActive { [stream, group] in try connection.command(["XACK", stream, group, entry.id]) }
+                    } else {
+                        failed = true
                     }
                 }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("stream reader lost Redis; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                if failed {
+                    // Leave the failed entries pending and come back to them after a pause.
+                    backlog = true
+                    try await Task.sleep(for: .seconds(1))
+                } else if backlog && entries.isEmpty {
+                    backlog = false
+                }
             }
         }
     }

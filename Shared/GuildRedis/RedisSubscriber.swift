@@ -1,3 +1,4 @@
+import GuildConcurrency
 import Logging
 import NIOPosix
 import ServiceLifecycle
@@ -54,31 +55,25 @@ public struct RedisSubscriber: Service {
     }
 
     private func receiveLoop(on thread: NIOThreadPool) async {
-        var backoff = Duration.milliseconds(100)
-        while !Task.isCancelled {
-            do {
-                let connection = try await thread.runIfActive { [configuration, channels] in
-                    let connection = try RedisConnection(configuration: configuration)
-                    _ = try connection.command(["SUBSCRIBE"] + channels)
-                    // One confirmation per channel; the first came back as the command's reply.
-                    for _ in 1..<channels.count { _ = try connection.readReply() }
-                    return connection
+        await repeatUntilCancelled(backoff: Backoff(initial: .milliseconds(100)), failed: { error, wait in
+            logger.warning("subscriber lost Redis; retrying", metadata: ["error": "\(error)", "retry_in": "\(wait)"])
+        }) { backoff in
+            let connection = try await thread.runIfActive { [configuration, channels] in
+                let connection = try RedisConnection(configuration: configuration)
+                _ = try connection.command(["SUBSCRIBE"] + channels)
+                // One confirmation per channel; the first came back as the command's reply.
+                for _ in 1..<channels.count { _ = try connection.readReply() }
+                return connection
+            }
+            logger.info("subscribed", metadata: ["channels": "\(channels.joined(separator: ","))"])
+            backoff.reset()
+            await onSubscribed()
+            while !Task.isCancelled {
+                guard let reply = try await thread.runIfActive({ try connection.pollReply(milliseconds: 250) }) else { continue }
+                let parts = reply.elements
+                if parts.count == 3, parts[0].string == "message", let channel = parts[1].string, let payload = parts[2].string {
+                    await onMessage(RedisMessage(channel: channel, payload: payload))
                 }
-                logger.info("subscribed", metadata: ["channels": "\(channels.joined(separator: ","))"])
-                backoff = .milliseconds(100)
-                await onSubscribed()
-                while !Task.isCancelled {
-                    guard let reply = try await thread.runIfActive({ try connection.pollReply(milliseconds: 250) }) else { continue }
-                    let parts = reply.elements
-                    if parts.count == 3, parts[0].string == "message", let channel = parts[1].string, let payload = parts[2].string {
-                        await onMessage(RedisMessage(channel: channel, payload: payload))
-                    }
-                }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("subscriber lost Redis; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
             }
         }
     }

@@ -19,7 +19,7 @@ extension APIError: HTTPResponseError {
 
     /// The JSON error body of the contract.
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let requestId = (context as? GuildRequestContext)?.requestId ?? (context as? AuthenticatedContext)?.requestId
+        let requestId = (context as? any IdentifiedRequestContext)?.requestId
         return errorResponse(requestId: requestId)
     }
 

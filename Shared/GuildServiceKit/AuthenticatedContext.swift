@@ -3,8 +3,30 @@ import GuildAuth
 import GuildCore
 import Hummingbird
 
-/// The context of routes that need a signed-in user: a request without a valid token never reaches them.
-public struct AuthenticatedContext: ChildRequestContext {
+/// Who may call a group of signed-in routes, decided once, when the request's context is made.
+public protocol Admission: Sendable {
+    /// True when a caller with `role` may call the group's routes.
+    static func admits(_ role: Role) -> Bool
+}
+
+/// Every signed-in caller.
+public enum AnySignedIn: Admission {
+    public static func admits(_ role: Role) -> Bool { true }
+}
+
+/// Staff: admins and moderators.
+public enum StaffOnly: Admission {
+    public static func admits(_ role: Role) -> Bool { role.isStaff }
+}
+
+/// Admins.
+public enum AdminOnly: Admission {
+    public static func admits(_ role: Role) -> Bool { role == .admin }
+}
+
+/// The context of routes that need a signed-in user: a request without a valid token never
+/// reaches them (401), nor one whose role the group does not admit (403).
+public struct SignedInContext<Admitted: Admission>: ChildRequestContext, IdentifiedRequestContext {
     /// Hummingbird's own storage.
     public var coreContext: CoreRequestContextStorage
     /// The request id.
@@ -14,10 +36,12 @@ public struct AuthenticatedContext: ChildRequestContext {
     /// The caller: user id and role.
     public var caller: Caller
 
-    /// Fails with 401 when the parent context has no verified caller.
+    /// Fails with 401 when the parent context has no verified caller, 403 when `Admitted` does
+    /// not admit the caller's role.
     public init(context: GuildRequestContext) throws {
         guard let identity = context.identity else { throw APIError.unauthorized() }
         guard let userId = UUID(uuidString: identity.userId) else { throw APIError.unauthorized("the token does not name a user") }
+        guard Admitted.admits(identity.role) else { throw APIError.forbidden() }
         self.coreContext = context.coreContext
         self.requestId = context.requestId
         self.identity = identity
@@ -30,15 +54,23 @@ public struct AuthenticatedContext: ChildRequestContext {
     /// Response bodies follow the contract's JSON rules.
     public var responseEncoder: GuildResponseEncoder { GuildResponseEncoder() }
 
-    /// Fails with 403 unless the caller has one of `roles`.
-    public func require(_ roles: Role...) throws {
-        guard roles.contains(identity.role) else { throw APIError.forbidden() }
-    }
-
-    /// Fails with 403 unless the caller is staff (admin or moderator).
+    /// Fails with 403 unless the caller is staff (admin or moderator): for a route open to
+    /// every signed-in caller that does more for staff.
     public func requireStaff() throws {
         guard identity.role.isStaff else { throw APIError.forbidden() }
     }
+}
+
+/// Any signed-in caller.
+public typealias AuthenticatedContext = SignedInContext<AnySignedIn>
+/// Moderators and admins.
+public typealias StaffContext = SignedInContext<StaffOnly>
+/// Admins.
+public typealias AdminContext = SignedInContext<AdminOnly>
+
+/// A context that carries the request id its error bodies name.
+public protocol IdentifiedRequestContext: RequestContext {
+    var requestId: String { get }
 }
 
 /// Who is calling a signed-in route.
@@ -58,7 +90,7 @@ public struct Caller: Sendable, Equatable {
     public var isStaff: Bool { role.isStaff }
 }
 
-extension AuthenticatedContext {
+extension SignedInContext {
     /// The user a request is about: the caller, or with `?user_id=` another user, which only
     /// staff may name. A `user_id` that is empty or not a user id is a 400, never ignored.
     public func subject(of request: Request) throws -> UUID {

@@ -1,4 +1,6 @@
+import GuildClients
 import GuildEvents
+import GuildRedis
 import Hummingbird
 import HummingbirdCore
 import NIOCore

@@ -61,6 +61,8 @@ public struct GuildMiddleware: RouterMiddleware {
         switch error {
         case let error as APIError:
             return error
+        case let error as any APIErrorConvertible:
+            return error.apiError
         case let error as HTTPError:
             return apiError(for: error)
         case let error as PostgresTransactionError:

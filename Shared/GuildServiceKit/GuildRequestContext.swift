@@ -7,7 +7,7 @@ import Logging
 import NIOCore
 
 /// The request context of every Guildhall route: the request id and, once verified, the caller.
-public struct GuildRequestContext: RequestContext {
+public struct GuildRequestContext: RequestContext, IdentifiedRequestContext {
     /// Hummingbird's own storage (logger, parameters, endpoint path).
     public var coreContext: CoreRequestContextStorage
     /// The id that ties the response, the logs and nginx's access log together.

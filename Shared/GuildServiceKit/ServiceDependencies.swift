@@ -1,5 +1,7 @@
 import Configuration
 import GuildAuth
+import GuildClients
+import GuildConcurrency
 import GuildEvents
 import GuildRedis
 import GuildPostgres

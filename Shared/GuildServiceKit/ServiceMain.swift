@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import GuildCore
 import Hummingbird
 import Logging
 import NIOCore

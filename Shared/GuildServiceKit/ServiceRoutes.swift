@@ -1,3 +1,4 @@
+import GuildRedis
 import Hummingbird
 
 /// Where a service adds its routes, each group said to be public or for signed-in callers.
@@ -34,9 +35,11 @@ public final class ServiceRoutes {
         }
     }
 
-    /// Routes for signed-in callers, under `path`: a request without a valid token gets a 401.
-    public func signedIn(_ path: String, _ collections: RouteCollection<AuthenticatedContext>...) {
-        let group = router.group(RouterPath(path), context: AuthenticatedContext.self)
+    /// Routes for signed-in callers, under `path`: a request without a valid token gets a 401,
+    /// one whose role the collections' context does not admit (``StaffContext``,
+    /// ``AdminContext``) a 403.
+    public func signedIn<Admitted>(_ path: String, _ collections: RouteCollection<SignedInContext<Admitted>>...) {
+        let group = router.group(RouterPath(path), context: SignedInContext<Admitted>.self)
         for collection in collections { group.addRoutes(collection) }
     }
 

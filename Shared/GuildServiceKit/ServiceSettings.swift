@@ -1,5 +1,6 @@
 import Configuration
 import GuildAuth
+import GuildCore
 import Logging
 
 /// What every service reads from its environment at start, once.

@@ -20,16 +20,10 @@ public func retryUntilDone(
     _ waiting: String, logger: Logger, attempt: Duration = .seconds(30), _ operation: @escaping @Sendable () async throws -> Void
 ) async throws {
     try await cancelWhenGracefulShutdown {
-        var backoff = Duration.milliseconds(250)
-        while true {
-            do {
-                return try await withDeadline(attempt, operation)
-            } catch {
-                try Task.checkCancellation()
-                logger.warning("\(waiting)", metadata: ["error": "\(String(reflecting: error))"])
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
+        try await retryUntilSuccess(backoff: Backoff(initial: .milliseconds(250)), failed: { error, _ in
+            logger.warning("\(waiting)", metadata: ["error": "\(String(reflecting: error))"])
+        }) {
+            try await withDeadline(attempt, operation)
         }
     }
 }

@@ -35,22 +35,28 @@ struct BotBridgeTests {
         for level in [3, 5] {
             #expect(try await stack.send(.PUT, "/api/leveling/users/\(member)/level", token: admin, raw: #"{"level":\#(level)}"#).status == 200)
         }
-        // Both level-ups are in the inbox; the bot, down, has none of them yet.
+        // Both level-ups are in the inbox; notify has tried the bot, which, down, has none of them yet.
         #expect(try await eventually(timeout: .seconds(60)) {
             (try await stack.send(.GET, "/api/notifications", token: user.token).json()["items"]?.array ?? [])
                 .filter { $0["kind"] == .string("level_up") }.count == 2
         })
-        try await Task.sleep(for: .seconds(1))
+        let tried = await eventually(timeout: .seconds(60)) { FakeBot.shared.refusals(of: "/internal/notify", for: member) > 0 }
+        #expect(tried, "notify never tried the bot while it was down")
         #expect(FakeBot.shared.messages(for: member).isEmpty)
 
         FakeBot.shared.downFor.withLock { _ = $0.remove(member) }
         #expect(await eventually(timeout: .seconds(60)) { FakeBot.shared.messages(for: member).count >= 2 }, "\(FakeBot.shared.messages(for: member))")
-        try await Task.sleep(for: .milliseconds(500))
+        // The marker: one more level-up, queued once the first two were taken. The member's
+        // messages go to the bot oldest first, each until it is taken, so a repeat of one of the
+        // first two would reach the bot before it.
+        #expect(try await stack.send(.PUT, "/api/leveling/users/\(member)/level", token: admin, raw: #"{"level":7}"#).status == 200)
+        let marked = await eventually(timeout: .seconds(60)) { FakeBot.shared.messages(for: member).contains { $0.title == "You reached level 7" } }
+        #expect(marked, "\(FakeBot.shared.messages(for: member))")
         let messages = FakeBot.shared.messages(for: member)
-        #expect(messages.map(\.title) == ["You reached level 3", "You reached level 5"], "in order, once each: \(messages)")
-        #expect(messages.allSatisfy { $0.action == "level_up" } && Set(messages.map(\.idempotencyKey)).count == 2)
+        #expect(messages.map(\.title) == ["You reached level 3", "You reached level 5", "You reached level 7"], "in order, once each: \(messages)")
+        #expect(messages.allSatisfy { $0.action == "level_up" } && Set(messages.map(\.idempotencyKey)).count == 3)
         #expect(try await eventually(timeout: .seconds(60)) { try await botHealth() == "reachable" })
         let metrics = try await StackClient.internalGet("notify", "/metrics")
-        #expect(metrics.text.contains("bot_calls_total"), "calls to the bot are counted")
+        #expect(metrics.text.contains(#"outbound_calls_total{outcome="success",target="bot"}"#) || metrics.text.contains(#"outbound_calls_total{target="bot",outcome="success"}"#), "calls to the bot are counted")
     }
 }

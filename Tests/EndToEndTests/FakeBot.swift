@@ -34,6 +34,8 @@ final class FakeBot: Sendable {
     let down = Mutex(false)
     /// The members for whom the bot answers 503 (a test's own outage, whatever other tests do).
     let downFor = Mutex<Set<String>>([])
+    /// The calls the bot answered 503 for a member, by path (`/internal/notify` …) and Discord id.
+    let refusedCalls = Mutex<[(path: String, discordId: String)]>([])
 
     private func refuses(_ discordId: String) -> Bool {
         down.withLock { $0 } || downFor.withLock { $0.contains(discordId) }
@@ -58,8 +60,18 @@ final class FakeBot: Sendable {
             return .refused(Response(status: .unauthorized))
         }
         let body = try JSONValue(parsing: String(buffer: try await request.body.collect(upTo: 1 << 20)))
-        if refuses(body["discord_id"]?.stringValue ?? "") { return .refused(Response(status: .serviceUnavailable)) }
+        let discordId = body["discord_id"]?.stringValue ?? ""
+        if refuses(discordId) {
+            let path = request.uri.path
+            refusedCalls.withLock { $0.append((path, discordId)) }
+            return .refused(Response(status: .serviceUnavailable))
+        }
         return .taken(body)
+    }
+
+    /// How many calls to `path` for `discordId` the bot refused (it was down for them).
+    func refusals(of path: String, for discordId: String) -> Int {
+        refusedCalls.withLock { $0.filter { $0.path == path && $0.discordId == discordId }.count }
     }
 
     func notify(request: Request, context: BasicRequestContext) async throws -> Response {

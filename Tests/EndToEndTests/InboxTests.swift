@@ -109,7 +109,14 @@ struct InboxTests {
         for socket in sockets {
             #expect(await socket.wait { $0.contains { $0["type"] == .string("broadcast") && $0["title"] == .string(title) } }, "\(socket.frames)")
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // The marker: a second broadcast, sent after the retry was answered, goes out on the same
+        // live channel to every socket; a repeat of the first for the retry would arrive before it.
+        let marker = "\(title) is over"
+        let markerSent = try await stack.send(.POST, "/api/notifications/broadcast", token: admin, raw: #"{"title":"\#(marker)","message":"vm0 is back"}"#)
+        #expect(markerSent.status == 201, "\(markerSent.text)")
+        for socket in sockets {
+            #expect(await socket.wait { $0.contains { $0["type"] == .string("broadcast") && $0["title"] == .string(marker) } }, "\(socket.frames)")
+        }
         for socket in sockets {
             #expect(socket.frames("broadcast").filter { $0["title"] == .string(title) }.count == 1, "a retry is not sent again")
             #expect(socket.frames("broadcast").first { $0["title"] == .string(title) }?["priority"] == .string("high"))
@@ -163,7 +170,17 @@ struct InboxTests {
         let first = FakeFCM.shared.delivered(to: phones[0])
         #expect(first.contains { $0.title == title && $0.body == "packs are back" && $0.data["kind"] == "bot.restock" })
         #expect(FakeFCM.shared.broadcasts(to: phones[0]).contains { $0.title == "\(title) for all" }, "every device")
-        try await Task.sleep(for: .milliseconds(500))
-        #expect(FakeFCM.shared.broadcasts(to: phones[1]).filter { $0.title == "\(title) for all" }.count == 1, "once")
+        // Once: a second broadcast, sent now, is the marker. Broadcasts are turned into pushes oldest
+        // first and the pushes sent oldest first, so once the second has reached both phones a
+        // repeat of the first would have reached them too.
+        let marker = "\(title) again"
+        #expect(try await stack.send(.POST, "/api/notifications/broadcast", token: admin, raw: #"{"title":"\#(marker)","message":"hello again"}"#).status == 201)
+        let marked = await eventually(timeout: .seconds(60)) {
+            phones.allSatisfy { phone in FakeFCM.shared.broadcasts(to: phone).contains { $0.title == marker } }
+        }
+        #expect(marked, "\(FakeFCM.shared.broadcasts(to: phones[0])) \(FakeFCM.shared.broadcasts(to: phones[1]))")
+        for phone in phones {
+            #expect(FakeFCM.shared.broadcasts(to: phone).filter { $0.title == "\(title) for all" }.count == 1, "once: \(FakeFCM.shared.broadcasts(to: phone))")
+        }
     }
 }

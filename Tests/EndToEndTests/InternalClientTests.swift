@@ -1,4 +1,5 @@
 import Foundation
+import GuildClients
 import GuildCore
 import GuildServiceKit
 import GuildTestSupport

@@ -38,9 +38,32 @@ struct LiveLimitsTests {
         try await redis.shutdown()
     }
 
+    /// Runs `body` with a client of the stack's Redis.
+    func withStackRedis<T>(_ body: (RedisClient) async throws -> T) async throws -> T {
+        let redis = RedisClient(configuration: try RedisConfiguration(url: try TestEnvironment.require("GUILDHALL_STACK_REDIS_URL")), threads: 1, logger: e2eLogger)
+        do {
+            let result = try await body(redis)
+            try await redis.shutdown()
+            return result
+        } catch {
+            try? await redis.shutdown()
+            throw error
+        }
+    }
+
+    /// Whether a connection of `userId` is in `ticket`'s room on some replica now, as notify keeps
+    /// it in Redis for the inbox (until the connection leaves the room or ends).
+    func inRoom(_ userId: String, _ ticket: String, redis: RedisClient) async throws -> Bool {
+        let now = String(Int64(Date().timeIntervalSince1970 * 1000))
+        let present = try await redis.send(["ZRANGEBYSCORE", "guildhall:notify:room:\(ticket)", now, "+inf"])
+        return present.elements.contains { $0.string?.hasPrefix("\(userId)|") == true }
+    }
+
     @Test func aWebSocketClientThatStopsReadingIsClosedInsteadOfBufferedWithoutBound() async throws {
         let user = try await stack.makeUser(role: "user", admin: try await stack.adminToken())
         let port = try #require(URLComponents(string: try StackAddresses.url(of: "notify", replica: 1))?.port)
+        let opened = try await stack.send(.POST, "/api/tickets", token: user.token, json: ["subject": "Slow line", "category": "technical", "message": "It lags."])
+        let ticket = try #require(try opened.json()["ticket_id"]?.stringValue, "\(opened.status) \(opened.text)")
 
         // A client with a tiny receive buffer that reads the handshake and its first frame, then nothing.
         let reader = try await SlowReader.connect(port: port)
@@ -52,19 +75,35 @@ struct LiveLimitsTests {
         let greeting = try await reader.read(until: "connection_established")
         #expect(greeting.starts(with: Array("HTTP/1.1 101".utf8)), "\(String(decoding: greeting.prefix(200), as: UTF8.self))")
 
-        // 20 MB for it: far more than the socket buffers and the outbox's bound (1024 frames, 4 MiB) hold.
-        let padding = String(repeating: "x", count: 4000)
-        let count = 5000
-        try await publish((0..<count).map { #"{"type":"notification","id":"\#($0)","title":"flood","body":"\#(padding)"}"# }, to: user.id)
+        try await withStackRedis { redis in
+            // In the room of the user's ticket: notify marks the connection present there until the
+            // connection ends, so the test sees when the server gave it up without reading a byte.
+            try await reader.send(WebSocketFrames.clientText(#"{"type":"join_ticket","ticket_id":"\#(ticket)"}"#))
+            let joined = try await eventually(timeout: .seconds(10), every: .milliseconds(50)) { try await inRoom(user.id, ticket, redis: redis) }
+            try #require(joined, "the connection did not join the room")
 
-        // Given time to notice and cut the connection, then read: what was in flight, and the end.
-        try await Task.sleep(for: .seconds(5))
-        let (rest, ended) = try await reader.drain(timeout: .seconds(20))
-        let frames = WebSocketFrames.parse(greeting + rest)
-        #expect(ended, "the server kept the connection of a client that reads nothing")
-        let delivered = frames.texts.filter { $0.contains(#""title":"flood""#) }.count
-        #expect(delivered < count, "every frame was kept for a client that read nothing (\(delivered))")
-        if let close = frames.closeCode { #expect(close == 1013, "closed with \(close)") }
+            // 20 MB for it: far more than the socket buffers and the outbox's bound (1024 frames, 4 MiB) hold.
+            let padding = String(repeating: "x", count: 4000)
+            let count = 5000
+            try await publish((0..<count).map { #"{"type":"notification","id":"\#($0)","title":"flood","body":"\#(padding)"}"# }, to: user.id)
+
+            // Still reading nothing, until the server has ended the connection (it left the room).
+            let given = try await eventually(timeout: .seconds(30), every: .milliseconds(50)) { try await inRoom(user.id, ticket, redis: redis) == false }
+            #expect(given, "the server kept the connection of a client that reads nothing")
+
+            // Then read: what was in flight, and the end.
+            let (rest, ended) = try await reader.drain(timeout: .seconds(20))
+            let frames = WebSocketFrames.parse(greeting + rest)
+            #expect(ended, "the connection did not end")
+            let delivered = frames.texts.filter { $0.contains(#""title":"flood""#) }.count
+            #expect(delivered < count, "every frame was kept for a client that read nothing (\(delivered))")
+            // No close frame, by design: the full outbox closed (overflow), and notify's pump tried
+            // the close frame 1013 for its grace of two seconds — but a client that reads nothing
+            // cannot take it (it waits behind the frames already in the full socket buffers), so the
+            // pump cut the TCP connection. Reading only now, the client gets what those buffers
+            // held, then the end of the stream, and never the 1013.
+            #expect(frames.closeCode == nil, "a close frame (\(frames.closeCode ?? 0)) reached a client that read nothing")
+        }
 
         // The user's next connection works, and so does the replica.
         let socket = try await LiveSocket.open(token: user.token, replica: 1)
@@ -131,9 +170,13 @@ private final class SlowReader: Sendable {
     }
 
     func send(_ text: String) async throws {
+        try await send(Array(text.utf8))
+    }
+
+    func send(_ data: [UInt8]) async throws {
         let socket = socket
         try await Self.blocking {
-            var bytes = Array(text.utf8)[...]
+            var bytes = data[...]
             while !bytes.isEmpty {
                 let sent = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
                 guard sent > 0 else { throw Failure(message: "send: \(errno)") }
@@ -201,6 +244,22 @@ private final class SlowReader: Sendable {
 private struct WebSocketFrames {
     var texts: [String] = []
     var closeCode: Int?
+
+    /// A text frame as a client sends it: masked (RFC 6455 §5.3), in one frame of less than 64 KiB.
+    static func clientText(_ text: String) -> [UInt8] {
+        let payload = Array(text.utf8)
+        precondition(payload.count < 1 << 16, "one short frame")
+        let mask: [UInt8] = [0x37, 0xFA, 0x21, 0x3D]
+        var frame: [UInt8] = [0x81]
+        if payload.count < 126 {
+            frame.append(0x80 | UInt8(payload.count))
+        } else {
+            frame += [0x80 | 126, UInt8(payload.count >> 8), UInt8(payload.count & 0xFF)]
+        }
+        frame += mask
+        frame += payload.enumerated().map { $0.element ^ mask[$0.offset % 4] }
+        return frame
+    }
 
     static func parse(_ bytes: [UInt8]) -> WebSocketFrames {
         var frames = WebSocketFrames()

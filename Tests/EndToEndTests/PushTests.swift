@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import GuildCore
+import GuildPostgres
 import GuildTestSupport
 import NIOCore
 import PostgresNIO

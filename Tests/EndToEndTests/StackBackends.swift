@@ -1,6 +1,7 @@
 import Foundation
 import GuildCore
 import GuildEvents
+import GuildPostgres
 import GuildRedis
 import GuildServiceKit
 import GuildTestSupport

@@ -1,5 +1,6 @@
 import Foundation
 import GuildCore
+import GuildPostgres
 import GuildTestSupport
 import NIOHTTP1
 import Testing

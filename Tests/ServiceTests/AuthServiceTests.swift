@@ -1,6 +1,7 @@
 import AuthService
 import Configuration
 import Foundation
+import GuildCore
 import GuildServiceKit
 import GuildTestSupport
 import HTTPTypes
@@ -95,7 +96,7 @@ struct AuthServiceTests {
 
     @Test(arguments: [0, 65]) func aVerifyThreadCountOutOfRangeStopsStartUp(_ threads: Int) async throws {
         let reader = try reader(redis: "redis://127.0.0.1:1", username: "unused", extra: ["verify.threads": .init(integerLiteral: threads)])
-        await #expect(throws: GuildServiceKit.ConfigurationError.self) { _ = try await buildApplication(reader: reader) }
+        await #expect(throws: GuildCore.ConfigurationError.self) { _ = try await buildApplication(reader: reader) }
     }
 
     @Test func discordRoutesAnswer503UntilDiscordIsConfigured() async throws {

@@ -2,6 +2,7 @@
 import Foundation
 import GuildCore
 import GuildMigrations
+import GuildPostgres
 import GuildServiceKit
 import GuildTestSupport
 import Logging
@@ -123,7 +124,7 @@ struct BookingStoreTests {
                     try await Ledger.post(LedgerPosting(userId: user, delta: -11, kind: .grant, reason: "x", actorId: UUID()), on: connection, logger: Self.logger)
                 }
             } throws: { error in
-                ((error as? PostgresTransactionError)?.closureError as? APIError)?.code == "insufficient_hours"
+                ((error as? PostgresTransactionError)?.closureError as? BookingFailure)?.apiError.code == "insufficient_hours"
             }
             for statement: PostgresQuery in ["UPDATE ledger SET delta = 1000", "DELETE FROM ledger", "TRUNCATE ledger"] {
                 await #expect { try await database.connection(logger: Self.logger) { try await $0.query(statement, logger: Self.logger) } } throws: {

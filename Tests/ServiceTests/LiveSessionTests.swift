@@ -1,5 +1,7 @@
 import Foundation
 import GuildAuth
+import GuildClients
+import GuildConcurrency
 import GuildCore
 import GuildLive
 import GuildRedis
@@ -122,8 +124,8 @@ struct LiveSessionTests {
         #expect(frame.contains("\"type\":\"authenticated\"") && frame.contains("expires_at"))
         let stranger = try await signed.token()
         #expect(await session.receive(Substring("42[\"authenticate\",{\"token\":\"\(stranger)\"}]")) == nil)
-        #expect(await session.outbox.next() == .deliveries([.last(#"{"reason":"invalid_token","type":"session_ended"}"#)]))
-        #expect(EngineIO.packets(for: .last(#"{"reason":"invalid_token","type":"session_ended"}"#)).last == "41")
+        #expect(await session.outbox.next() == .deliveries([.last(#"{"type":"session_ended","reason":"invalid_token"}"#)]))
+        #expect(EngineIO.packets(for: .last(#"{"type":"session_ended","reason":"invalid_token"}"#)).last == "41")
         #expect(session.outbox.closeReason == .sessionEnded)
     }
 
@@ -140,7 +142,7 @@ struct LiveSessionTests {
         #expect(other.closeReason == nil)
         live.end(.user(user, reason: .disabled))
         #expect(other.closeReason == .sessionEnded)
-        #expect(await other.next() == .deliveries([.last(#"{"reason":"disabled","type":"session_ended"}"#)]))
+        #expect(await other.next() == .deliveries([.last(#"{"type":"session_ended","reason":"disabled"}"#)]))
         #expect(live.count == 0)
 
         let expiring = ConnectionOutbox()
@@ -148,6 +150,6 @@ struct LiveSessionTests {
         live.endExpired(now: Date().addingTimeInterval(1))
         #expect(expiring.closeReason == nil)
         live.endExpired(now: Date().addingTimeInterval(6))
-        #expect(await expiring.next() == .deliveries([.last(#"{"reason":"token_expired","type":"session_ended"}"#)]))
+        #expect(await expiring.next() == .deliveries([.last(#"{"type":"session_ended","reason":"token_expired"}"#)]))
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AuthService
 import Foundation
+import GuildPostgres
 import GuildServiceKit
 import GuildStack
 import Logging

@@ -1,5 +1,6 @@
 import Configuration
 import GuildAuth
+import GuildConcurrency
 import GuildCore
 import GuildRedis
 import GuildServiceKit
@@ -69,13 +70,13 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             )
             routes.open("/api/discord", discord.endpoints)
             routes.open("/api", stackHealth.endpoints)
-            routes.signedIn("/api/auth", SessionsController(sessions: sessions, revoker: revoker).endpoints)
-            routes.signedIn(
-                "/api/users",
-                UsersController(users: users).endpoints,
-                UserAdminController(users: users, admin: UserAdminRepository(database: dependencies.database), hasher: hasher, revoker: revoker).endpoints,
-                PasswordController(users: users, hasher: hasher, throttle: throttle, revoker: revoker).endpoints
-            )
+            let sessionRoutes = SessionsController(sessions: sessions, revoker: revoker)
+            routes.signedIn("/api/auth", sessionRoutes.endpoints)
+            routes.signedIn("/api/auth", sessionRoutes.adminEndpoints)
+            routes.signedIn("/api/users", UsersController(users: users).endpoints, PasswordController(users: users, hasher: hasher, throttle: throttle, revoker: revoker).endpoints)
+            let userAdmin = UserAdminController(users: users, admin: UserAdminRepository(database: dependencies.database), hasher: hasher, revoker: revoker)
+            routes.signedIn("/api/users", userAdmin.staffEndpoints)
+            routes.signedIn("/api/users", userAdmin.adminEndpoints)
         },
         internalRoutes: { internalRoutes in
             internalRoutes.addRoutes(InternalUsersController(users: users).endpoints)

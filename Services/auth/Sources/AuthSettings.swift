@@ -1,6 +1,7 @@
 import Configuration
 import Foundation
 import GuildAuth
+import GuildCore
 import GuildServiceKit
 
 /// The auth service's own settings, on top of the common ones.

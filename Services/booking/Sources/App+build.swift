@@ -17,11 +17,9 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         dependencies,
         routes: { routes in
             routes.open("/api/booking", cached: catalogueController.publicEndpoints, vmController.publicEndpoints)
-            routes.signedIn(
-                "/api/booking",
-                catalogueController.adminEndpoints, vmController.adminEndpoints,
-                WalletController(wallets: wallets, users: dependencies.users).endpoints, BookingController(bookings: bookings).endpoints
-            )
+            let walletController = WalletController(wallets: wallets, users: dependencies.users)
+            routes.signedIn("/api/booking", walletController.endpoints, BookingController(bookings: bookings).endpoints)
+            routes.signedIn("/api/booking", catalogueController.adminEndpoints, vmController.adminEndpoints, walletController.adminEndpoints)
         },
         jobs: [LifecycleScheduler(bookings: bookings, interval: settings.lifecycleInterval, logger: dependencies.logger)]
     )

@@ -1,4 +1,5 @@
 import Configuration
+import GuildCore
 import GuildServiceKit
 
 /// The booking service's own settings, on top of the common ones.

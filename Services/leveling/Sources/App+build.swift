@@ -1,4 +1,6 @@
 import Configuration
+import GuildClients
+import GuildConcurrency
 import GuildCore
 import GuildEvents
 import GuildServiceKit
@@ -14,7 +16,11 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     let standings = Standings(profiles: profiles, leaderboard: leaderboard, curve: settings.curve)
     let tools = ToolRepository(database: dependencies.database)
     // Without a bot, role rewards are not queued at all.
-    let rewards = RewardQueue(database: dependencies.database, curve: settings.curve, rewards: settings.botURL == nil ? RoleRewards() : settings.roleRewards)
+    // A role update the bot did not take is tried again after 1 s, 2 s, 4 s … (with jitter) up to the cap.
+    let rewards = RewardQueue(
+        database: dependencies.database, curve: settings.curve, rewards: settings.botURL == nil ? RoleRewards() : settings.roleRewards,
+        retries: Backoff(initial: .seconds(1), cap: settings.botRetryCap, jitter: true)
+    )
     let members = MemberLookup(users: dependencies.users)
     let bot = settings.botURL.map { BotClient(baseURL: $0, secret: dependencies.settings.internalSecret) }
 
@@ -30,7 +36,8 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             // The leaderboard tells a signed-in member their own place.
             routes.open("/api/leveling", variesByCaller: true, cached: profileRoutes.publicEndpoints)
             routes.open("/api/leveling", toolRoutes.publicEndpoints)
-            routes.signedIn("/api/leveling", profileRoutes.endpoints, adminRoutes.endpoints, toolRoutes.endpoints)
+            routes.signedIn("/api/leveling", profileRoutes.endpoints, toolRoutes.endpoints)
+            routes.signedIn("/api/leveling", adminRoutes.endpoints, toolRoutes.adminEndpoints)
         },
         internalRoutes: { internalRoutes in
             internalRoutes.addRoutes(BotEventsController(profiles: profiles, leaderboard: leaderboard).endpoints)
@@ -43,7 +50,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             ),
             LeaderboardKeeper(leaderboard: leaderboard),
             LevelChangeWorker(queue: rewards, interval: settings.jobsInterval, logger: logger),
-            RoleUpdateSender(queue: rewards, bot: bot, interval: settings.jobsInterval, retryCap: settings.botRetryCap, logger: logger),
+            RoleUpdateSender(queue: rewards, bot: bot, interval: settings.jobsInterval, logger: logger),
         ]
     )
 }

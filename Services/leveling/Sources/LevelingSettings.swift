@@ -1,4 +1,5 @@
 import Configuration
+import GuildCore
 import GuildServiceKit
 
 /// The leveling service's own settings, on top of the common ones; every value has the default

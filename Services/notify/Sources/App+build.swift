@@ -1,5 +1,7 @@
 import Configuration
 import GuildAuth
+import GuildClients
+import GuildConcurrency
 import GuildCore
 import GuildEvents
 import GuildLive
@@ -82,8 +84,9 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         },
         health: [push.health, bot.health],
         routes: { routes in
-            routes.signedIn("/api/notifications", push.endpoints)
-            routes.signedIn("/api/notifications", NotificationsController(repository: inbox, redis: dependencies.redis).endpoints)
+            let inboxRoutes = NotificationsController(repository: inbox, redis: dependencies.redis)
+            routes.signedIn("/api/notifications", push.controller.endpoints, inboxRoutes.endpoints)
+            routes.signedIn("/api/notifications", push.controller.adminEndpoints, inboxRoutes.adminEndpoints)
             routes.open("/socket.io", socketIO.endpoints)
         },
         internalRoutes: { internalRoutes in

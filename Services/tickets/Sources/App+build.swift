@@ -1,4 +1,5 @@
 import Configuration
+import GuildCore
 import GuildServiceKit
 import Hummingbird
 
@@ -15,7 +16,9 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         dependencies,
         routes: { routes in
             // The settings route comes first: `config` is not a ticket id.
-            routes.signedIn("/api/tickets", SettingsController(tickets: tickets).endpoints, TicketsController(tickets: tickets, users: dependencies.users).endpoints)
+            let ticketRoutes = TicketsController(tickets: tickets, users: dependencies.users)
+            routes.signedIn("/api/tickets", SettingsController(tickets: tickets).endpoints, ticketRoutes.adminEndpoints)
+            routes.signedIn("/api/tickets", ticketRoutes.endpoints)
         },
         internalRoutes: { internalRoutes in
             internalRoutes.addRoutes(RoomsController(tickets: tickets).endpoints)

@@ -74,10 +74,10 @@ struct DiscordController: Sendable {
         guard let returnURL = settings.returnURL(query["return_url"].map(String.init), platform: platform) else {
             throw APIError.invalidField("return_url", "is not an allowed return URL for \(platform)")
         }
-        let appChallenge = try Self.appChallenge(query["code_challenge"].map(String.init), method: query["code_challenge_method"].map(String.init))
+        let appChallenge = try PKCE.appChallenge(query["code_challenge"].map(String.init), method: query["code_challenge_method"].map(String.init))
         let state = TokenIssuer.newRefreshToken()
         let verifier = TokenIssuer.newRefreshToken() + TokenIssuer.newRefreshToken()
-        let challenge = Self.challenge(of: verifier)
+        let challenge = PKCE.challenge(of: verifier)
         let browser = TokenIssuer.newRefreshToken()
         let pending = PendingLogin(
             verifier: verifier, returnURL: returnURL.absoluteString, platform: platform,
@@ -101,8 +101,11 @@ struct DiscordController: Sendable {
 
         var headers = HTTPFields()
         if appChallenge == nil {
-            let secure = settings.redirectURI.lowercased().hasPrefix("https:") ? "; Secure" : ""
-            headers[.setCookie] = "\(Self.cookieName)=\(browser); Path=/api/discord; Max-Age=\(Self.stateLifetime); HttpOnly; SameSite=Lax\(secure)"
+            let cookie = Cookie(
+                name: Self.cookieName, value: browser, maxAge: Self.stateLifetime, path: "/api/discord",
+                secure: settings.redirectURI.lowercased().hasPrefix("https:"), httpOnly: true, sameSite: .lax
+            )
+            headers[.setCookie] = cookie.description
         }
         headers[.cacheControl] = "no-store"
         if query["redirect"] == "1" {
@@ -141,10 +144,10 @@ struct DiscordController: Sendable {
             throw APIError.invalidField("code", "is missing")
         }
 
-        let profile: DiscordUser
+        let profile: DiscordAPI.User
         do {
-            let accessToken = try await exchangeCode(code, verifier: pending.verifier, settings: settings)
-            profile = try await fetchUser(accessToken: accessToken, settings: settings)
+            let accessToken = try await DiscordAPI(settings: settings).exchange(code, verifier: pending.verifier)
+            profile = try await DiscordAPI(settings: settings).user(accessToken: accessToken)
         } catch {
             context.logger.warning("Discord login failed", metadata: ["error": "\(error)"])
             return Self.redirect(to: returnURL, fragment: ["error": "discord_unavailable"])
@@ -179,7 +182,7 @@ struct DiscordController: Sendable {
         // Spent either way: a wrong verifier cannot be tried again with the same code.
         if parts[2] != "-" {
             guard let verifier = body.codeVerifier else { throw APIError.invalidGrant("the login was started with a code_challenge: code_verifier is required") }
-            guard Self.isVerifier(verifier), Self.challenge(of: verifier) == parts[2] else {
+            guard PKCE.isVerifier(verifier), PKCE.challenge(of: verifier) == parts[2] else {
                 throw APIError.invalidGrant("code_verifier does not match the login's code_challenge")
             }
         }
@@ -187,63 +190,14 @@ struct DiscordController: Sendable {
         return try await login.openSession(for: user, platform: parts[1], device: nil, context: context)
     }
 
-    // MARK: - Discord
-
-    struct DiscordUser: Decodable {
-        var id: String
-        var username: String
-        var globalName: String?
-        var avatar: String?
-        enum CodingKeys: String, CodingKey {
-            case id, username, avatar
-            case globalName = "global_name"
-        }
-    }
-
-    struct TokenAnswer: Decodable {
-        var accessToken: String
-        enum CodingKeys: String, CodingKey { case accessToken = "access_token" }
-    }
-
-    struct DiscordError: Error, CustomStringConvertible {
-        var description: String
-    }
-
-    private func exchangeCode(_ code: String, verifier: String, settings: DiscordSettings) async throws -> String {
-        var request = HTTPClientRequest(url: settings.apiBase + "/oauth2/token")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        request.headers.add(name: "Accept", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: Self.formEncoded([
-            ("client_id", settings.clientId), ("client_secret", settings.clientSecret), ("grant_type", "authorization_code"),
-            ("code", code), ("redirect_uri", settings.redirectURI), ("code_verifier", verifier),
-        ])))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 64 * 1024)
-        guard response.status == .ok else { throw DiscordError(description: "token endpoint answered \(response.status.code)") }
-        return try JSONDecoder().decode(TokenAnswer.self, from: Data(buffer: body)).accessToken
-    }
-
-    private func fetchUser(accessToken: String, settings: DiscordSettings) async throws -> DiscordUser {
-        var request = HTTPClientRequest(url: settings.apiBase + "/users/@me")
-        request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
-        request.headers.add(name: "Accept", value: "application/json")
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let body = try await response.body.collect(upTo: 64 * 1024)
-        guard response.status == .ok else { throw DiscordError(description: "user endpoint answered \(response.status.code)") }
-        let user = try JSONDecoder().decode(DiscordUser.self, from: Data(buffer: body))
-        guard (1...20).contains(user.id.count), user.id.allSatisfy(\.isASCIIDigit) else { throw DiscordError(description: "not a Discord id") }
-        return user
-    }
-
     /// The Discord CDN address of the user's avatar.
-    static func avatarURL(of profile: DiscordUser) -> String? {
+    static func avatarURL(of profile: DiscordAPI.User) -> String? {
         profile.avatar.map { "https://cdn.discordapp.com/avatars/\(profile.id)/\($0).png" }
     }
 
     /// The account linked to this Discord user, with its Discord name and avatar as Discord says
     /// them now: created with them on first login, refreshed on every later one.
-    private func account(for profile: DiscordUser, logger: Logger) async throws -> User {
+    private func account(for profile: DiscordAPI.User, logger: Logger) async throws -> User {
         let avatar = Self.avatarURL(of: profile)
         func refreshed(_ user: User) async throws -> User {
             try await users.refreshDiscordProfile(of: user.id, username: profile.username, avatar: avatar, logger: logger) ?? user
@@ -256,7 +210,7 @@ struct DiscordController: Sendable {
                 return try await users.create(
                     username: name, passwordHash: nil, role: .user, discordId: profile.id, discordUsername: profile.username, avatar: avatar, logger: logger
                 )
-            } catch let error as APIError where error == .usernameTaken {
+            } catch AccountFailure.usernameTaken {
                 // The name is taken (or a concurrent first login linked the id): look again, then try the next name.
                 if let user = try await users.find(discordId: profile.id, logger: logger) { return try await refreshed(user) }
             }
@@ -269,36 +223,10 @@ struct DiscordController: Sendable {
     static func stateKey(_ state: String) -> String { "guildhall:auth:discord-state:\(TokenIssuer.hash(state))" }
     static func codeKey(_ code: String) -> String { "guildhall:auth:login-code:\(TokenIssuer.hash(code))" }
 
-    /// The S256 challenge of a PKCE verifier: base64url(SHA-256(verifier)), unpadded.
-    static func challenge(of verifier: String) -> String {
-        Data(SHA256.hash(data: Data(verifier.utf8))).base64URLEncodedString()
-    }
-
-    /// A PKCE verifier or challenge: 43 to 128 of the unreserved characters (RFC 7636).
-    static func isVerifier(_ text: String) -> Bool {
-        (43...128).contains(text.utf8.count) && text.utf8.allSatisfy { byte in
-            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || "-._~".utf8.contains(byte)
-        }
-    }
-
-    /// An app's own PKCE challenge from `GET /api/discord/auth`: nil when none is given (a method
-    /// alone binds nothing); a 400 naming the field when it is malformed or its method is not
-    /// S256 (the only one, so also taken when none is named; plain is refused).
-    static func appChallenge(_ challenge: String?, method: String?) throws -> String? {
-        guard method == nil || method == "S256" else { throw APIError.invalidField("code_challenge_method", "must be S256") }
-        guard let challenge else { return nil }
-        guard (43...128).contains(challenge.utf8.count), challenge.utf8.allSatisfy({ byte in
-            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-        }) else {
-            throw APIError.invalidField("code_challenge", "must be 43 to 128 base64url characters (S256: base64url of the verifier's SHA-256)")
-        }
-        return challenge
-    }
-
     /// Sends the browser to `url` with `parameters` in its fragment: `#code=…`, or, for a return
     /// URL with a hash route, in the route's query (`#/login?code=…`, `&code=…` after a query).
     static func redirect(to url: URL, fragment parameters: [String: String]) -> Response {
-        let encoded = formEncoded(parameters.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        let encoded = (try? URLEncodedFormEncoder().encode(parameters)) ?? ""
         let text = url.absoluteString
         let location: String
         if let hash = text.firstIndex(of: "#"), text.index(after: hash) < text.endIndex {
@@ -308,13 +236,5 @@ struct DiscordController: Sendable {
             location = text.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)[0] + "#" + encoded
         }
         return Response(status: .found, headers: [.location: location, .cacheControl: "no-store"])
-    }
-
-    static func formEncoded(_ pairs: [(String, String)]) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return pairs.map { key, value in
-            "\(key.addingPercentEncoding(withAllowedCharacters: allowed) ?? key)=\(value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value)"
-        }.joined(separator: "&")
     }
 }

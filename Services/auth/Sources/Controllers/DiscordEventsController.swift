@@ -1,6 +1,7 @@
 import Foundation
 import GuildCore
 import GuildEvents
+import GuildPostgres
 import GuildServiceKit
 import Hummingbird
 
@@ -45,9 +46,8 @@ struct DiscordEventsController: Sendable {
         if let metadata = body.metadata {
             guard case .object = metadata else { throw APIError.invalidField("metadata", "must be an object") }
         }
-        let event = EventEnvelope(
-            type: "discord.\(body.eventType)", userId: nil,
-            data: .object(["discord_id": .string(body.discordId), "metadata": body.metadata ?? .object([:])])
+        let event = try EventEnvelope(
+            DiscordReport(discordId: body.discordId, metadata: body.metadata ?? .object([:])), as: "discord.\(body.eventType)", userId: nil
         )
         try await database.transaction(logger: context.logger) { connection in
             try await Outbox.write(event, on: connection, logger: context.logger)

@@ -13,6 +13,11 @@ struct SessionsController: Sendable {
         routes.post("logout", use: logout)
         routes.get("sessions", use: own)
         routes.delete("sessions/:id", use: revoke)
+        return routes
+    }
+
+    var adminEndpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
         routes.get("active-sessions", use: all)
         return routes
     }
@@ -48,8 +53,7 @@ struct SessionsController: Sendable {
         return Success()
     }
 
-    @Sendable func all(request: Request, context: AuthenticatedContext) async throws -> SessionList {
-        try context.require(.admin)
+    @Sendable func all(request: Request, context: AdminContext) async throws -> SessionList {
         let limit = try PageRequest(request, defaultLimit: 200).limit
         return SessionList(items: try await sessions.live(userId: nil, currentSession: context.identity.sessionId, limit: limit, logger: context.logger))
     }

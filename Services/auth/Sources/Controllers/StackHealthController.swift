@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Configuration
 import Foundation
+import GuildClients
 import GuildCore
 import GuildServiceKit
 import Hummingbird
@@ -93,13 +94,9 @@ struct StackHealthController: Sendable {
     }
 
     private static func isHealthy(_ url: String) async -> Bool {
-        do {
-            let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(2))
-            let body = try await response.body.collect(upTo: 64 * 1024)
-            guard response.status == .ok else { return false }
-            return (try? GuildJSON.decoder.decode(HealthReport.self, from: Data(body.readableBytesView)))?.status == "ok"
-        } catch {
-            return false
-        }
+        guard let answer = try? await OutboundCall(target: "replica_health", timeout: .seconds(2), bodyLimit: 64 * 1024).send(HTTPClientRequest(url: url)),
+            answer.status == 200
+        else { return false }
+        return (try? answer.decode(HealthReport.self, with: GuildJSON.decoder))?.status == "ok"
     }
 }

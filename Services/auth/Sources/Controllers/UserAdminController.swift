@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GuildAuth
 import GuildCore
+import GuildPostgres
 import GuildServiceKit
 import HTTPTypes
 import Hummingbird
@@ -13,17 +14,21 @@ struct UserAdminController: Sendable {
     let hasher: PasswordHasher
     let revoker: Revoker
 
-    var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
+    var staffEndpoints: RouteCollection<StaffContext> {
+        let routes = RouteCollection(context: StaffContext.self)
         routes.get(use: list)
-        routes.post(use: create)
         routes.get(":user_id", use: show)
+        return routes
+    }
+
+    var adminEndpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
+        routes.post(use: create)
         routes.patch(":user_id", use: change)
         return routes
     }
 
-    @Sendable func list(request: Request, context: AuthenticatedContext) async throws -> Page<UserResponse> {
-        try context.requireStaff()
+    @Sendable func list(request: Request, context: StaffContext) async throws -> Page<UserResponse> {
         let page = try PageRequest(request)
         let query = request.uri.queryParameters["q"].map(String.init)
         if let query, query.count > 64 { throw APIError.invalidField("q", "must be at most 64 characters") }
@@ -31,8 +36,7 @@ struct UserAdminController: Sendable {
         return Page(fetched: found.map(UserResponse.init), request: page) { $0.userId }
     }
 
-    @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> UserResponse {
-        try context.requireStaff()
+    @Sendable func show(request: Request, context: StaffContext) async throws -> UserResponse {
         let id = try context.parameters.uuid("user_id", or: .userNotFound)
         guard let user = try await users.find(id: id, logger: context.logger) else { throw APIError.userNotFound }
         return UserResponse(user)
@@ -44,8 +48,7 @@ struct UserAdminController: Sendable {
         var role: Role
     }
 
-    @Sendable func create(request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.admin)
+    @Sendable func create(request: Request, context: AdminContext) async throws -> Response {
         let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
         let username = try User.validUsername(body.username)
         if let reason = PasswordHasher.validate(body.password, username: username) {
@@ -79,8 +82,7 @@ struct UserAdminController: Sendable {
         }
     }
 
-    @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> UserResponse {
-        try context.require(.admin)
+    @Sendable func change(request: Request, context: AdminContext) async throws -> UserResponse {
         let id = try context.parameters.uuid("user_id", or: .userNotFound)
         let body = try await request.decodeChange(as: ChangeRequest.self, context: context, nullable: ["discord_id"])
         if case .some(.some(let discordId)) = body.discordId, !DiscordId.isValid(discordId) { throw APIError.notADiscordId() }

@@ -1,4 +1,5 @@
 import GuildCore
+import GuildPostgres
 import GuildServiceKit
 import Logging
 
@@ -24,7 +25,7 @@ public struct AdminBootstrap: Sendable {
         if try await users.find(username: username, logger: logger) != nil { return false }
         do {
             _ = try await users.create(username: username, passwordHash: try await hasher.hash(password), role: .admin, logger: logger)
-        } catch let error as APIError where error == .usernameTaken {
+        } catch AccountFailure.usernameTaken {
             return false
         }
         logger.info("admin created", metadata: ["username": "\(username)"])

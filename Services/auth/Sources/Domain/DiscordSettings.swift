@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import GuildCore
 import GuildServiceKit
 
 /// Discord login settings. Discord login is off until `DISCORD_CLIENT_ID` is set.

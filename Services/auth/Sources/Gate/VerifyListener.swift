@@ -1,5 +1,6 @@
 import Foundation
 import GuildAuth
+import GuildConcurrency
 import GuildCore
 import GuildServiceKit
 import HTTPTypes

@@ -1,4 +1,5 @@
 import Foundation
+import GuildPostgres
 import Hummingbird
 import GuildCore
 import GuildServiceKit

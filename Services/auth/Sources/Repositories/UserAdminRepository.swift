@@ -1,5 +1,6 @@
 import Foundation
 import GuildCore
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import PostgresNIO
@@ -67,7 +68,7 @@ struct UserAdminRepository: Sendable {
                 return (user, ended)
             }
         } catch where DatabaseErrors.sqlState(error) == "23505" {
-            throw APIError.conflict("discord_id_taken", "that Discord account is linked to another user")
+            throw AccountFailure.discordIdTaken
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GuildCore
 import GuildEvents
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import PostgresNIO
@@ -51,7 +52,7 @@ struct UserRepository: Sendable {
                 return try await Self.first(rows)
             }
         } catch where DatabaseErrors.sqlState(error) == "23505" {
-            throw APIError.usernameTaken
+            throw AccountFailure.usernameTaken
         }
     }
 
@@ -73,18 +74,18 @@ struct UserRepository: Sendable {
                 )
             }
         } catch where DatabaseErrors.sqlState(error) == "23505" {
-            throw APIError.usernameTaken
+            throw AccountFailure.usernameTaken
         }
     }
 
     /// An admin's new user, once per `Idempotency-Key`: a retry with the key answers the user made.
     func create(username: String, passwordHash: String, role: Role, key: IdempotencyKey?, logger: Logger) async throws -> StoredReply {
         do {
-            return try await database.idempotent(key, status: .created, logger: logger) { connection in
+            return try await database.idempotent(key, status: 201, logger: logger) { connection in
                 UserResponse(try await Self.insert(username: username, passwordHash: passwordHash, role: role, discordId: nil, avatar: nil, on: connection, logger: logger))
             }
         } catch where DatabaseErrors.sqlState(error) == "23505" {
-            throw APIError.usernameTaken
+            throw AccountFailure.usernameTaken
         }
     }
 
@@ -101,14 +102,9 @@ struct UserRepository: Sendable {
             """,
             logger: logger
         )
-        guard let user = try await first(rows) else { throw APIError.internalError }
-        let event = EventEnvelope(
-            type: EventType.userCreated,
-            userId: user.id.uuidString.lowercased(),
-            data: .object([
-                "username": .string(user.username), "role": .string(user.role.rawValue),
-                "discord_id": user.discordId.map(JSONValue.string) ?? .null,
-            ])
+        guard let user = try await first(rows) else { throw AccountFailure.notWritten }
+        let event = try EventEnvelope(
+            UserCreated(username: user.username, role: user.role.rawValue, discordId: user.discordId), userId: user.id.uuidString.lowercased()
         )
         try await Outbox.write(event, on: connection, logger: logger)
         return user

@@ -18,8 +18,8 @@ struct CatalogueController: Sendable {
         return routes
     }
 
-    var adminEndpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
+    var adminEndpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
         routes.post("services", use: addService)
         routes.patch("services/:service_id", use: changeService)
         routes.post("shop/packs", use: addPack)
@@ -51,8 +51,7 @@ struct CatalogueController: Sendable {
         var available: Bool?
     }
 
-    @Sendable func addService(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<BookableService> {
-        try context.require(.admin)
+    @Sendable func addService(request: Request, context: AdminContext) async throws -> EditedResponse<BookableService> {
         let body = try await request.decodeJSON(as: NewService.self, context: context)
         let service = BookableService(
             id: try BookingRules.identifier(body.id, field: "id"),
@@ -71,8 +70,7 @@ struct CatalogueController: Sendable {
         var available: Bool?
     }
 
-    @Sendable func changeService(request: Request, context: AuthenticatedContext) async throws -> BookableService {
-        try context.require(.admin)
+    @Sendable func changeService(request: Request, context: AdminContext) async throws -> BookableService {
         let id = context.parameters.get("service_id") ?? ""
         let body = try await request.decodeChange(as: ServiceChange.self, context: context)
         let name = try body.name.map { try BookingRules.text($0, field: "name") }
@@ -96,8 +94,7 @@ struct CatalogueController: Sendable {
         var currency: String?
     }
 
-    @Sendable func addPack(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<Pack> {
-        try context.require(.admin)
+    @Sendable func addPack(request: Request, context: AdminContext) async throws -> EditedResponse<Pack> {
         let body = try await request.decodeJSON(as: NewPack.self, context: context)
         let pack = Pack(
             id: try BookingRules.identifier(body.id, field: "id"),
@@ -119,8 +116,7 @@ struct CatalogueController: Sendable {
         var active: Bool?
     }
 
-    @Sendable func changePack(request: Request, context: AuthenticatedContext) async throws -> Pack {
-        try context.require(.admin)
+    @Sendable func changePack(request: Request, context: AdminContext) async throws -> Pack {
         let id = context.parameters.get("pack_id") ?? ""
         let body = try await request.decodeChange(as: PackChange.self, context: context)
         let name = try body.name.map { try BookingRules.text($0, field: "name") }

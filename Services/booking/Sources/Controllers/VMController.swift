@@ -17,8 +17,8 @@ struct VMController: Sendable {
         return routes
     }
 
-    var adminEndpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
+    var adminEndpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
         routes.post("vms", use: add)
         routes.patch("vms", use: change)
         routes.patch("vms/:vm_id", use: change)
@@ -77,8 +77,7 @@ struct VMController: Sendable {
         var status: VM.Status?
     }
 
-    @Sendable func add(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<VMRepository.Listing> {
-        try context.require(.admin)
+    @Sendable func add(request: Request, context: AdminContext) async throws -> EditedResponse<VMRepository.Listing> {
         let body = try await request.decodeJSON(as: NewVM.self, context: context)
         let vm = VM(
             id: try BookingRules.identifier(body.id, field: "id"),
@@ -110,8 +109,7 @@ struct VMController: Sendable {
     }
 
     /// `PATCH /vms/{vm_id}` (or `PATCH /vms` with `id` in the body).
-    @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> Changed {
-        try context.require(.admin)
+    @Sendable func change(request: Request, context: AdminContext) async throws -> Changed {
         let body = try await request.decodeChange(as: VMChange.self, context: context, ignoring: ["id"])
         guard let id = context.parameters.get("vm_id") ?? body.id else { throw APIError.invalidField("id", "is required") }
         let change = VMRepository.Change(

@@ -1,5 +1,7 @@
 import Foundation
+import GuildClients
 import GuildCore
+import GuildPostgres
 import GuildServiceKit
 import Hummingbird
 
@@ -12,6 +14,11 @@ struct WalletController: Sendable {
         let routes = RouteCollection(context: AuthenticatedContext.self)
         routes.get("wallet", use: wallet)
         routes.post("shop/buy", use: buy)
+        return routes
+    }
+
+    var adminEndpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
         routes.post("admin/grant", use: grant)
         return routes
     }
@@ -50,8 +57,7 @@ struct WalletController: Sendable {
     /// Hours that may be granted (or, negative, taken back) at once.
     static let grantRange = -10_000...10_000
 
-    @Sendable func grant(request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.admin)
+    @Sendable func grant(request: Request, context: AdminContext) async throws -> Response {
         let caller = context.caller
         let body = try await request.decodeJSON(as: GrantRequest.self, context: context)
         guard let userId = UUID(uuidString: body.userId) else { throw APIError.invalidField("user_id", "must be a user id") }

@@ -1,4 +1,5 @@
 import Foundation
+import GuildPostgres
 import Logging
 import ServiceLifecycle
 

@@ -1,6 +1,7 @@
 import Foundation
 import GuildCore
 import GuildEvents
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import PostgresNIO
@@ -30,28 +31,28 @@ struct BookingRepository: Sendable {
 
     /// Reserves a VM (the requested one, or the first free one) and charges the hours.
     func create(_ draft: BookingDraft, key: IdempotencyKey?, logger: Logger) async throws -> StoredReply {
-        try await database.idempotent(key, status: .created, logger: logger) { connection in
+        try await database.idempotent(key, status: 201, logger: logger) { connection in
             let available = try await connection.query("SELECT available FROM services WHERE id = \(draft.service)", logger: logger)
                 .decode(Bool.self).first { _ in true }
-            guard let available else { throw APIError.serviceNotFound(draft.service) }
-            guard available else { throw APIError.serviceUnavailable(draft.service) }
+            guard let available else { throw BookingFailure.serviceNotFound(draft.service) }
+            guard available else { throw BookingFailure.serviceUnavailable(draft.service) }
 
             let id = UUID.timeOrdered()
             let booking: Booking
             if let vmId = draft.vmId {
                 let status = try await connection.query("SELECT status FROM vms WHERE id = \(vmId)", logger: logger)
                     .decode(String.self).first { _ in true }
-                guard let status else { throw APIError.vmNotFound(vmId) }
+                guard let status else { throw BookingFailure.vmNotFound(vmId) }
                 guard status != VM.Status.maintenance.rawValue else {
-                    throw APIError.vmInMaintenance(vmId)
+                    throw BookingFailure.vmInMaintenance(vmId)
                 }
                 guard let reserved = try await Self.reserve(draft, id: id, vmId: vmId, on: connection, logger: logger) else {
-                    throw APIError.slotTaken(vmId)
+                    throw BookingFailure.slotTaken(vm: vmId)
                 }
                 booking = reserved
             } else {
                 guard let picked = try await Self.reserveFirstFreeVM(draft, id: id, on: connection, logger: logger) else {
-                    throw APIError.noVMAvailable
+                    throw BookingFailure.noVMAvailable
                 }
                 booking = picked
             }
@@ -93,7 +94,7 @@ struct BookingRepository: Sendable {
         do {
             return try await insert(draft, id: id, vmId: vmId, on: connection, logger: logger)
         } catch where DatabaseErrors.sqlState(error) == "23P01" {
-            throw APIError.slotTaken(vmId)
+            throw BookingFailure.slotTaken(vm: vmId)
         }
     }
 
@@ -108,7 +109,7 @@ struct BookingRepository: Sendable {
             """,
             logger: logger
         )
-        guard let booking = try await decode(rows).first else { throw APIError.internalError }
+        guard let booking = try await decode(rows).first else { throw BookingFailure.notWritten }
         return booking
     }
 
@@ -169,12 +170,12 @@ struct BookingRepository: Sendable {
     /// Owners and admins may cancel; a moderator gets 403, anyone else 404.
     func cancel(id: UUID, by caller: Caller, at now: Date, key: IdempotencyKey?, logger: Logger) async throws -> StoredReply {
         try await database.idempotent(key, logger: logger) { [refunds] connection in
-            guard var booking = try await Self.find(id: id, lock: true, on: connection, logger: logger) else { throw APIError.bookingNotFound }
+            guard var booking = try await Self.find(id: id, lock: true, on: connection, logger: logger) else { throw BookingFailure.bookingNotFound }
             if booking.userId != caller.userId && caller.role != .admin {
-                throw caller.role.isStaff ? APIError.cancelNotAllowed : APIError.bookingNotFound
+                throw caller.role.isStaff ? BookingFailure.cancelNotAllowed : BookingFailure.bookingNotFound
             }
             guard let refund = refunds.refund(for: booking, at: now) else {
-                throw APIError.bookingNotCancellable(alreadyCancelled: booking.status == .cancelled)
+                throw BookingFailure.notCancellable(alreadyCancelled: booking.status == .cancelled)
             }
             try await connection.query(
                 "UPDATE bookings SET status = 'cancelled', cancelled_at = \(now), hours_refunded = \(refund) WHERE id = \(id)",
@@ -188,7 +189,7 @@ struct BookingRepository: Sendable {
                     on: connection, logger: logger
                 )
             }
-            try await Outbox.write(Self.event(EventType.bookingCancelled, booking, at: now), on: connection, logger: logger)
+            try await Outbox.write(try Self.event(EventType.bookingCancelled, booking, at: now), on: connection, logger: logger)
             logger.info("booking cancelled", metadata: ["booking_id": "\(id)", "hours_refunded": "\(refund)"])
             return booking
         }
@@ -233,7 +234,7 @@ struct BookingRepository: Sendable {
         try await database.transaction(logger: logger) { connection in
             let bookings = try await Self.decode(try await connection.query(transition, logger: logger))
             for booking in bookings {
-                try await Outbox.write(Self.event(type, booking, at: now), on: connection, logger: logger)
+                try await Outbox.write(try Self.event(type, booking, at: now), on: connection, logger: logger)
             }
             return bookings.count
         }
@@ -267,15 +268,11 @@ struct BookingRepository: Sendable {
         return bookings
     }
 
-    static func event(_ type: String, _ booking: Booking, at now: Date) -> EventEnvelope {
-        var data: [String: JSONValue] = [
-            "booking_id": .string(booking.id.uuidString.lowercased()),
-            "vm_id": .string(booking.vmId),
-            "service": .string(booking.service),
-            "start_time": .string(RFC3339.format(booking.startTime)),
-            "end_time": .string(RFC3339.format(booking.endTime)),
-        ]
-        if let refunded = booking.hoursRefunded { data["hours_refunded"] = .number(Double(refunded)) }
-        return EventEnvelope(id: UUID(), type: type, occurredAt: now, userId: booking.userId.uuidString.lowercased(), data: .object(data))
+    static func event(_ type: String, _ booking: Booking, at now: Date) throws -> EventEnvelope {
+        let change = BookingChanged(
+            bookingId: booking.id, vmId: booking.vmId, service: booking.service, startTime: booking.startTime, endTime: booking.endTime,
+            hoursRefunded: booking.hoursRefunded
+        )
+        return try EventEnvelope(change, as: type, occurredAt: now, userId: booking.userId.uuidString.lowercased())
     }
 }

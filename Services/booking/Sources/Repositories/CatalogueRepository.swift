@@ -1,5 +1,6 @@
 import Foundation
 import GuildCore
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import PostgresNIO
@@ -44,7 +45,7 @@ struct CatalogueRepository: Sendable {
             INSERT INTO services (id, type, name, price_per_hour_cents, available)
             VALUES (\(service.id), \(service.type), \(service.name), \(service.pricePerHour.cents), \(service.available))
             """,
-            ifTaken: APIError.serviceExists(service.id), logger: logger
+            ifTaken: BookingFailure.serviceExists(service.id), logger: logger
         )
     }
 
@@ -90,7 +91,7 @@ struct CatalogueRepository: Sendable {
             INSERT INTO packs (id, name, hours, price_cents, currency, active)
             VALUES (\(pack.id), \(pack.name), \(pack.hours), \(pack.price.cents), \(pack.currency), \(pack.active))
             """,
-            ifTaken: APIError.packExists(pack.id), logger: logger
+            ifTaken: BookingFailure.packExists(pack.id), logger: logger
         )
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GuildCore
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import Hummingbird
@@ -77,7 +78,7 @@ struct VMRepository: Sendable {
             INSERT INTO vms (id, name, status, region, cpu, memory_gb)
             VALUES (\(vm.id), \(vm.name), \(vm.status.rawValue), \(vm.region), \(vm.cpu), \(vm.memoryGB))
             """,
-            ifTaken: APIError.vmExists(vm.id), logger: logger
+            ifTaken: BookingFailure.vmExists(vm.id), logger: logger
         )
     }
 

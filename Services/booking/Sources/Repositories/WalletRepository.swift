@@ -1,5 +1,6 @@
 import Foundation
 import GuildCore
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import PostgresNIO
@@ -44,7 +45,7 @@ enum Ledger {
         }
         guard let balance else {
             let current = try await Self.balance(of: posting.userId, on: connection, logger: logger)
-            throw APIError.insufficientHours(needed: -posting.delta, balance: current)
+            throw BookingFailure.insufficientHours(needed: -posting.delta, balance: current)
         }
         let id = UUID.timeOrdered()
         try await connection.query(
@@ -82,7 +83,7 @@ struct WalletRepository: Sendable {
         try await database.idempotent(key, logger: logger) { connection in
             let hours = try await connection.query("SELECT hours FROM packs WHERE id = \(packId) AND active", logger: logger)
                 .decode(Int.self).first { _ in true }
-            guard let hours else { throw APIError.packNotFound(packId) }
+            guard let hours else { throw BookingFailure.packNotFound(packId) }
             let (id, balance) = try await Ledger.post(
                 LedgerPosting(userId: userId, delta: hours, kind: .purchase, packId: packId), on: connection, logger: logger
             )

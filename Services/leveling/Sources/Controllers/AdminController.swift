@@ -10,8 +10,8 @@ struct AdminController: Sendable {
     let leaderboard: Leaderboard
     let curve: LevelCurve
 
-    var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
+    var endpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
         routes.post("xp", use: adjust)
         routes.put("users/:discord_id/level", use: setLevel)
         routes.post("users/:discord_id/reset", use: reset)
@@ -46,8 +46,7 @@ struct AdminController: Sendable {
     }
 
     /// `{discord_id, amount, reason}`: adds (or with a negative amount removes) XP, never below 0.
-    @Sendable func adjust(request: Request, context: AuthenticatedContext) async throws -> Adjusted {
-        try context.require(.admin)
+    @Sendable func adjust(request: Request, context: AdminContext) async throws -> Adjusted {
         let body = try await request.decodeJSON(as: Adjustment.self, context: context)
         guard DiscordId.isValid(body.discordId) else { throw APIError.notADiscordId() }
         guard body.amount != 0, abs(body.amount) <= Self.amountLimit else {
@@ -71,8 +70,7 @@ struct AdminController: Sendable {
     }
 
     /// `{level, reason?}`: puts the member at the start of `level` (1 to the top of the table).
-    @Sendable func setLevel(request: Request, context: AuthenticatedContext) async throws -> Profile {
-        try context.require(.admin)
+    @Sendable func setLevel(request: Request, context: AdminContext) async throws -> Profile {
         let discordId = try MemberLookup.discordId(context)
         let body = try await request.decodeJSON(as: LevelChange.self, context: context)
         guard (1...curve.maximumLevel).contains(body.level) else {
@@ -93,8 +91,7 @@ struct AdminController: Sendable {
     }
 
     /// `{reason?}` (the body may be empty): XP and streak back to 0.
-    @Sendable func reset(request: Request, context: AuthenticatedContext) async throws -> Profile {
-        try context.require(.admin)
+    @Sendable func reset(request: Request, context: AdminContext) async throws -> Profile {
         let discordId = try MemberLookup.discordId(context)
         let hasBody = request.headers[.contentLength].map { $0 != "0" } ?? (request.headers[.transferEncoding] != nil)
         let reason = hasBody ? try Self.reason(try await request.decodeJSON(as: Reset.self, context: context).reason, required: false) : nil

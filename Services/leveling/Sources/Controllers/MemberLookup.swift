@@ -1,4 +1,5 @@
 import Foundation
+import GuildClients
 import GuildCore
 import GuildServiceKit
 import Hummingbird
@@ -17,7 +18,7 @@ struct MemberLookup: Sendable {
     }
 
     /// The Discord id named by the path parameter `name`; 400 when it is not one.
-    static func discordId(_ context: AuthenticatedContext, _ name: String = "discord_id") throws -> String {
+    static func discordId(_ context: some RequestContext, _ name: String = "discord_id") throws -> String {
         guard let text = context.parameters.get(name), DiscordId.isValid(text) else {
             throw APIError.notADiscordId(name)
         }

@@ -18,9 +18,14 @@ struct ToolsController: Sendable {
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         let routes = RouteCollection(context: AuthenticatedContext.self)
+        routes.get("tools/user/:discord_id", use: memberTools)
+        return routes
+    }
+
+    var adminEndpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
         routes.post("tools", use: create)
         routes.patch("tools/:tool_id", use: update)
-        routes.get("tools/user/:discord_id", use: memberTools)
         routes.post("tools/unlock/:discord_id/:tool_id", use: unlock)
         return routes
     }
@@ -56,8 +61,7 @@ struct ToolsController: Sendable {
     }
 
     /// `{id, name, description?, unlock_level}` (admins) → 201; 409 when the id is taken.
-    @Sendable func create(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<Tool> {
-        try context.require(.admin)
+    @Sendable func create(request: Request, context: AdminContext) async throws -> EditedResponse<Tool> {
         let body = try await request.decodeJSON(as: NewTool.self, context: context)
         guard Self.isToolId(body.id) else { throw APIError.invalidField("id", "must be 1 to 64 lower-case letters, digits, - or _") }
         let (name, description, level) = try checked(name: body.name, description: body.description, unlockLevel: body.unlockLevel)
@@ -73,8 +77,7 @@ struct ToolsController: Sendable {
     }
 
     /// Changes a tool's name, description or unlock level (admins).
-    @Sendable func update(request: Request, context: AuthenticatedContext) async throws -> Tool {
-        try context.require(.admin)
+    @Sendable func update(request: Request, context: AdminContext) async throws -> Tool {
         guard let id = context.parameters.get("tool_id"), Self.isToolId(id) else { throw APIError.toolNotFound }
         let body = try await request.decodeChange(as: ToolChange.self, context: context)
         let (name, description, level) = try checked(name: body.name, description: body.description, unlockLevel: body.unlockLevel)
@@ -107,8 +110,7 @@ struct ToolsController: Sendable {
     }
 
     /// Unlocks a tool for a member whatever their level (admins), with `leveling.tool_unlocked`.
-    @Sendable func unlock(request: Request, context: AuthenticatedContext) async throws -> Unlocked {
-        try context.require(.admin)
+    @Sendable func unlock(request: Request, context: AdminContext) async throws -> Unlocked {
         let discordId = try MemberLookup.discordId(context)
         guard let toolId = context.parameters.get("tool_id"), Self.isToolId(toolId) else { throw APIError.toolNotFound }
         let newly = try await tools.unlock(toolId, for: discordId, logger: context.logger)

@@ -8,7 +8,7 @@ import PostgresNIO
 enum MemberJoinedHandler {
     static func handler(leaderboard: Leaderboard) -> EventConsumer.Handler {
         { event, connection, logger in
-            guard let discordId = event.data["discord_id"]?.stringValue, DiscordId.isValid(discordId) else {
+            guard let discordId = (try? event.payload(DiscordReport.self))?.discordId, DiscordId.isValid(discordId) else {
                 logger.warning("member_joined without a Discord id", metadata: ["event_id": "\(event.id)"])
                 return
             }

@@ -1,16 +1,15 @@
 import Foundation
+import GuildClients
 import GuildServiceKit
 import Logging
 import ServiceLifecycle
 
 /// Sends role updates to the bot (`POST /internal/roles/update`), in order per member, each
-/// until the bot takes it: a failed one is tried again after 1 s, 2 s, 4 s … (with jitter) up to `retryCap`,
-/// for as long as it takes. Without a bot configured the updates wait.
+/// until the bot takes it: a failed one is tried again with the queue's backoff, for as long as it takes. Without a bot configured the updates wait.
 struct RoleUpdateSender: Service {
     let queue: RewardQueue
     let bot: BotClient?
     let interval: Duration
-    let retryCap: Duration
     let logger: Logger
 
     func run() async throws {
@@ -22,15 +21,9 @@ struct RoleUpdateSender: Service {
         await cancelWhenGracefulShutdown { await loop(bot) }
     }
 
-    /// The wait before attempt `attempts + 1`.
-    static func backoff(after attempts: Int, cap: Duration) -> Duration {
-        BotClient.retryDelay(afterFailure: attempts, cap: cap)
-    }
-
     private func loop(_ bot: BotClient) async {
-        let cap = retryCap
         await pollForWork(every: interval, logger: logger, waiting: "role updates wait for the database") {
-            let delivered = try await queue.deliverRoleUpdates(logger: logger, backoff: { Self.backoff(after: $0, cap: cap) }) { update in
+            let delivered = try await queue.deliverRoleUpdates(logger: logger) { update in
                 let change = BotClient.RolesUpdate(discordId: update.discordId, addRoles: update.addRoles, removeRoles: update.removeRoles)
                 try await bot.updateRoles(change, idempotencyKey: "leveling-role-update-\(update.id)")
             }

@@ -1,3 +1,4 @@
+import GuildConcurrency
 import Foundation
 import GuildRedis
 import Logging
@@ -149,24 +150,17 @@ final class Leaderboard: Sendable {
     /// Keeps the index whole until the task is cancelled: prepares it (retrying), then checks
     /// every `interval` that Redis still has it, and rebuilds it when Redis came back empty.
     func keep(checkingEvery interval: Duration) async {
-        var backoff = Duration.milliseconds(200)
-        while !Task.isCancelled {
-            do {
-                if isComplete, try await redis.send(["EXISTS", Self.completeKey]).int == 1 {
-                    try await Task.sleep(for: interval)
-                    continue
-                }
-                complete.store(false, ordering: .relaxed)
-                try await prepare()
-                backoff = .milliseconds(200)
-            } catch is CancellationError {
+        await repeatUntilCancelled(backoff: Backoff(cap: .seconds(10)), failed: { error, _ in
+            complete.store(false, ordering: .relaxed)
+            logger.warning("leaderboard index not ready; the table answers meanwhile", metadata: ["error": "\(error)"])
+        }) { backoff in
+            if isComplete, try await redis.send(["EXISTS", Self.completeKey]).int == 1 {
+                try await Task.sleep(for: interval)
                 return
-            } catch {
-                complete.store(false, ordering: .relaxed)
-                logger.warning("leaderboard index not ready; the table answers meanwhile", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(10))
             }
+            complete.store(false, ordering: .relaxed)
+            try await prepare()
+            backoff.reset()
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GuildCore
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import PostgresNIO
@@ -69,7 +70,7 @@ struct LevelingRepository: Sendable {
             } catch where DatabaseErrors.sqlState(error) == "40P01" && attempt < 3 {
                 attempt += 1
             } catch where DatabaseErrors.sqlState(error) == "23505" {
-                throw APIError.eventIdTaken
+                throw LevelingFailure.eventIdTaken
             }
         }
     }
@@ -181,7 +182,7 @@ struct LevelingRepository: Sendable {
     ) async throws -> (before: ProfileRow, after: ProfileRow) {
         try await database.transaction(logger: logger) { [curve] connection in
             try await connection.query("INSERT INTO profiles (discord_id) VALUES (\(discordId)) ON CONFLICT (discord_id) DO NOTHING", logger: logger)
-            guard let before = try await Self.profile(discordId, on: connection, lock: true, logger: logger) else { throw APIError.profileNotFound }
+            guard let before = try await Self.profile(discordId, on: connection, lock: true, logger: logger) else { throw LevelingFailure.profileNotFound }
             let change = try decide(before)
             let xp = max(0, change.xp)
             let level = curve.level(for: xp)

@@ -1,6 +1,9 @@
 import Foundation
+import GuildClients
+import GuildConcurrency
 import GuildCore
 import GuildEvents
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import Metrics
@@ -16,6 +19,8 @@ struct RewardQueue: Sendable {
     let database: Database
     let curve: LevelCurve
     let rewards: RoleRewards
+    /// The waits between a role update's attempts.
+    let retries: Backoff
 
     // MARK: Level changes
 
@@ -31,11 +36,8 @@ struct RewardQueue: Sendable {
             for try await row in rows.decode((Int64, String, Int, Int).self) { changes.append(row) }
             for change in changes {
                 if change.to > change.from {
-                    let data: JSONValue = .object([
-                        "discord_id": .string(change.discordId), "level": .number(Double(change.to)),
-                        "previous_level": .number(Double(change.from)), "tier": .string(curve.tier(of: change.to)),
-                    ])
-                    try await Outbox.write(EventEnvelope(type: EventType.levelUp, userId: nil, data: data), on: connection, logger: logger)
+                    let reached = LevelReached(discordId: change.discordId, level: change.to, previousLevel: change.from, tier: curve.tier(of: change.to))
+                    try await Outbox.write(try EventEnvelope(reached, userId: nil), on: connection, logger: logger)
                     let unlocked = try await connection.query(
                         """
                         INSERT INTO member_tools (discord_id, tool_id, via)
@@ -46,7 +48,7 @@ struct RewardQueue: Sendable {
                         logger: logger
                     )
                     for try await (toolId, name) in unlocked.decode((String, String).self) {
-                        try await Outbox.write(Self.toolUnlocked(change.discordId, toolId: toolId, name: name), on: connection, logger: logger)
+                        try await Outbox.write(try Self.toolUnlocked(change.discordId, toolId: toolId, name: name), on: connection, logger: logger)
                     }
                 }
                 let roles = rewards.change(from: change.from, to: change.to)
@@ -68,11 +70,8 @@ struct RewardQueue: Sendable {
     }
 
     /// The event of a tool a member unlocked.
-    static func toolUnlocked(_ discordId: String, toolId: String, name: String) -> EventEnvelope {
-        EventEnvelope(
-            type: EventType.toolUnlocked, userId: nil,
-            data: .object(["discord_id": .string(discordId), "tool_id": .string(toolId), "tool_name": .string(name)])
-        )
+    static func toolUnlocked(_ discordId: String, toolId: String, name: String) throws -> EventEnvelope {
+        try EventEnvelope(ToolUnlocked(discordId: discordId, toolId: toolId, toolName: name), userId: nil)
     }
 
     /// Deletes the answers to the bot's events older than eight days (events older than seven
@@ -105,60 +104,32 @@ struct RewardQueue: Sendable {
         var attempts: Int
     }
 
-    /// Sends the oldest undelivered role update of each member that is due, through `send`,
-    /// in order; one that fails is tried again after `backoff(attempts)` and holds back the
-    /// member's later ones. Returns how many were delivered.
-    func deliverRoleUpdates(
-        logger: Logger, backoff: @escaping @Sendable (Int) -> Duration, _ send: @escaping @Sendable (RoleUpdate) async throws -> Void
-    ) async throws -> Int {
-        // The lock lasts through the calls to the bot, which take longer than a request's deadline allows.
-        try await database.withSessionLock("leveling:role_updates", logger: logger) { connection in
-            try await Self.deliver(on: connection, logger: logger, backoff: backoff, send)
-        } ?? 0
+    /// The role updates waiting for the bot, oldest first per member.
+    var roleUpdates: DurableQueue {
+        DurableQueue(
+            database: database, table: .init(name: "role_updates", key: "discord_id", settledColumn: "delivered_at"),
+            lockName: "leveling:role_updates", gaugeName: "leveling_role_updates", backoff: retries
+        )
     }
 
-    private static func deliver(
-        on connection: PostgresConnection, logger: Logger, backoff: @escaping @Sendable (Int) -> Duration,
-        _ send: @escaping @Sendable (RoleUpdate) async throws -> Void
-    ) async throws -> Int {
-        let pending = try await connection.query("SELECT count(*)::int FROM role_updates WHERE delivered_at IS NULL", logger: logger)
-        Gauge(label: "bot_queue_depth", dimensions: [("queue", "leveling_role_updates")]).record(try await pending.decode(Int.self).first(where: { _ in true }) ?? 0)
-        let rows = try await connection.query(
-            """
-            SELECT DISTINCT ON (discord_id) id, discord_id, add_roles, remove_roles, attempts, next_attempt_at <= now()
-            FROM role_updates WHERE delivered_at IS NULL ORDER BY discord_id, id LIMIT 100
-            """,
-            logger: logger
-        )
-        var due: [RoleUpdate] = []
-        for try await (id, member, add, remove, attempts, isDue) in rows.decode((Int64, String, [String], [String], Int, Bool).self) where isDue {
-            due.append(RoleUpdate(id: id, discordId: member, addRoles: add, removeRoles: remove, attempts: attempts))
-        }
-        var delivered = 0
-        for update in due.sorted(by: { $0.id < $1.id }) {
+    /// Sends the oldest undelivered role update of each member that is due, through `send`,
+    /// in order; one that fails is tried again after the queue's backoff and holds back the
+    /// member's later ones. Returns how many were delivered.
+    func deliverRoleUpdates(logger: Logger, _ send: @escaping @Sendable (RoleUpdate) async throws -> Void) async throws -> Int {
+        let first = DurableQueue.payloadIndex
+        return try await roleUpdates.workRound(logger: logger, columns: "discord_id, add_roles, remove_roles") { row in
+            (try row[first].decode(String.self), try row[first + 1].decode([String].self), try row[first + 2].decode([String].self))
+        } _: { item in
+            let (member, add, remove) = item.payload
             do {
-                try await send(update)
-                try await connection.query("UPDATE role_updates SET delivered_at = now(), attempts = attempts + 1 WHERE id = \(update.id)", logger: logger)
-                delivered += 1
+                try await send(RoleUpdate(id: item.id, discordId: member, addRoles: add, removeRoles: remove, attempts: item.attempts))
+                return .settled(outcome: nil)
             } catch {
-                let wait = backoff(update.attempts + 1)
-                let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
-                try await connection.query(
-                    """
-                    UPDATE role_updates SET attempts = attempts + 1, last_error = \(String(String(describing: error).prefix(500))),
-                        next_attempt_at = now() + make_interval(secs => \(seconds))
-                    WHERE id = \(update.id)
-                    """,
-                    logger: logger
-                )
-                logger.info("role update not delivered; trying again later", metadata: [
-                    "discord_id": "\(update.discordId)", "attempts": "\(update.attempts + 1)", "retry_in": "\(wait)", "error": "\(error)",
-                ])
                 // The bot is away: the others would fail the same way.
-                if case BotClient.Failure.unreachable = error { break }
+                if case BotClient.Failure.unreachable = error { return .failed(error, stopRound: true) }
+                return .failed(error, stopRound: false)
             }
-        }
-        return delivered
+        } ?? 0
     }
 
     private static func lock(_ name: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {

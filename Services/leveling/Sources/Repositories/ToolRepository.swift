@@ -1,6 +1,7 @@
 import Foundation
 import GuildCore
 import GuildEvents
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import PostgresNIO
@@ -27,7 +28,7 @@ struct ToolRepository: Sendable {
     func create(_ tool: Tool, logger: Logger) async throws {
         try await database.insert(
             "INSERT INTO tools (id, name, description, unlock_level) VALUES (\(tool.id), \(tool.name), \(tool.description), \(tool.unlockLevel))",
-            ifTaken: .toolExists,
+            ifTaken: LevelingFailure.toolExists,
             logger: logger
         )
     }
@@ -79,14 +80,14 @@ struct ToolRepository: Sendable {
     func unlock(_ toolId: String, for discordId: String, logger: Logger) async throws -> Bool {
         try await database.transaction(logger: logger) { connection in
             let rows = try await connection.query("SELECT name FROM tools WHERE id = \(toolId)", logger: logger)
-            guard let name = try await rows.decode(String.self).first(where: { _ in true }) else { throw APIError.toolNotFound }
+            guard let name = try await rows.decode(String.self).first(where: { _ in true }) else { throw LevelingFailure.toolNotFound }
             try await connection.query("INSERT INTO profiles (discord_id) VALUES (\(discordId)) ON CONFLICT (discord_id) DO NOTHING", logger: logger)
             let inserted = try await connection.query(
                 "INSERT INTO member_tools (discord_id, tool_id, via) VALUES (\(discordId), \(toolId), 'admin') ON CONFLICT DO NOTHING RETURNING 1",
                 logger: logger
             )
             guard try await inserted.decode(Int.self).first(where: { _ in true }) != nil else { return false }
-            try await Outbox.write(RewardQueue.toolUnlocked(discordId, toolId: toolId, name: name), on: connection, logger: logger)
+            try await Outbox.write(try RewardQueue.toolUnlocked(discordId, toolId: toolId, name: name), on: connection, logger: logger)
             return true
         }
     }

@@ -1,5 +1,7 @@
 import Configuration
 import Foundation
+import GuildClients
+import GuildCore
 import GuildServiceKit
 import ServiceLifecycle
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GuildClients
 import GuildCore
 import GuildRedis
 import GuildServiceKit
@@ -63,10 +64,8 @@ struct BotNotifyController: Sendable {
             )
         }
         guard let id else { return Answer(success: true, message: "sent before (same Idempotency-Key)", notificationSent: false) }
-        let frame = JSONValue.object([
-            "type": .string("notification"), "id": .string(id.uuidString.lowercased()), "title": .string(title), "body": .string(text),
-        ])
-        try? await LiveConnections.publish(frame: frame.jsonText(), to: userId, redis: redis)
+        let frame = ServerFrame.Notification(id: id, title: title, body: text)
+        try? await LiveConnections.publish(frame: ServerFrame.text(frame), to: userId, redis: redis)
         return Answer(success: true, message: "notification sent", notificationSent: true)
     }
 

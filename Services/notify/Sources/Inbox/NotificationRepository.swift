@@ -1,5 +1,6 @@
 import Foundation
 import GuildCore
+import GuildPostgres
 import GuildServiceKit
 import Hummingbird
 import Logging

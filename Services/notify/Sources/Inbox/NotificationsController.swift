@@ -1,5 +1,6 @@
 import Foundation
 import GuildCore
+import GuildPostgres
 import GuildRedis
 import GuildServiceKit
 import Hummingbird
@@ -14,8 +15,13 @@ struct NotificationsController: Sendable {
         let routes = RouteCollection(context: AuthenticatedContext.self)
         routes.get(use: list)
         routes.post("read-all", use: readAll)
-        routes.post("broadcast", use: broadcast)
         routes.post(":notification_id/read", use: read)
+        return routes
+    }
+
+    var adminEndpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
+        routes.post("broadcast", use: broadcast)
         return routes
     }
 
@@ -55,7 +61,7 @@ struct NotificationsController: Sendable {
     }
 
     private func tellDevices(_ userId: String, read id: JSONValue, context: AuthenticatedContext) async {
-        let frame = JSONValue.object(["type": .string("notification_read"), "id": id]).jsonText()
+        let frame = ServerFrame.text(ServerFrame.NotificationRead(id: id))
         do {
             try await LiveConnections.publish(frame: frame, to: userId, redis: redis)
         } catch {
@@ -72,8 +78,7 @@ struct NotificationsController: Sendable {
 
     /// `{title, message, priority}` (admins) → 201: stored once, in every user's inbox, sent live
     /// to every connection. A retry with the same `Idempotency-Key` goes out once.
-    @Sendable func broadcast(request: Request, context: AuthenticatedContext) async throws -> Response {
-        try context.require(.admin)
+    @Sendable func broadcast(request: Request, context: AdminContext) async throws -> Response {
         let body = try await request.decodeJSON(as: NewBroadcast.self, context: context)
         let title = body.title.trimmingCharacters(in: .whitespacesAndNewlines)
         let message = body.message.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -84,18 +89,15 @@ struct NotificationsController: Sendable {
         let admin = context.caller.userId
         let key = try IdempotencyKey.from(request, owner: admin, fingerprint: "broadcast|\(title)|\(message)|\(priority)")
         let broadcast = Broadcast(id: UUID.timeOrdered(), title: title, message: message, priority: priority, createdAt: Date())
-        let reply = try await repository.database.idempotent(key, status: .created, logger: context.logger) { connection in
+        let reply = try await repository.database.idempotent(key, status: 201, logger: context.logger) { connection in
             try await repository.insert(broadcast, by: admin, on: connection, logger: context.logger)
             return broadcast
         }
         if !reply.replayed {
             context.logger.info("broadcast sent", metadata: ["broadcast_id": "\(broadcast.id)"])
-            let frame = JSONValue.object([
-                "type": .string("broadcast"), "id": .string(broadcast.id.uuidString.lowercased()), "title": .string(title),
-                "message": .string(message), "priority": .string(priority),
-            ])
+            let frame = ServerFrame.Broadcast(id: broadcast.id, title: title, message: message, priority: priority)
             do {
-                try await LiveConnections.publishToEveryone(frame: frame.jsonText(), redis: redis)
+                try await LiveConnections.publishToEveryone(frame: ServerFrame.text(frame), redis: redis)
             } catch {
                 // Stored: every inbox shows it at the next load.
                 context.logger.warning("broadcast not sent live", metadata: ["error": "\(error)"])

@@ -22,7 +22,7 @@ final class LiveFeed: Sendable {
 
     /// Ends the connection because its session ended: `session_ended {reason}` is its last frame.
     func end(_ reason: SessionEndReason) {
-        outbox.end(lastFrame: ServerFrame.object(["type": "session_ended", "reason": reason.rawValue]))
+        outbox.end(lastFrame: ServerFrame.text(ServerFrame.SessionEnded(reason: reason.rawValue)))
     }
 }
 

@@ -30,16 +30,75 @@ struct ClientFrame: Decodable, Sendable {
     }
 }
 
-/// Frames the server sends.
+/// Frames the server sends, each a type of its own; ``text(_:)`` writes one.
 enum ServerFrame {
-    /// A flat JSON object of strings.
-    static func object(_ fields: [String: String]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
-        return String(decoding: data, as: UTF8.self)
+    /// The frame as JSON text by the contract's rules.
+    static func text(_ frame: some Encodable) -> String {
+        (try? GuildJSON.string(frame)) ?? #"{"type":"error","code":"internal_error","message":"the frame could not be written"}"#
     }
 
     /// `{"type":"error","code":...,"message":...}`.
     static func error(code: String, message: String) -> String {
-        object(["type": "error", "code": code, "message": message])
+        text(Failure(code: code, message: message))
+    }
+
+    struct Failure: Codable, Equatable {
+        var type = "error"
+        var code: String
+        var message: String
+    }
+
+    /// `{"type":"connection_established","user_id":…,"role":…}`.
+    struct ConnectionEstablished: Codable, Equatable {
+        var type = "connection_established"
+        var userId: String
+        var role: String
+    }
+
+    /// `{"type":"session_ended","reason":…}`: the last frame of a connection whose session ended.
+    struct SessionEnded: Codable, Equatable {
+        var type = "session_ended"
+        var reason: String
+    }
+
+    /// `{"type":"authenticated","expires_at":…}`: the connection's token was replaced in-band.
+    struct Authenticated: Codable, Equatable {
+        var type = "authenticated"
+        var expiresAt: Date
+    }
+
+    /// `{"type":"pong"}`.
+    struct Pong: Codable, Equatable {
+        var type = "pong"
+    }
+
+    /// `{"type":"notification","id":…,"title":…,"body":…}`: a new inbox entry.
+    struct Notification: Codable, Equatable {
+        var type = "notification"
+        var id: UUID
+        var title: String
+        var body: String
+    }
+
+    /// `{"type":"notification_read","id":…}`: an entry (or, with `"all"`, every entry) was read on another tab.
+    struct NotificationRead: Codable, Equatable {
+        var type = "notification_read"
+        var id: JSONValue
+    }
+
+    /// `{"type":"broadcast","id":…,"title":…,"message":…,"priority":…}`.
+    struct Broadcast: Codable, Equatable {
+        var type = "broadcast"
+        var id: UUID
+        var title: String
+        var message: String
+        var priority: String
+    }
+
+    /// `{"type":"message_history","ticket_id":…,"messages":[…]}`: a room's messages on joining it.
+    struct MessageHistory: Codable, Equatable {
+        var type = "message_history"
+        var ticketId: UUID
+        var messages: [JSONValue]
     }
 }

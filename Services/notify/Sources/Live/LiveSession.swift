@@ -1,5 +1,6 @@
 import Foundation
 import GuildAuth
+import GuildConcurrency
 import GuildCore
 import GuildLive
 import GuildServiceKit
@@ -34,7 +35,7 @@ struct LiveHub: Sendable {
     func open(_ identity: Identity, outbox: ConnectionOutbox) -> LiveSession {
         let feed = LiveFeed(outbox: outbox)
         // Queued before the connection is registered, so nothing published meanwhile precedes it.
-        feed.push(.frame(ServerFrame.object(["type": "connection_established", "user_id": identity.userId, "role": identity.role.rawValue])))
+        feed.push(.frame(ServerFrame.text(ServerFrame.ConnectionEstablished(userId: identity.userId, role: identity.role.rawValue))))
         let id = live.open(identity, feed: feed)
         return LiveSession(identity: identity, id: id, feed: feed, hub: self)
     }
@@ -110,7 +111,7 @@ final class LiveSession: SocketIOSocket {
     func handle(_ frame: ClientFrame, ack: Int? = nil) async {
         switch frame.type {
         case "ping":
-            answer(ServerFrame.object(["type": "pong"]), ack: ack)
+            answer(ServerFrame.text(ServerFrame.Pong()), ack: ack)
         case "auth":
             answer(ServerFrame.error(code: "bad_request", message: "already authenticated"), ack: ack)
         case "authenticate":
@@ -137,8 +138,7 @@ final class LiveSession: SocketIOSocket {
         }
         current.withLock { $0 = fresh }
         guard hub.live.reauthenticate(id, as: fresh) else { return }
-        let expiresAt = RFC3339.format(fresh.expiresAt)
-        answer(ServerFrame.object(["type": "authenticated", "expires_at": expiresAt]), ack: ack)
+        answer(ServerFrame.text(ServerFrame.Authenticated(expiresAt: fresh.expiresAt)), ack: ack)
     }
 
     /// `join_ticket`: the room's history, then its frames until `leave_ticket`.
@@ -162,9 +162,7 @@ final class LiveSession: SocketIOSocket {
                 send(.left(ticket))
                 return answer(ServerFrame.error(code: "not_found", message: "no such ticket"), ack: ack)
             }
-            let history = try GuildJSON.string(JSONValue.object([
-                "type": .string("message_history"), "ticket_id": .string(ticket.uuidString.lowercased()), "messages": .array(messages),
-            ]))
+            let history = ServerFrame.text(ServerFrame.MessageHistory(ticketId: ticket, messages: messages))
             let ids = messages.compactMap { $0["id"]?.stringValue.flatMap(UUID.init(uuidString:)) }
             send(.joined(ticket, history: history, messageIds: ids, ack: ack))
         } catch {

@@ -64,31 +64,23 @@ final class TicketRooms: Sendable {
 
     /// Hands an event of one of ``eventTypes`` to the connections in its room here.
     func deliver(_ event: EventEnvelope) {
-        guard let ticketText = event.data["ticket_id"]?.stringValue, let ticket = UUID(uuidString: ticketText),
-            let (frame, messageId) = Self.frame(for: event)
-        else { return }
+        guard let (ticket, frame, messageId) = Self.frame(for: event) else { return }
         let targets = members.withLock { $0[ticket] ?? [] }
         for member in targets {
             live.send(.room(ticket: ticket, messageId: messageId, frame: frame), to: member.connection, of: member.userId)
         }
     }
 
-    /// The frame a room gets for `event`, and the message it carries.
-    static func frame(for event: EventEnvelope) -> (String, UUID?)? {
-        let ticket = event.data["ticket_id"] ?? .null
-        let object: [String: JSONValue]
-        var messageId: UUID?
-        switch event.type {
-        case EventType.ticketMessageCreated:
-            guard let message = event.data["message"] else { return nil }
-            messageId = message["id"]?.stringValue.flatMap(UUID.init(uuidString:))
-            object = ["type": .string("new_message"), "ticket_id": ticket, "message": message]
-        case EventType.ticketClosed: object = ["type": .string("ticket_closed"), "ticket_id": ticket, "by": event.data["by"] ?? .null]
-        case EventType.ticketReopened: object = ["type": .string("ticket_reopened"), "ticket_id": ticket, "by": event.data["by"] ?? .null]
-        case EventType.ticketClaimed: object = ["type": .string("ticket_claimed"), "ticket_id": ticket, "by": event.data["by"] ?? .null]
-        default: return nil
+    /// The room `event` is for, the frame the room gets and the message it carries.
+    static func frame(for event: EventEnvelope) -> (ticket: UUID, frame: String, messageId: UUID?)? {
+        if let posted = try? event.payload(TicketMessagePosted.self) {
+            guard let text = try? GuildJSON.string(RoomFrame.NewMessage(ticketId: posted.ticketId, message: posted.message)) else { return nil }
+            return (posted.ticketId, text, posted.message.id)
         }
-        return (JSONValue.object(object).jsonText(), messageId)
+        guard let change = try? event.payload(TicketChanged.self), let type = RoomFrame.Changed.types[event.type],
+            let text = try? GuildJSON.string(RoomFrame.Changed(type: type, ticketId: change.ticketId, by: change.by))
+        else { return nil }
+        return (change.ticketId, text, nil)
     }
 
     // MARK: Presence
@@ -115,5 +107,26 @@ final class TicketRooms: Sendable {
         let at = String(Int64(time.timeIntervalSince1970 * 1000))
         let present = try await redis.send(["ZRANGEBYSCORE", Self.presenceKey(ticket), at, "+inf"])
         return present.elements.contains { $0.string?.hasPrefix("\(userId)|") == true }
+    }
+}
+
+/// The frames of a ticket's room.
+enum RoomFrame {
+    /// `{"type":"new_message","ticket_id":…,"message":{…}}`.
+    struct NewMessage: Codable, Equatable {
+        var type = "new_message"
+        var ticketId: UUID
+        var message: TicketMessageData
+    }
+
+    /// `{"type":"ticket_closed","ticket_id":…,"by":…}` (or `ticket_reopened`, `ticket_claimed`).
+    struct Changed: Codable, Equatable {
+        /// The frame type of each event a room hears of.
+        static let types = [
+            EventType.ticketClosed: "ticket_closed", EventType.ticketReopened: "ticket_reopened", EventType.ticketClaimed: "ticket_claimed",
+        ]
+        var type: String
+        var ticketId: UUID
+        var by: UUID?
     }
 }

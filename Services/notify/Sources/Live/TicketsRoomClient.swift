@@ -1,5 +1,6 @@
 import Foundation
 import GuildAuth
+import GuildClients
 import GuildCore
 import GuildServiceKit
 

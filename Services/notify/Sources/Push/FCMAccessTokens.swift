@@ -1,5 +1,7 @@
 import AsyncHTTPClient
 import Foundation
+import GuildClients
+import Hummingbird
 import JWTKit
 import Logging
 import NIOCore
@@ -77,21 +79,18 @@ actor FCMAccessTokens {
     }
 
     private func fetch() async throws -> (token: String, renewAt: Date) {
-        let grantType = Self.formEncoded("urn:ietf:params:oauth:grant-type:jwt-bearer")
-        let form = "grant_type=\(grantType)&assertion=\(Self.formEncoded(try await assertion()))"
+        let form = try URLEncodedFormEncoder().encode(["grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": try await assertion()])
         var request = HTTPClientRequest(url: configuration.tokenURL)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
         request.body = .bytes(ByteBuffer(string: form))
-        let status: Int
-        let text: String
+        let answer: OutboundCall.Answer
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
-            status = Int(response.status.code)
-            text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            answer = try await OutboundCall(target: "fcm_token", timeout: timeout).send(request)
         } catch {
             throw FCMFailure.unreachable("Google's token endpoint could not be reached: \(error)")
         }
+        let (status, text) = (answer.status, answer.text)
         guard (200..<300).contains(status) else {
             let said = "Google's token endpoint answered \(status): \(text.prefix(300))"
             throw status == 429 || status >= 500 ? FCMFailure.unreachable(said) : FCMFailure.unauthorized(said)
@@ -107,12 +106,6 @@ actor FCMAccessTokens {
         return (grant.accessToken, Date().addingTimeInterval(kept))
     }
 
-    /// `value` for an `application/x-www-form-urlencoded` body.
-    static func formEncoded(_ value: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
-    }
 }
 
 /// Why an access token could not be had.

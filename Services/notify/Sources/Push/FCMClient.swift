@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import GuildClients
 import Logging
 import NIOCore
 
@@ -77,9 +78,8 @@ struct FCMClient: Sendable {
         request.headers.add(name: "Authorization", value: "Bearer \(accessToken)")
         request.headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
         request.body = .bytes(ByteBuffer(bytes: try Self.body(of: message)))
-        let response = try await HTTPClient.shared.execute(request, timeout: TimeAmount(timeout))
-        let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        return (Int(response.status.code), response.headers.first(name: "Retry-After"), text)
+        let answer = try await OutboundCall(target: "fcm", timeout: timeout).send(request)
+        return (answer.status, answer.headers.first(name: "Retry-After"), answer.text)
     }
 
     // MARK: The v1 wire format

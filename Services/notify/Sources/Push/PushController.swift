@@ -1,5 +1,6 @@
 import Foundation
 import GuildCore
+import GuildPostgres
 import GuildServiceKit
 import Hummingbird
 
@@ -16,6 +17,11 @@ struct PushController: Sendable {
         let routes = RouteCollection(context: AuthenticatedContext.self)
         routes.post("register-token", use: register)
         routes.delete("register-token", use: unregister)
+        return routes
+    }
+
+    var adminEndpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
         routes.post("test", use: test)
         return routes
     }
@@ -91,8 +97,7 @@ struct PushController: Sendable {
 
     /// Sends one message to a token now and says what FCM answered: 200 with its message id,
     /// 502 when FCM refused (a dead token is dropped), 503 when FCM could not take it or push is off.
-    @Sendable func test(request: Request, context: AuthenticatedContext) async throws -> TestSent {
-        try context.require(.admin)
+    @Sendable func test(request: Request, context: AdminContext) async throws -> TestSent {
         guard let fcm else { throw APIError.pushDisabled }
         let input = try await request.decodeJSON(as: TestMessage.self, context: context)
         let token = try Self.token(input.fcmToken)

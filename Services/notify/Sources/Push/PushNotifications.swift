@@ -30,9 +30,9 @@ struct PushNotifications: Sendable {
         }
     }
 
-    /// `register-token` and `test`, for ``ServiceRoutes/signedIn(_:_:)`` under `/api/notifications`.
-    var endpoints: RouteCollection<AuthenticatedContext> {
-        PushController(tokens: tokens, fcm: fcm, metrics: metrics, database: dependencies.database).endpoints
+    /// `register-token` and (admins) `test`, for ``ServiceRoutes/signedIn(_:_:)`` under `/api/notifications`.
+    var controller: PushController {
+        PushController(tokens: tokens, fcm: fcm, metrics: metrics, database: dependencies.database)
     }
 
     /// `"push": "on"` or `"off"` in health; off is no failure.

@@ -1,4 +1,6 @@
 import Foundation
+import GuildConcurrency
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import PostgresNIO
@@ -30,26 +32,14 @@ struct PushSender: Service {
     static let maxAttempts = 10
 
     func run() async throws {
-        await cancelWhenGracefulShutdown { await loop() }
-    }
-
-    private func loop() async {
-        while !Task.isCancelled {
-            do {
-                // A full batch: more may be due, so no pause.
-                if try await workOnce() == Self.batchSize { continue }
-            } catch {
-                if Task.isCancelled { return }
-                logger.warning("push jobs wait for the database", metadata: ["error": "\(error)"])
-            }
-            try? await Task.sleep(for: interval)
+        await cancelWhenGracefulShutdown {
+            // A full batch: more may be due, so no pause.
+            await pollForWork(every: interval, logger: logger, waiting: "push jobs wait for the database") { try await workOnce() == Self.batchSize }
         }
     }
 
-    /// The wait before attempt `attempts + 1`.
-    static func backoff(after attempts: Int, cap: Duration) -> Duration {
-        min(.seconds(1 << min(max(attempts - 1, 0), 20)), cap)
-    }
+    /// The waits between a job's attempts: 1 s, 2 s, 4 s … up to `retryCap`.
+    var retries: Backoff { Backoff(initial: .seconds(1), cap: retryCap) }
 
     // MARK: One round
 
@@ -175,7 +165,7 @@ struct PushSender: Service {
                     "user_id": "\(job.userId)", "job_id": "\(job.id)", "attempts": "\(job.attempts)", "error": "\(said)",
                 ])
             } else {
-                let delay = min(max(Self.backoff(after: job.attempts, cap: retryCap), wait), .seconds(3600))
+                let delay = min(max(retries.delay(afterAttempts: job.attempts), wait), .seconds(3600))
                 again.append((job, retry, delay, said))
                 logger.info("push job tried again later", metadata: [
                     "user_id": "\(job.userId)", "job_id": "\(job.id)", "attempts": "\(job.attempts)", "retry_in": "\(delay)", "error": "\(said)",

@@ -1,5 +1,6 @@
 import Configuration
 import Foundation
+import GuildCore
 import GuildServiceKit
 import JWTKit
 

@@ -1,4 +1,5 @@
 import Foundation
+import GuildPostgres
 import GuildServiceKit
 import Logging
 import PostgresNIO

@@ -31,7 +31,9 @@ struct RoomsController: Sendable {
             guard let since = UUID(uuidString: text) else { throw APIError.invalidField("since", "must be a message id") }
             return since
         }
-        guard let head = try await tickets.head(id, logger: context.logger), head.ownerId == user || role.isStaff else {
+        guard let head = try await tickets.head(id, logger: context.logger),
+            TicketRules.Access(owner: head.ownerId, reader: user, isStaff: role.isStaff).canTakePart
+        else {
             throw APIError.ticketNotFound
         }
         return History(ticketId: id, messages: try await tickets.messages(of: id, after: since, logger: context.logger))

@@ -7,15 +7,14 @@ import Hummingbird
 struct SettingsController: Sendable {
     let tickets: TicketRepository
 
-    var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
+    var endpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
         routes.get("config", use: show)
         routes.put("config", use: change)
         return routes
     }
 
-    @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> DeskSettings {
-        try context.require(.admin)
+    @Sendable func show(request: Request, context: AdminContext) async throws -> DeskSettings {
         return try await tickets.settings(logger: context.logger)
     }
 
@@ -28,8 +27,7 @@ struct SettingsController: Sendable {
         var categories: [String]?
     }
 
-    @Sendable func change(request: Request, context: AuthenticatedContext) async throws -> DeskSettings {
-        try context.require(.admin)
+    @Sendable func change(request: Request, context: AdminContext) async throws -> DeskSettings {
         let body = try await request.decodeChange(as: Change.self, context: context)
         var settings = try await tickets.settings(logger: context.logger)
         settings.enabled = body.enabled ?? settings.enabled

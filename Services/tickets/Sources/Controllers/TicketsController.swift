@@ -1,4 +1,5 @@
 import Foundation
+import GuildClients
 import GuildCore
 import GuildServiceKit
 import HTTPTypes
@@ -14,13 +15,18 @@ struct TicketsController: Sendable {
         routes.get(use: list)
         routes.post(use: open)
         routes.get(":ticket_id", use: show)
-        routes.delete(":ticket_id", use: delete)
         routes.post(":ticket_id/send", use: send)
         routes.post(":ticket_id/close", use: close)
         routes.post(":ticket_id/reopen", use: reopen)
         routes.post(":ticket_id/claim", use: claim)
         routes.post(":ticket_id/mark-read", use: markRead)
         routes.get(":ticket_id/transcript", use: transcript)
+        return routes
+    }
+
+    var adminEndpoints: RouteCollection<AdminContext> {
+        let routes = RouteCollection(context: AdminContext.self)
+        routes.delete(":ticket_id", use: delete)
         return routes
     }
 
@@ -37,7 +43,7 @@ struct TicketsController: Sendable {
     func ticket(_ context: AuthenticatedContext) async throws -> (TicketHead, TicketRules.Access) {
         let id = try context.parameters.uuid("ticket_id", or: .ticketNotFound)
         guard let head = try await tickets.head(id, logger: context.logger) else { throw APIError.ticketNotFound }
-        let access = TicketRules.Access(isOwner: head.ownerId == context.caller.userId, isStaff: context.caller.isStaff)
+        let access = TicketRules.Access(owner: head.ownerId, reader: context.caller.userId, isStaff: context.caller.isStaff)
         guard access.canTakePart else { throw APIError.ticketNotFound }
         return (head, access)
     }
@@ -161,8 +167,7 @@ struct TicketsController: Sendable {
     }
 
     /// Deletes a ticket and its messages (admins).
-    @Sendable func delete(request: Request, context: AuthenticatedContext) async throws -> Deleted {
-        try context.require(.admin)
+    @Sendable func delete(request: Request, context: AdminContext) async throws -> Deleted {
         let id = try context.parameters.uuid("ticket_id", or: .ticketNotFound)
         guard try await tickets.delete(id, by: context.caller.userId, logger: context.logger) else { throw APIError.ticketNotFound }
         return Deleted()

@@ -41,10 +41,23 @@ enum TicketRules {
         else { throw APIError.invalidField("categories", "must be 1 to 20 distinct names of a-z, 0-9, _ and -, each up to 32 characters") }
     }
 
-    /// Who may do what with a ticket.
+    /// Who may do what with a ticket: decided here, for the routes, the room and the statements
+    /// that check it themselves (``visibleOwner(reader:isStaff:)``).
     struct Access {
         var isOwner: Bool
         var isStaff: Bool
+
+        /// What `reader` may do with a ticket of `owner`.
+        init(owner: UUID, reader: UUID, isStaff: Bool) {
+            self.isOwner = owner == reader
+            self.isStaff = isStaff
+        }
+
+        /// Whose tickets `reader` takes part in, for a statement's `user_id` condition: nil
+        /// (anyone's) for staff, otherwise the reader's own.
+        static func visibleOwner(reader: UUID, isStaff: Bool) -> UUID? {
+            isStaff ? nil : reader
+        }
 
         /// Read, send, mark read, transcript, join the room, close: the owner and staff.
         var canTakePart: Bool { isOwner || isStaff }

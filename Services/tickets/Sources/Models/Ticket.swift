@@ -1,4 +1,5 @@
 import Foundation
+import GuildCore
 import Hummingbird
 
 /// A support ticket, as lists and the ticket page show it.
@@ -26,19 +27,10 @@ struct Ticket: ResponseEncodable, Sendable, Equatable {
     var unreadCount: Int
 }
 
-/// One message of a ticket.
-struct TicketMessage: ResponseEncodable, Sendable, Equatable {
-    var id: UUID
-    var ticketId: UUID
-    /// Nil for messages the desk writes itself (closing on time).
-    var authorId: UUID?
-    var authorName: String
-    var authorAvatar: String?
-    var content: String
-    var timestamp: Date
-    /// Written by staff (a moderator or an admin).
-    var isAdmin: Bool
-}
+/// One message of a ticket: the same as its events and live frames carry.
+typealias TicketMessage = TicketMessageData
+
+extension TicketMessageData: ResponseEncodable {}
 
 /// A ticket with a page of its messages, oldest first.
 struct TicketPage: ResponseEncodable, Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import GuildClients
 import GuildCore
 import GuildEvents
 import GuildRedis
@@ -14,12 +15,12 @@ import PostgresNIO
 enum LevelingHandler {
     static func handler(inbox: NotificationRepository, users: UserDirectory, redis: RedisClient) -> EventConsumer.Handler {
         { event, connection, logger in
-            guard let discordId = event.data["discord_id"]?.stringValue, let news = LevelingNews(event) else {
+            guard let news = LevelingNews(event) else {
                 logger.warning("leveling event without the data it needs", metadata: ["event_id": "\(event.id)", "type": "\(event.type)"])
                 return
             }
-            guard let account = try await users.accountLinked(toDiscord: discordId) else {
-                logger.debug("no account linked to the Discord member", metadata: ["event_id": "\(event.id)", "discord_id": "\(discordId)"])
+            guard let account = try await users.accountLinked(toDiscord: news.discordId) else {
+                logger.debug("no account linked to the Discord member", metadata: ["event_id": "\(event.id)", "discord_id": "\(news.discordId)"])
                 return
             }
             let userId = account.userId.uuidString.lowercased()
@@ -35,6 +36,8 @@ enum LevelingHandler {
 
 /// What a leveling event tells the member: the inbox entry and the live frame.
 struct LevelingNews: Equatable {
+    /// The member, by Discord id.
+    var discordId: String
     /// The inbox entry's kind: `level_up` or `tool_unlocked`.
     var kind: String
     var title: String
@@ -45,33 +48,35 @@ struct LevelingNews: Equatable {
 
     /// The news of `event`; nil when it is not a leveling event or lacks the data it needs.
     init?(_ event: EventEnvelope) {
-        switch event.type {
-        case EventType.levelUp:
-            guard let level = Self.int(event.data["level"]) else { return nil }
-            let tier = event.data["tier"]?.stringValue
-            let previous = Self.int(event.data["previous_level"])
+        if let reached = try? event.payload(LevelReached.self) {
+            discordId = reached.discordId
             kind = "level_up"
-            title = "You reached level \(level)"
-            body = tier.map { "\($0) tier" } ?? "Keep it up!"
-            frame = JSONValue.object([
-                "type": .string("level_up"), "level": .number(Double(level)),
-                "tier": tier.map(JSONValue.string) ?? .null, "previous_level": previous.map { .number(Double($0)) } ?? .null,
-            ]).jsonText()
-        case EventType.toolUnlocked:
-            guard let toolId = event.data["tool_id"]?.stringValue else { return nil }
-            let name = event.data["tool_name"]?.stringValue ?? toolId
+            title = "You reached level \(reached.level)"
+            body = "\(reached.tier) tier"
+            frame = ServerFrame.text(LevelUpFrame(level: reached.level, tier: reached.tier, previousLevel: reached.previousLevel))
+        } else if let unlocked = try? event.payload(ToolUnlocked.self) {
+            discordId = unlocked.discordId
             kind = "tool_unlocked"
-            title = "Tool unlocked: \(name)"
-            body = "\(name) is now available to you."
-            frame = JSONValue.object(["type": .string("tool_unlocked"), "tool_id": .string(toolId), "tool_name": .string(name)]).jsonText()
-        default:
+            title = "Tool unlocked: \(unlocked.toolName)"
+            body = "\(unlocked.toolName) is now available to you."
+            frame = ServerFrame.text(ToolUnlockedFrame(toolId: unlocked.toolId, toolName: unlocked.toolName))
+        } else {
             return nil
         }
     }
+}
 
-    /// A whole number in the event data.
-    private static func int(_ value: JSONValue?) -> Int? {
-        guard case .number(let number)? = value, number.rounded() == number, abs(number) < 1e9 else { return nil }
-        return Int(number)
-    }
+/// `{"type":"level_up","level":…,"tier":…,"previous_level":…}`.
+struct LevelUpFrame: Encodable {
+    var type = "level_up"
+    var level: Int
+    var tier: String
+    var previousLevel: Int
+}
+
+/// `{"type":"tool_unlocked","tool_id":…,"tool_name":…}`.
+struct ToolUnlockedFrame: Encodable {
+    var type = "tool_unlocked"
+    var toolId: String
+    var toolName: String
 }

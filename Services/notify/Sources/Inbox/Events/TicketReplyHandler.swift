@@ -10,27 +10,31 @@ import PostgresNIO
 enum TicketReplyHandler {
     /// Only staff replies can reach an owner's inbox; the consumer passes over the rest.
     static func concerns(_ event: EventEnvelope) -> Bool {
-        event.type == EventType.ticketMessageCreated && event.data["by_staff"] == .bool(true)
+        reply(in: event) != nil
+    }
+
+    /// The staff reply `event` carries; nil for any other event.
+    static func reply(in event: EventEnvelope) -> TicketMessagePosted? {
+        guard let posted = try? event.payload(TicketMessagePosted.self), posted.byStaff else { return nil }
+        return posted
     }
 
     static func handler(inbox: NotificationRepository, redis: RedisClient, rooms: TicketRooms) -> EventConsumer.Handler {
         { event, connection, logger in
-            guard concerns(event), let owner = event.data["owner_id"]?.stringValue,
-                let ticket = event.data["ticket_id"]?.stringValue.flatMap(UUID.init(uuidString:))
-            else { return }
+            guard let reply = reply(in: event) else { return }
+            let owner = reply.ownerId.uuidString.lowercased()
             // Presence when the reply was posted (its id holds the millisecond), so an owner who saw
             // it live and left before this ran gets no entry. Presence unknown (Redis away): write
             // the entry; one too many beats one missed.
-            let posted = event.data["message"]?["id"]?.stringValue.flatMap(UUID.init(uuidString:))?.timeOrderedDate ?? event.occurredAt
-            if (try? await rooms.wasPresent(owner, in: ticket, at: posted)) == true { return }
-            let author = event.data["message"]?["author_name"]?.stringValue ?? "Staff"
-            let content = event.data["message"]?["content"]?.stringValue ?? ""
-            let title = "\(author) replied to your ticket"
+            let posted = reply.message.id.timeOrderedDate ?? event.occurredAt
+            if (try? await rooms.wasPresent(owner, in: reply.ticketId, at: posted)) == true { return }
+            let content = reply.message.content
+            let title = "\(reply.message.authorName) replied to your ticket"
             let body = content.count > 200 ? String(content.prefix(199)) + "…" : content
             guard let id = try await inbox.insert(
                 userId: owner, kind: "ticket_reply", title: title, body: body, sourceEventId: event.id, on: connection, logger: logger
             ) else { return }  // written before: its frame went out then
-            let frame = ServerFrame.object(["type": "notification", "id": id.uuidString.lowercased(), "title": title, "body": body])
+            let frame = ServerFrame.text(ServerFrame.Notification(id: id, title: title, body: body))
             try? await LiveConnections.publish(frame: frame, to: owner, redis: redis)
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import GuildCore
 import PostgresNIO
 
 extension PostgresClient.Configuration {

@@ -1,6 +1,5 @@
 import GuildConcurrency
 import GuildCore
-import GuildPostgres
 import Logging
 import PostgresNIO
 
@@ -43,7 +42,7 @@ public struct Database: Sendable {
 
     /// Runs one statement that adds a row; when its key is taken (a unique violation) the
     /// answer is `taken` (`service_exists` …) instead of the generic conflict.
-    public func insert(_ statement: PostgresQuery, ifTaken taken: APIError, logger: Logger) async throws {
+    public func insert(_ statement: PostgresQuery, ifTaken taken: any Error, logger: Logger) async throws {
         do {
             try await connection(logger: logger) { connection in
                 _ = try await connection.query(statement, logger: logger)

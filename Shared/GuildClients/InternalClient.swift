@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import GuildCore
 import NIOCore
+import NIOFoundationCompat
 import Synchronization
 
 /// Calls another service's private listener (`/internal/*`) with the shared secret.
@@ -20,6 +21,8 @@ public struct InternalClient: Sendable {
     /// How long one call may take.
     public let timeout: Duration
     private let turn = Turns()
+    /// One call, through the client that fails a refused connection at once.
+    private var call: OutboundCall { OutboundCall(target: service, timeout: timeout, bodyLimit: 4 << 20, client: Self.client) }
 
     /// Creates a client of `service` at `baseURL` (or at each of several, separated by commas).
     public init(service: String, baseURL: String, secret: String, timeout: Duration = .seconds(2)) {
@@ -38,18 +41,10 @@ public struct InternalClient: Sendable {
             guard !baseURLs.isEmpty else { break }
             var request = HTTPClientRequest(url: baseURLs[(first + attempt) % baseURLs.count] + path)
             request.headers.add(name: "Authorization", value: "Bearer \(secret)")
-            let response: HTTPClientResponse
-            let body: ByteBuffer
+            guard let answer = try? await call.send(request) else { continue }  // this replica is not answering: the next one
+            guard answer.isSuccess else { return (answer.status, nil) }
             do {
-                response = try await Self.client.execute(request, timeout: TimeAmount(timeout))
-                body = try await response.body.collect(upTo: 4 << 20)
-            } catch {
-                continue  // this replica is not answering: the next one
-            }
-            let status = Int(response.status.code)
-            guard (200..<300).contains(status) else { return (status, nil) }
-            do {
-                return (status, try decoder.decode(T.self, from: Data(buffer: body)))
+                return (answer.status, try answer.decode(T.self, with: decoder))
             } catch {
                 throw APIError.unavailable(service)
             }

@@ -1,3 +1,4 @@
+import GuildConcurrency
 import Foundation
 import GuildAuth
 import GuildCore
@@ -98,20 +99,16 @@ public struct RevocationFeed: Service {
 
     /// Loads the list from auth, retrying with backoff until it answers (or the feed stops).
     private func reloadUntilDone() async {
-        var backoff = Duration.milliseconds(100)
-        while !Task.isCancelled {
-            do {
-                let (status, snapshot) = try await auth.get("/internal/revocations", as: RevocationSnapshot.self)
-                guard let snapshot else { throw APIError.unavailable("auth (HTTP \(status))") }
-                list.merge(sessions: snapshot.sessions.map { ($0.id, $0.revokedAt) }, disabledUsers: Set(snapshot.disabledUsers))
-                loaded.open()
-                await onReload()
-                return
-            } catch {
-                logger.warning("could not load revocations from auth; retrying", metadata: ["error": "\(error)", "retry_in": "\(backoff)"])
-                try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, .seconds(5))
-            }
+        let snapshot = try? await retryUntilSuccess(backoff: Backoff(initial: .milliseconds(100)), failed: { error, wait in
+            logger.warning("could not load revocations from auth; retrying", metadata: ["error": "\(error)", "retry_in": "\(wait)"])
+        }) {
+            let (status, snapshot) = try await auth.get("/internal/revocations", as: RevocationSnapshot.self)
+            guard let snapshot else { throw APIError.unavailable("auth (HTTP \(status))") }
+            return snapshot
         }
+        guard let snapshot else { return }
+        list.merge(sessions: snapshot.sessions.map { ($0.id, $0.revokedAt) }, disabledUsers: Set(snapshot.disabledUsers))
+        loaded.open()
+        await onReload()
     }
 }

@@ -1,14 +1,13 @@
 import AsyncHTTPClient
 import Foundation
 import GuildCore
-import Metrics
 import NIOCore
 
 /// Calls the community's Discord bot on its private listener (`BOT_INTERNAL_URL`) with the
 /// shared secret: each call has a timeout, and a failure says whether the bot could not be
 /// reached or refused. Retrying is the caller's: what must reach the bot waits in a queue of
 /// the caller's own and is sent again with backoff (see leveling's role updates). Each call is
-/// counted in `/metrics`: `bot_calls_total` and `bot_call_failures_total`, by path.
+/// counted in `/metrics` as every outbound call is (`outbound_calls_total{target="bot"}`).
 public struct BotClient: Sendable {
     /// The bot's private listener, such as `http://127.0.0.1:8090`.
     public let baseURL: String
@@ -81,21 +80,12 @@ public struct BotClient: Sendable {
         try await post("/internal/notify", body: try GuildJSON.encode(notice), idempotencyKey: idempotencyKey)
     }
 
-    /// The wait before trying a call again after its `attempts`-th failure: 1 s, 2 s, 4 s … up
-    /// to `cap`, each time between half of it and all of it (jitter), so callers that failed
-    /// together do not all come back at once.
-    public static func retryDelay(afterFailure attempts: Int, cap: Duration) -> Duration {
-        let full = min(Duration.seconds(1 << min(max(attempts - 1, 0), 20)), cap)
-        return full * Double.random(in: 0.5...1.0)
-    }
-
     /// `GET /internal/health`: true when the bot answers 2xx within `timeout` (the client's own by default).
     public func isHealthy(timeout: Duration? = nil) async -> Bool {
         var request = HTTPClientRequest(url: baseURL + "/internal/health")
         request.headers.add(name: "Authorization", value: "Bearer \(secret)")
-        guard let response = try? await InternalClient.client.execute(request, timeout: TimeAmount(timeout ?? self.timeout)) else { return false }
-        _ = try? await response.body.collect(upTo: 1 << 16)
-        return (200..<300).contains(Int(response.status.code))
+        let call = OutboundCall(target: "bot", timeout: timeout ?? self.timeout, bodyLimit: 1 << 16, client: InternalClient.client)
+        return (try? await call.send(request))?.isSuccess ?? false
     }
 
     private func post(_ path: String, body: [UInt8], idempotencyKey: String) async throws -> JSONValue {
@@ -105,24 +95,17 @@ public struct BotClient: Sendable {
         request.headers.add(name: "Content-Type", value: "application/json")
         request.headers.add(name: "Idempotency-Key", value: idempotencyKey)
         request.body = .bytes(ByteBuffer(bytes: body))
-        Counter(label: "bot_calls_total", dimensions: [("path", path)]).increment()
-        let failures = Counter(label: "bot_call_failures_total", dimensions: [("path", path)])
-        let status: Int
-        let text: String
+        let answer: OutboundCall.Answer
         do {
             // A bot that refuses the connection fails the call at once (the callers retry with
             // backoff of their own), rather than after the timeout, with a connection of the
             // service's database held meanwhile (role updates, DMs), or its stop waiting on it.
-            let response = try await InternalClient.client.execute(request, timeout: TimeAmount(timeout))
-            status = Int(response.status.code)
-            text = String(buffer: try await response.body.collect(upTo: 1 << 20))
+            answer = try await OutboundCall(target: "bot", timeout: timeout, client: InternalClient.client).send(request)
         } catch {
-            failures.increment()
             throw Failure.unreachable("\(error)")
         }
-        guard (200..<300).contains(status), let reply = try? JSONValue(parsing: text), reply["success"] == .bool(true) else {
-            failures.increment()
-            throw Failure.refused(status: status, body: text)
+        guard answer.isSuccess, let reply = try? JSONValue(parsing: answer.text), reply["success"] == .bool(true) else {
+            throw Failure.refused(status: answer.status, body: answer.text)
         }
         return reply
     }

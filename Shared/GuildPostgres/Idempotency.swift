@@ -1,12 +1,7 @@
 import Foundation
 import GuildCore
-import GuildMigrations
-import HTTPTypes
-import Hummingbird
 import Logging
 import PostgresNIO
-
-// MARK: - The HTTP half
 
 /// An `Idempotency-Key` sent with a write: a retry with the same key returns the first answer
 /// and changes nothing. Keys belong to the caller and are kept for 7 days.
@@ -18,18 +13,15 @@ public struct IdempotencyKey: Sendable, Equatable {
     /// What the request asked for; the same key with another request is refused.
     public var fingerprint: String
 
+    /// Creates a key.
+    public init(owner: UUID, key: String, fingerprint: String) {
+        self.owner = owner
+        self.key = key
+        self.fingerprint = fingerprint
+    }
+
     /// How long a key is remembered.
     public static let retention: TimeInterval = 7 * 24 * 3600
-
-    /// The key of `request`, if it sent one; a malformed one is a 400. `fingerprint` names what
-    /// the request asks for (its route and the values that matter).
-    public static func from(_ request: Request, owner: UUID, fingerprint: String) throws -> IdempotencyKey? {
-        guard let value = request.headers[.idempotencyKey] else { return nil }
-        guard (1...128).contains(value.count), value.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) }) else {
-            throw APIError.invalidField("Idempotency-Key", "must be 1 to 128 visible ASCII characters")
-        }
-        return IdempotencyKey(owner: owner, key: value, fingerprint: fingerprint)
-    }
 }
 
 /// A JSON answer as it was first given, ready to be given again.
@@ -40,23 +32,7 @@ public struct StoredReply: Sendable, Equatable {
     public var json: String
     /// True when this is a replay of an earlier request with the same key.
     public var replayed: Bool
-
-    /// The HTTP response (`Idempotent-Replayed: true` on a replay).
-    public var response: Response {
-        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
-        if replayed { headers[.idempotentReplayed] = "true" }
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: json)))
-    }
 }
-
-extension HTTPField.Name {
-    /// `Idempotency-Key`, sent by clients on writes that move hours.
-    public static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
-    /// `Idempotent-Replayed: true` marks an answer given again for a repeated key.
-    public static let idempotentReplayed = HTTPField.Name("Idempotent-Replayed")!
-}
-
-// MARK: - The storage half
 
 extension Database {
     /// Runs `work` in a transaction once per idempotency key and returns its answer as JSON,
@@ -67,14 +43,14 @@ extension Database {
     /// nothing is kept and a retry runs afresh.
     public func idempotent<Body: Encodable & Sendable>(
         _ key: IdempotencyKey?,
-        status: HTTPResponse.Status = .ok,
+        status: Int = 200,
         logger: Logger,
         _ work: @escaping @Sendable (PostgresConnection) async throws -> Body
     ) async throws -> StoredReply {
         try await transaction(logger: logger) { connection in
             if let key, let earlier = try await Self.claim(key, on: connection, logger: logger) { return earlier }
             let body = try await work(connection)
-            let reply = StoredReply(status: Int(status.code), json: try GuildJSON.string(body), replayed: false)
+            let reply = StoredReply(status: status, json: try GuildJSON.string(body), replayed: false)
             if let key {
                 try await connection.query(
                     "UPDATE idempotency_keys SET status = \(reply.status), response = \(reply.json) WHERE owner_id = \(key.owner) AND key = \(key.key)",
@@ -114,25 +90,3 @@ extension Database {
     }
 }
 
-/// The table behind ``Database/idempotent(_:status:logger:_:)``, added to every service's schema.
-public enum IdempotencyTables {
-    /// Creates `idempotency_keys` (a key per caller, with the answer it got).
-    public static let migration = Migration(
-        version: -1,
-        name: "shared: idempotency keys",
-        statements: [
-            """
-            CREATE TABLE IF NOT EXISTS idempotency_keys (
-                owner_id uuid NOT NULL,
-                key text NOT NULL,
-                fingerprint text NOT NULL,
-                status integer,
-                response text,
-                created_at timestamptz NOT NULL DEFAULT now(),
-                PRIMARY KEY (owner_id, key)
-            )
-            """,
-            "CREATE INDEX IF NOT EXISTS idempotency_keys_by_age ON idempotency_keys (created_at)",
-        ]
-    )
-}

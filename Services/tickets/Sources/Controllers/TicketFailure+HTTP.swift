@@ -1,7 +1,7 @@
 import Foundation
 import GuildCore
 
-/// The tickets service's own refusals, named once.
+/// The tickets service's refusals as the contract names them, and the answer to each ``TicketFailure``.
 extension APIError {
     /// No ticket with that id that the caller may see.
     static let ticketNotFound = APIError(status: 404, code: "ticket_not_found", message: "ticket not found")
@@ -20,5 +20,19 @@ extension APIError {
     /// The category is not one of the desk's.
     static func unknownCategory(_ categories: [String]) -> APIError {
         .invalidField("category", "must be one of \(categories.joined(separator: ", "))")
+    }
+}
+
+extension TicketFailure: APIErrorConvertible {
+    var apiError: APIError {
+        switch self {
+        case .notFound: .ticketNotFound
+        case .closed: .ticketClosed
+        case .disabled: .ticketsDisabled
+        case .unknownCategory(let categories): .unknownCategory(categories)
+        case .tooManyOpen(let limit): .tooManyOpenTickets(limit)
+        case .messageInFlight: .conflict("message_in_flight", "a message with this client_message_id is still being posted")
+        case .settingsMissing: .unavailable("tickets settings")
+        }
     }
 }

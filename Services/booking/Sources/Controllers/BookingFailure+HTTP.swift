@@ -1,7 +1,7 @@
 import Foundation
 import GuildCore
 
-/// The booking service's own refusals, named once.
+/// The booking service's refusals as the contract names them, and the answer to each ``BookingFailure``.
 extension APIError {
     /// No service with that id.
     static func serviceNotFound(_ id: String) -> APIError { APIError(status: 404, code: "service_not_found", message: "service \(id) not found") }
@@ -39,4 +39,26 @@ extension APIError {
     static func packExists(_ id: String) -> APIError { .conflict("pack_exists", "pack \(id) exists already") }
     /// A VM with that id exists.
     static func vmExists(_ id: String) -> APIError { .conflict("vm_exists", "VM \(id) exists already") }
+}
+
+extension BookingFailure: APIErrorConvertible {
+    var apiError: APIError {
+        switch self {
+        case .serviceNotFound(let id): .serviceNotFound(id)
+        case .serviceUnavailable(let id): .serviceUnavailable(id)
+        case .vmNotFound(let id): .vmNotFound(id)
+        case .vmInMaintenance(let id): .vmInMaintenance(id)
+        case .slotTaken(let vm): .slotTaken(vm)
+        case .noVMAvailable: .noVMAvailable
+        case .bookingNotFound: .bookingNotFound
+        case .cancelNotAllowed: .cancelNotAllowed
+        case .notCancellable(let alreadyCancelled): .bookingNotCancellable(alreadyCancelled: alreadyCancelled)
+        case .insufficientHours(let needed, let balance): .insufficientHours(needed: needed, balance: balance)
+        case .packNotFound(let id): .packNotFound(id)
+        case .serviceExists(let id): .serviceExists(id)
+        case .packExists(let id): .packExists(id)
+        case .vmExists(let id): .vmExists(id)
+        case .notWritten: .internalError
+        }
+    }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import GuildCore
 
-/// The leveling service's own refusals, named once.
+/// The leveling service's refusals as the contract names them, and the answer to each ``LevelingFailure``.
 extension APIError {
     /// The caller's account has no Discord id linked, so it has no profile.
     static let discordNotLinked = APIError(status: 404, code: "discord_not_linked", message: "link a Discord account to have a profile")
@@ -17,4 +17,15 @@ extension APIError {
     }
     /// An event id names another member's event.
     static let eventIdTaken = APIError.conflict("event_id_conflict", "that event_id was used at the same moment for another member")
+}
+
+extension LevelingFailure: APIErrorConvertible {
+    var apiError: APIError {
+        switch self {
+        case .profileNotFound: .profileNotFound
+        case .toolNotFound: .toolNotFound
+        case .toolExists: .toolExists
+        case .eventIdTaken: .eventIdTaken
+        }
+    }
 }

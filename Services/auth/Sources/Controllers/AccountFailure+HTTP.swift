@@ -1,6 +1,6 @@
 import GuildCore
 
-/// The auth service's own refusals.
+/// The auth service's refusals as the contract names them, and the answer to each ``AccountFailure``.
 extension APIError {
     /// Wrong username or password; the same answer for both, so names cannot be probed.
     static let invalidCredentials = APIError(status: 401, code: "invalid_credentials", message: "wrong username or password")
@@ -23,4 +23,14 @@ extension APIError {
     static let passwordChangedMeanwhile = APIError.conflict("password_changed", "the password was changed meanwhile; try again with the new one")
     /// No session with that id that the caller may see.
     static let sessionNotFound = APIError.notFound("session")
+}
+
+extension AccountFailure: APIErrorConvertible {
+    var apiError: APIError {
+        switch self {
+        case .usernameTaken: .usernameTaken
+        case .discordIdTaken: .conflict("discord_id_taken", "that Discord account is linked to another user")
+        case .notWritten: .internalError
+        }
+    }
 }
