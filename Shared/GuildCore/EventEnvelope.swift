@@ -70,9 +70,9 @@ public enum EventType {
     public static let bookingStarted = "booking.started"
     /// A booking's time ran out. Same data as ``bookingStarted``.
     public static let bookingEnded = "booking.ended"
-    /// A booking was cancelled. Same data, with `hours_refunded`.
+    /// A booking was cancelled. Same data, with `hours_refunded` (null on the other two).
     public static let bookingCancelled = "booking.cancelled"
-    /// A support ticket was opened. Data: the ticket.
+    /// A support ticket was opened. Data: `ticket_id`, `owner_id`, `subject`, `category` (``TicketOpened``).
     public static let ticketCreated = "tickets.created"
     /// A message was posted in a ticket. Data: `ticket_id`, `owner_id`, `by_staff`, `message`.
     public static let ticketMessageCreated = "tickets.message_created"

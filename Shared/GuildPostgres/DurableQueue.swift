@@ -146,18 +146,14 @@ public struct DurableQueue: Sendable {
         }
     }
 
-    /// Puts row `id` back to wait the backoff of its `attempts`-th failure (at least `atLeast`),
-    /// recording `error`; returns the wait.
-    @discardableResult
-    public func reschedule(
-        _ id: Int64, attempts: Int, error: any Error, atLeast: Duration = .zero, countingAttempt: Bool = true,
-        on connection: PostgresConnection, logger: Logger
-    ) async throws -> Duration {
-        let wait = max(backoff.delay(afterAttempts: attempts), atLeast)
+    /// Puts row `id` back to wait the backoff of its `attempts`-th failure, recording `error`;
+    /// returns the wait.
+    private func reschedule(_ id: Int64, attempts: Int, error: any Error, on connection: PostgresConnection, logger: Logger) async throws -> Duration {
+        let wait = backoff.delay(afterAttempts: attempts)
         let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
         try await connection.query(
             """
-            UPDATE \(unescaped: table.name) SET attempts = attempts + \(countingAttempt ? 1 : 0),
+            UPDATE \(unescaped: table.name) SET attempts = attempts + 1,
                 last_error = \(String(String(describing: error).prefix(500))), next_attempt_at = now() + make_interval(secs => \(seconds))
             WHERE id = \(id)
             """,
