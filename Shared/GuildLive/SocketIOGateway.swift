@@ -25,10 +25,9 @@ public struct SocketIOGateway: Sendable {
 
     /// `GET` and `POST /socket.io/` (public: the token travels in the CONNECT packet).
     public var endpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.get(use: poll)
-        routes.post(use: post)
-        return routes
+        RouteCollection(context: GuildRequestContext.self)
+            .get(use: poll)
+            .post(use: post)
     }
 
     /// The session a polling request names, checking the protocol version and the transport.

@@ -11,107 +11,34 @@ import NIOCore
 import NotifyService
 import Testing
 
-/// notify's HTTP routes through its router, in-process: tokens from a real auth (served on a
-/// loopback port, whose JWKS notify loads), against the test PostgreSQL and a Redis of the
-/// test's own. No nginx in front: each route's own checks are what is tested here.
+/// notify's HTTP routes through its router, in-process (``RouterHarness``: a real auth, the test
+/// PostgreSQL, a Redis of the test's own).
 @Suite("notify: its HTTP routes (inbox, broadcasts, push devices, socket.io polling)", .serialized)
 struct NotifyRouterTests {
-    static let password = "notify-router-password"
-
-    /// Who the tests call as.
-    struct Callers {
-        let admin: String
-        let member: String
-    }
+    typealias Callers = RouterHarness.Callers
 
     // MARK: The stack
 
     /// Runs `body` with notify's router and the tokens of an admin and of a new member.
     func withNotify(_ body: @Sendable (any TestClientProtocol, Callers) async throws -> Void) async throws {
-        try await RedisServerProcess.withServer { redis in
-            let username = "notify-admin-\(UUID().uuidString.prefix(8).lowercased())"
-            let auth = try await AuthService.buildApplication(reader: reader(redis: redis.url, [
-                "data.dir": .init(stringLiteral: FileManager.default.temporaryDirectory.appendingPathComponent("guildhall-notify-router-tests").path),
-                "bcrypt.cost": 4, "verify.port": 0,
-                "admin.username": .init(stringLiteral: username), "admin.password": .init(stringLiteral: Self.password),
+        try await RouterHarness.withAuth { stack, callers in
+            let notify = try await NotifyService.buildApplication(reader: stack.reader([
+                // Only live connections in ticket rooms need tickets; nothing listens there.
+                "tickets.internal.url": "http://127.0.0.1:9",
+                "notify.replica.id": "router-test",
             ]))
-            try await auth.test(.live) { authClient in
-                let port = try #require(authClient.port)
-                let callers = try await Self.callers(authClient, admin: username)
-                let notify = try await NotifyService.buildApplication(reader: reader(redis: redis.url, [
-                    "jwks.url": .init(stringLiteral: "http://127.0.0.1:\(port)/api/auth/jwks"),
-                    // Only live connections need auth's internal API and tickets; nothing listens there.
-                    "auth.internal.url": "http://127.0.0.1:9", "tickets.internal.url": "http://127.0.0.1:9",
-                    "notify.replica.id": "router-test",
-                ]))
-                try await notify.test(.router) { client in
-                    try await Self.waitForKeys(client, token: callers.member)
-                    try await body(client, callers)
-                }
+            try await notify.test(.router) { client in
+                try await RouterHarness.waitForKeys(client, uri: "/api/notifications", token: callers.member)
+                try await body(client, callers)
             }
         }
     }
 
-    private func reader(redis: String, _ extra: [AbsoluteConfigKey: ConfigValue]) throws -> ConfigReader {
-        var values: [AbsoluteConfigKey: ConfigValue] = [
-            "host": "127.0.0.1", "port": 0, "internal.port": 0,
-            "database.url": .init(stringLiteral: try TestEnvironment.databaseURL()),
-            "redis.url": .init(stringLiteral: redis),
-            "log.level": "critical",
-        ]
-        values.merge(extra) { $1 }
-        return ConfigReader(provider: InMemoryProvider(values: values))
-    }
-
-    struct Login: Decodable {
-        var token: String
-    }
-
-    /// The admin's token, and a new member's (created by the admin, then logged in).
-    private static func callers(_ auth: any TestClientProtocol, admin: String) async throws -> Callers {
-        let adminLogin = try await login(auth, admin)
-        let member = "member-\(UUID().uuidString.prefix(8).lowercased())"
-        let created = try await auth.execute(
-            uri: "/api/users", method: .post, headers: [.contentType: "application/json", .authorization: "Bearer \(adminLogin.token)"],
-            body: ByteBuffer(string: #"{"username":"\#(member)","password":"\#(password)","role":"user"}"#)
-        )
-        #expect(created.status == .created, "\(String(buffer: created.body))")
-        let memberLogin = try await login(auth, member)
-        return Callers(admin: adminLogin.token, member: memberLogin.token)
-    }
-
-    private static func login(_ auth: any TestClientProtocol, _ username: String) async throws -> Login {
-        let reply = try await auth.execute(
-            uri: "/api/auth/login", method: .post, headers: [.contentType: "application/json"],
-            body: ByteBuffer(string: #"{"username":"\#(username)","password":"\#(password)"}"#)
-        )
-        #expect(reply.status == .ok, "login of \(username): \(String(buffer: reply.body))")
-        return try JSONDecoder().decode(Login.self, from: Data(buffer: reply.body))
-    }
-
-    /// Waits (at most ten seconds) until notify has loaded auth's keys: a token is taken.
-    private static func waitForKeys(_ client: any TestClientProtocol, token: String) async throws {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while ContinuousClock.now < deadline {
-            let reply = try await client.execute(uri: "/api/notifications", method: .get, headers: [.authorization: "Bearer \(token)"])
-            if reply.status == .ok { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        Issue.record("notify never took a token of auth's")
-    }
-
-    // MARK: Helpers
-
     private static func call(
         _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil,
         headers extra: HTTPFields = [:]
-    ) async throws -> (status: HTTPResponse.Status, body: JSONValue?, text: String) {
-        var headers = extra
-        if let token { headers[.authorization] = "Bearer \(token)" }
-        if json != nil { headers[.contentType] = "application/json" }
-        let reply = try await client.execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
-        let text = String(buffer: reply.body)
-        return (reply.status, try? JSONValue(parsing: text), text)
+    ) async throws -> RouterHarness.Reply {
+        try await RouterHarness.call(client, method, uri, token: token, json: json, headers: extra)
     }
 
     /// The entry `id` of an inbox page.

@@ -36,27 +36,18 @@ struct AuthSettings: Sendable {
         self.signingKey = try Self.loadSigningKey(reader: reader, production: common.isProduction)
         self.accessTokenLifetime = .seconds(reader.int(forKey: "access.token.ttl", default: 900))
         self.refreshTokenLifetime = .seconds(reader.int(forKey: "refresh.token.ttl", default: 30 * 24 * 3600))
-        let grace = reader.int(forKey: "refresh.token.grace", default: 10)
-        guard (0...120).contains(grace) else { throw ConfigurationError.invalid("REFRESH_TOKEN_GRACE", "must be between 0 and 120 seconds") }
-        self.refreshGrace = .seconds(grace)
+        self.refreshGrace = .seconds(try reader.int(forKey: "refresh.token.grace", default: 10, in: 0...120))
         self.loginLimits = LoginThrottle.Limits(
             perUsername: max(1, reader.int(forKey: "login.max.failures.per.user", default: 5)),
             perAddress: max(1, reader.int(forKey: "login.max.failures.per.ip", default: 30)),
             perDevice: max(1, reader.int(forKey: "login.max.failures.per.device", default: 5)),
             windowSeconds: max(1, reader.int(forKey: "login.failure.window", default: 900))
         )
-        self.deviceTokenLifetime = reader.int(forKey: "login.device.token.ttl", default: 365 * 24 * 3600)
-        guard (3600...(2 * 365 * 24 * 3600)).contains(deviceTokenLifetime) else {
-            throw ConfigurationError.invalid("LOGIN_DEVICE_TOKEN_TTL", "must be between 3600 seconds and two years")
-        }
+        self.deviceTokenLifetime = try reader.int(forKey: "login.device.token.ttl", default: 365 * 24 * 3600, in: 3600...(2 * 365 * 24 * 3600))
         self.discord = try DiscordSettings.read(reader, production: common.isProduction)
-        self.verifyPort = reader.int(forKey: "verify.port", default: 8281)
-        guard (0...65535).contains(verifyPort) else { throw ConfigurationError.invalid("VERIFY_PORT", "must be a port number") }
-        self.verifyThreads = reader.int(forKey: "verify.threads", default: 1)
-        guard (1...64).contains(verifyThreads) else { throw ConfigurationError.invalid("VERIFY_THREADS", "must be between 1 and 64") }
-        let cost = reader.int(forKey: "bcrypt.cost", default: 11)
-        guard (4...16).contains(cost) else { throw ConfigurationError.invalid("BCRYPT_COST", "must be between 4 and 16") }
-        self.bcryptCost = UInt8(cost)
+        self.verifyPort = try reader.int(forKey: "verify.port", default: 8281, in: 0...65535)
+        self.verifyThreads = try reader.int(forKey: "verify.threads", default: 1, in: 1...64)
+        self.bcryptCost = UInt8(try reader.int(forKey: "bcrypt.cost", default: 11, in: 4...16))
         self.adminUsername = reader.string(forKey: "admin.username").flatMap { $0.isEmpty ? nil : $0 }
         self.adminPassword = reader.string(forKey: "admin.password").flatMap { $0.isEmpty ? nil : $0 }
     }

@@ -19,16 +19,12 @@ struct BookingSettings: Sendable {
             throw ConfigurationError.invalid("BOOKING_DISCOUNTS", "expected hours:percent pairs separated by commas, such as 10:10,50:15")
         }
         self.pricing = pricing
-        let baseCents = reader.int(forKey: "booking.base.price.cents", default: 100)
-        guard (0...10_000_000).contains(baseCents) else { throw ConfigurationError.invalid("BOOKING_BASE_PRICE_CENTS", "must be 0 to 10000000") }
-        self.basePricePerHour = Money(cents: baseCents)
+        self.basePricePerHour = Money(cents: try reader.int(forKey: "booking.base.price.cents", default: 100, in: 0...10_000_000))
         let afterStart = reader.string(forKey: "booking.refund.after.start", default: RefundPolicy.AfterStart.unusedHours.rawValue)
         guard let rule = RefundPolicy.AfterStart(rawValue: afterStart) else {
             throw ConfigurationError.invalid("BOOKING_REFUND_AFTER_START", "must be unused_hours or none")
         }
         self.refunds = RefundPolicy(afterStart: rule)
-        let interval = reader.int(forKey: "booking.lifecycle.interval.ms", default: 1000)
-        guard (50...60_000).contains(interval) else { throw ConfigurationError.invalid("BOOKING_LIFECYCLE_INTERVAL_MS", "must be 50 to 60000") }
-        self.lifecycleInterval = .milliseconds(interval)
+        self.lifecycleInterval = .milliseconds(try reader.int(forKey: "booking.lifecycle.interval.ms", default: 1000, in: 50...60_000))
     }
 }

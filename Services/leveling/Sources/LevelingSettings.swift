@@ -22,24 +22,19 @@ struct LevelingSettings: Sendable {
     var jobsInterval: Duration
 
     init(reader: ConfigReader) throws {
-        func number(_ key: ConfigKey, _ name: String, default value: Int, _ range: ClosedRange<Int>) throws -> Int {
-            let found = reader.int(forKey: key, default: value)
-            guard range.contains(found) else { throw ConfigurationError.invalid(name, "must be \(range.lowerBound) to \(range.upperBound)") }
-            return found
-        }
         rules = XPRules(
-            messageXP: try number("leveling.xp.message", "LEVELING_XP_MESSAGE", default: 15, 0...10_000),
-            voiceXPPerMinute: try number("leveling.xp.voice.per.minute", "LEVELING_XP_VOICE_PER_MINUTE", default: 10, 0...10_000),
-            commandXP: try number("leveling.xp.command", "LEVELING_XP_COMMAND", default: 5, 0...10_000),
-            dailyXP: try number("leveling.xp.daily", "LEVELING_XP_DAILY", default: 50, 0...100_000),
-            streakBonusXP: try number("leveling.xp.streak.bonus", "LEVELING_XP_STREAK_BONUS", default: 10, 0...100_000),
-            messageCooldown: try number("leveling.cooldown.message.seconds", "LEVELING_COOLDOWN_MESSAGE_SECONDS", default: 60, 0...86_400),
-            commandCooldown: try number("leveling.cooldown.command.seconds", "LEVELING_COOLDOWN_COMMAND_SECONDS", default: 30, 0...86_400)
+            messageXP: try reader.int(forKey: "leveling.xp.message", default: 15, in: 0...10_000),
+            voiceXPPerMinute: try reader.int(forKey: "leveling.xp.voice.per.minute", default: 10, in: 0...10_000),
+            commandXP: try reader.int(forKey: "leveling.xp.command", default: 5, in: 0...10_000),
+            dailyXP: try reader.int(forKey: "leveling.xp.daily", default: 50, in: 0...100_000),
+            streakBonusXP: try reader.int(forKey: "leveling.xp.streak.bonus", default: 10, in: 0...100_000),
+            messageCooldown: try reader.int(forKey: "leveling.cooldown.message.seconds", default: 60, in: 0...86_400),
+            commandCooldown: try reader.int(forKey: "leveling.cooldown.command.seconds", default: 30, in: 0...86_400)
         )
         curve = LevelCurve(
-            quadratic: Int64(try number("leveling.xp.per.level.squared", "LEVELING_XP_PER_LEVEL_SQUARED", default: 100, 0...1_000_000)),
-            linear: Int64(try number("leveling.xp.per.level", "LEVELING_XP_PER_LEVEL", default: 50, 0...1_000_000)),
-            maximumLevel: try number("leveling.max.level", "LEVELING_MAX_LEVEL", default: 100, 1...1000)
+            quadratic: Int64(try reader.int(forKey: "leveling.xp.per.level.squared", default: 100, in: 0...1_000_000)),
+            linear: Int64(try reader.int(forKey: "leveling.xp.per.level", default: 50, in: 0...1_000_000)),
+            maximumLevel: try reader.int(forKey: "leveling.max.level", default: 100, in: 1...1000)
         )
         guard curve.quadratic + curve.linear > 0 else {
             throw ConfigurationError.invalid("LEVELING_XP_PER_LEVEL_SQUARED", "and LEVELING_XP_PER_LEVEL cannot both be 0")
@@ -56,7 +51,7 @@ struct LevelingSettings: Sendable {
         roleRewards = rewards
         let bot = reader.string(forKey: "bot.internal.url", default: "")
         botURL = bot.isEmpty ? nil : bot
-        botRetryCap = .milliseconds(try number("leveling.bot.retry.max.ms", "LEVELING_BOT_RETRY_MAX_MS", default: 60_000, 100...3_600_000))
-        jobsInterval = .milliseconds(try number("leveling.jobs.interval.ms", "LEVELING_JOBS_INTERVAL_MS", default: 500, 50...60_000))
+        botRetryCap = .milliseconds(try reader.int(forKey: "leveling.bot.retry.max.ms", default: 60_000, in: 100...3_600_000))
+        jobsInterval = .milliseconds(try reader.int(forKey: "leveling.jobs.interval.ms", default: 500, in: 50...60_000))
     }
 }

@@ -6,10 +6,7 @@ import Hummingbird
 /// Builds the tickets service from configuration (the executable and the tests both call this).
 public func buildApplication(reader: ConfigReader) async throws -> some ApplicationProtocol {
     let dependencies = try ServiceDependencies(.tickets, reader: reader)
-    let interval = reader.int(forKey: "tickets.autoclose.interval.ms", default: 60_000)
-    guard (50...3_600_000).contains(interval) else {
-        throw ConfigurationError.invalid("TICKETS_AUTOCLOSE_INTERVAL_MS", "must be 50 to 3600000")
-    }
+    let interval = try reader.int(forKey: "tickets.autoclose.interval.ms", default: 60_000, in: 50...3_600_000)
     let tickets = TicketRepository(database: dependencies.database, events: dependencies.events)
 
     return buildGuildApplication(

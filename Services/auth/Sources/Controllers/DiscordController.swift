@@ -31,17 +31,14 @@ struct DiscordController: Sendable {
 
     /// `/api/discord/auth` and `/api/discord/callback`.
     var endpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.get("auth", use: start)
-        routes.get("callback", use: callback)
-        return routes
+        RouteCollection(context: GuildRequestContext.self)
+            .get("auth", use: start)
+            .get("callback", use: callback)
     }
 
     /// `/api/auth/exchange`: a one-time login code for tokens.
     var exchangeEndpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.post("exchange", use: exchange)
-        return routes
+        RouteCollection(context: GuildRequestContext.self).post("exchange", use: exchange)
     }
 
     private func configured() throws -> DiscordSettings {

@@ -14,9 +14,7 @@ struct DiscordEventsController: Sendable {
 
     /// Under `/internal`.
     var endpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.post("events", use: report)
-        return routes
+        RouteCollection(context: GuildRequestContext.self).post("events", use: report)
     }
 
     struct Report: Decodable {

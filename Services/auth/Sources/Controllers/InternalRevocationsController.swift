@@ -13,9 +13,7 @@ struct InternalRevocationsController: Sendable {
 
     /// Under `/internal`.
     var endpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.get("revocations", use: list)
-        return routes
+        RouteCollection(context: GuildRequestContext.self).get("revocations", use: list)
     }
 
     @Sendable func list(request: Request, context: GuildRequestContext) async throws -> RevocationSnapshot {

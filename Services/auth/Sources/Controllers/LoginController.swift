@@ -17,9 +17,7 @@ struct LoginController: Sendable {
     let devices: DeviceTokens
 
     var endpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.post("login", use: login)
-        return routes
+        RouteCollection(context: GuildRequestContext.self).post("login", use: login)
     }
 
     struct LoginRequest: Decodable {

@@ -18,9 +18,7 @@ struct PasswordController: Sendable {
     let revoker: Revoker
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.post("me/password", use: change)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self).post("me/password", use: change)
     }
 
     struct ChangeRequest: Decodable {

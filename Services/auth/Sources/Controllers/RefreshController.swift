@@ -16,9 +16,7 @@ struct RefreshController: Sendable {
     let grace: Duration
 
     var endpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.post("refresh", use: refresh)
-        return routes
+        RouteCollection(context: GuildRequestContext.self).post("refresh", use: refresh)
     }
 
     struct RefreshRequest: Decodable {

@@ -9,21 +9,14 @@ struct SessionsController: Sendable {
     let revoker: Revoker
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.post("logout", use: logout)
-        routes.get("sessions", use: own)
-        routes.delete("sessions/:id", use: revoke)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .post("logout", use: logout)
+            .get("sessions", use: own)
+            .delete("sessions/:id", use: revoke)
     }
 
     var adminEndpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.get("active-sessions", use: all)
-        return routes
-    }
-
-    struct Success: ResponseEncodable {
-        var success = true
+        RouteCollection(context: AdminContext.self).get("active-sessions", use: all)
     }
 
     struct SessionList: ResponseEncodable {

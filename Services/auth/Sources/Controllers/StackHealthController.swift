@@ -55,9 +55,7 @@ struct StackHealthController: Sendable {
     }
 
     var endpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.get("health", use: health)
-        return routes
+        RouteCollection(context: GuildRequestContext.self).get("health", use: health)
     }
 
     @Sendable func health(request: Request, context: GuildRequestContext) async throws -> Response {

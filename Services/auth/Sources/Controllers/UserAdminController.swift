@@ -15,17 +15,15 @@ struct UserAdminController: Sendable {
     let revoker: Revoker
 
     var staffEndpoints: RouteCollection<StaffContext> {
-        let routes = RouteCollection(context: StaffContext.self)
-        routes.get(use: list)
-        routes.get(":user_id", use: show)
-        return routes
+        RouteCollection(context: StaffContext.self)
+            .get(use: list)
+            .get(":user_id", use: show)
     }
 
     var adminEndpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.post(use: create)
-        routes.patch(":user_id", use: change)
-        return routes
+        RouteCollection(context: AdminContext.self)
+            .post(use: create)
+            .patch(":user_id", use: change)
     }
 
     @Sendable func list(request: Request, context: StaffContext) async throws -> Page<UserResponse> {

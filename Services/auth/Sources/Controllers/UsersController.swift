@@ -9,10 +9,9 @@ struct UsersController: Sendable {
     let users: UserRepository
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.get("me", use: me)
-        routes.patch("me", use: rename)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .get("me", use: me)
+            .patch("me", use: rename)
     }
 
     struct Change: Decodable {

@@ -9,12 +9,11 @@ struct BookingController: Sendable {
     let bookings: BookingRepository
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.post("bookings", use: create)
-        routes.get("bookings", use: list)
-        routes.get("bookings/:booking_id", use: show)
-        routes.post("bookings/:booking_id/cancel", use: cancel)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .post("bookings", use: create)
+            .get("bookings", use: list)
+            .get("bookings/:booking_id", use: show)
+            .post("bookings/:booking_id/cancel", use: cancel)
     }
 
     struct CreateRequest: Decodable {

@@ -11,20 +11,18 @@ struct CatalogueController: Sendable {
     let basePricePerHour: Money
 
     var publicEndpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.get("services", use: services)
-        routes.get("price", use: price)
-        routes.get("shop/packs", use: packs)
-        return routes
+        RouteCollection(context: GuildRequestContext.self)
+            .get("services", use: services)
+            .get("price", use: price)
+            .get("shop/packs", use: packs)
     }
 
     var adminEndpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.post("services", use: addService)
-        routes.patch("services/:service_id", use: changeService)
-        routes.post("shop/packs", use: addPack)
-        routes.patch("shop/packs/:pack_id", use: changePack)
-        return routes
+        RouteCollection(context: AdminContext.self)
+            .post("services", use: addService)
+            .patch("services/:service_id", use: changeService)
+            .post("shop/packs", use: addPack)
+            .patch("shop/packs/:pack_id", use: changePack)
     }
 
     // MARK: Services and prices

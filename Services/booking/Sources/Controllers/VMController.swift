@@ -9,20 +9,18 @@ struct VMController: Sendable {
     let catalogue: CatalogueRepository
 
     var publicEndpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.get("vms", use: list)
-        routes.get("vms/:vm_id", use: show)
-        routes.get("availability", use: availability)
-        routes.get("stats", use: stats)
-        return routes
+        RouteCollection(context: GuildRequestContext.self)
+            .get("vms", use: list)
+            .get("vms/:vm_id", use: show)
+            .get("availability", use: availability)
+            .get("stats", use: stats)
     }
 
     var adminEndpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.post("vms", use: add)
-        routes.patch("vms", use: change)
-        routes.patch("vms/:vm_id", use: change)
-        return routes
+        RouteCollection(context: AdminContext.self)
+            .post("vms", use: add)
+            .patch("vms", use: change)
+            .patch("vms/:vm_id", use: change)
     }
 
     @Sendable func list(request: Request, context: GuildRequestContext) async throws -> [VMRepository.Listing] {

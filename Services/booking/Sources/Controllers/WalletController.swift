@@ -11,16 +11,13 @@ struct WalletController: Sendable {
     let users: UserDirectory
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.get("wallet", use: wallet)
-        routes.post("shop/buy", use: buy)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .get("wallet", use: wallet)
+            .post("shop/buy", use: buy)
     }
 
     var adminEndpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.post("admin/grant", use: grant)
-        return routes
+        RouteCollection(context: AdminContext.self).post("admin/grant", use: grant)
     }
 
     /// What a wallet page carries beside its ledger entries.

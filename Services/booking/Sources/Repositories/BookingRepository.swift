@@ -104,8 +104,7 @@ struct BookingRepository: Sendable {
             INSERT INTO bookings (id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged)
             VALUES (\(id), \(draft.userId), \(draft.service), \(draft.realm), \(draft.gameName), \(vmId), \(draft.start), \(draft.end),
                     \(draft.duration), \(draft.duration))
-            RETURNING id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged, hours_refunded,
-                      status, created_at
+            RETURNING \(unescaped: Self.columns)
             """,
             logger: logger
         )
@@ -128,9 +127,7 @@ struct BookingRepository: Sendable {
             try await Self.decode(
                 try await connection.query(
                     """
-                    SELECT id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged,
-                           hours_refunded, status, created_at
-                    FROM bookings
+                    SELECT \(unescaped: Self.columns) FROM bookings
                     WHERE (\(filter.userId)::uuid IS NULL OR user_id = \(filter.userId))
                       AND (\(filter.status?.rawValue)::text IS NULL OR status = \(filter.status?.rawValue))
                       AND (\(cursor)::uuid IS NULL OR id < \(cursor))
@@ -149,18 +146,7 @@ struct BookingRepository: Sendable {
     }
 
     private static func find(id: UUID, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Booking? {
-        let query: PostgresQuery =
-            lock
-            ? """
-            SELECT id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged, hours_refunded,
-                   status, created_at
-            FROM bookings WHERE id = \(id) FOR UPDATE
-            """
-            : """
-            SELECT id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged, hours_refunded,
-                   status, created_at
-            FROM bookings WHERE id = \(id)
-            """
+        let query: PostgresQuery = "SELECT \(unescaped: columns) FROM bookings WHERE id = \(id) \(unescaped: lock ? "FOR UPDATE" : "")"
         return try await decode(try await connection.query(query, logger: logger)).first
     }
 
@@ -209,8 +195,7 @@ struct BookingRepository: Sendable {
                 ORDER BY start_time LIMIT \(batch) FOR UPDATE SKIP LOCKED
             )
             UPDATE bookings b SET status = 'active', started_at = \(now) FROM due WHERE b.id = due.id AND b.status = 'scheduled'
-            RETURNING b.id, b.user_id, b.service_id, b.realm, b.game_name, b.vm_id, b.start_time, b.end_time, b.duration,
-                      b.hours_charged, b.hours_refunded, b.status, b.created_at
+            RETURNING \(unescaped: Self.columns(of: "b."))
             """,
             announcing: EventType.bookingStarted, at: now, logger: logger
         )
@@ -221,8 +206,7 @@ struct BookingRepository: Sendable {
                 ORDER BY end_time LIMIT \(batch) FOR UPDATE SKIP LOCKED
             )
             UPDATE bookings b SET status = 'completed', ended_at = \(now) FROM due WHERE b.id = due.id AND b.status = 'active'
-            RETURNING b.id, b.user_id, b.service_id, b.realm, b.game_name, b.vm_id, b.start_time, b.end_time, b.duration,
-                      b.hours_charged, b.hours_refunded, b.status, b.created_at
+            RETURNING \(unescaped: Self.columns(of: "b."))
             """,
             announcing: EventType.bookingEnded, at: now, logger: logger
         )
@@ -251,6 +235,13 @@ struct BookingRepository: Sendable {
     }
 
     // MARK: Rows and events
+
+    /// The columns ``decode(_:)`` reads, in its order, each prefixed with `table` (`b.`, or none).
+    static func columns(of table: String) -> String {
+        ["id", "user_id", "service_id", "realm", "game_name", "vm_id", "start_time", "end_time", "duration", "hours_charged",
+         "hours_refunded", "status", "created_at"].map { table + $0 }.joined(separator: ", ")
+    }
+    static let columns = columns(of: "")
 
     static func decode(_ rows: PostgresRowSequence) async throws -> [Booking] {
         var bookings: [Booking] = []

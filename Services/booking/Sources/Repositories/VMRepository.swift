@@ -111,9 +111,7 @@ struct VMRepository: Sendable {
             return try await BookingRepository.decode(
                 try await connection.query(
                     """
-                    SELECT id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged, hours_refunded,
-                           status, created_at
-                    FROM bookings WHERE vm_id = \(id) AND status IN ('scheduled', 'active') ORDER BY start_time
+                    SELECT \(unescaped: BookingRepository.columns) FROM bookings WHERE vm_id = \(id) AND status IN ('scheduled', 'active') ORDER BY start_time
                     """,
                     logger: logger
                 )

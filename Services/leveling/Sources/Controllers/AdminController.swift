@@ -11,11 +11,10 @@ struct AdminController: Sendable {
     let curve: LevelCurve
 
     var endpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.post("xp", use: adjust)
-        routes.put("users/:discord_id/level", use: setLevel)
-        routes.post("users/:discord_id/reset", use: reset)
-        return routes
+        RouteCollection(context: AdminContext.self)
+            .post("xp", use: adjust)
+            .put("users/:discord_id/level", use: setLevel)
+            .post("users/:discord_id/reset", use: reset)
     }
 
     /// The largest XP change one call may make.

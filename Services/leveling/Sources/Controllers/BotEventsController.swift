@@ -14,10 +14,9 @@ struct BotEventsController: Sendable {
 
     /// Under `/internal`.
     var endpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.post("leveling/events", use: single)
-        routes.post("leveling/events/batch", use: batch)
-        return routes
+        RouteCollection(context: GuildRequestContext.self)
+            .post("leveling/events", use: single)
+            .post("leveling/events/batch", use: batch)
     }
 
     /// One event → `{xp_awarded, total_xp, level, leveled_up}`.

@@ -14,20 +14,18 @@ struct ProfilesController: Sendable {
 
     /// Anyone: the leaderboard and the levels table.
     var publicEndpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.get("leaderboard", use: leaders)
-        routes.get("levels", use: levels)
-        return routes
+        RouteCollection(context: GuildRequestContext.self)
+            .get("leaderboard", use: leaders)
+            .get("levels", use: levels)
     }
 
     /// Signed-in members.
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.get("me", use: me)
-        routes.post("daily", use: daily)
-        routes.get("users/:discord_id", use: member)
-        routes.get("xp-history/:discord_id", use: history)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .get("me", use: me)
+            .post("daily", use: daily)
+            .get("users/:discord_id", use: member)
+            .get("xp-history/:discord_id", use: history)
     }
 
     // MARK: Profiles

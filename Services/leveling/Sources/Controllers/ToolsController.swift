@@ -11,23 +11,18 @@ struct ToolsController: Sendable {
     let curve: LevelCurve
 
     var publicEndpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.get("tools", use: catalogue)
-        return routes
+        RouteCollection(context: GuildRequestContext.self).get("tools", use: catalogue)
     }
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.get("tools/user/:discord_id", use: memberTools)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self).get("tools/user/:discord_id", use: memberTools)
     }
 
     var adminEndpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.post("tools", use: create)
-        routes.patch("tools/:tool_id", use: update)
-        routes.post("tools/unlock/:discord_id/:tool_id", use: unlock)
-        return routes
+        RouteCollection(context: AdminContext.self)
+            .post("tools", use: create)
+            .patch("tools/:tool_id", use: update)
+            .post("tools/unlock/:discord_id/:tool_id", use: unlock)
     }
 
     struct Catalogue: ResponseEncodable {

@@ -65,11 +65,7 @@ struct BotSettings: Sendable {
         self.url = url.isEmpty ? nil : url
         let kinds = reader.string(forKey: "notify.bot.kinds", default: "ticket_reply,booking_started,level_up")
         self.kinds = Set(kinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
-        let interval = reader.int(forKey: "notify.bot.interval.ms", default: 1000)
-        let cap = reader.int(forKey: "notify.bot.retry.max.ms", default: 60_000)
-        guard (50...60_000).contains(interval) else { throw ConfigurationError.invalid("NOTIFY_BOT_INTERVAL_MS", "must be 50 to 60000") }
-        guard (100...3_600_000).contains(cap) else { throw ConfigurationError.invalid("NOTIFY_BOT_RETRY_MAX_MS", "must be 100 to 3600000") }
-        self.interval = .milliseconds(interval)
-        self.retryCap = .milliseconds(cap)
+        self.interval = .milliseconds(try reader.int(forKey: "notify.bot.interval.ms", default: 1000, in: 50...60_000))
+        self.retryCap = .milliseconds(try reader.int(forKey: "notify.bot.retry.max.ms", default: 60_000, in: 100...3_600_000))
     }
 }

@@ -16,9 +16,7 @@ struct BotNotifyController: Sendable {
 
     /// Under `/internal`.
     var endpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.post("notify", use: notify)
-        return routes
+        RouteCollection(context: GuildRequestContext.self).post("notify", use: notify)
     }
 
     struct Body: Decodable {

@@ -12,17 +12,14 @@ struct NotificationsController: Sendable {
     let redis: RedisClient
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.get(use: list)
-        routes.post("read-all", use: readAll)
-        routes.post(":notification_id/read", use: read)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .get(use: list)
+            .post("read-all", use: readAll)
+            .post(":notification_id/read", use: read)
     }
 
     var adminEndpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.post("broadcast", use: broadcast)
-        return routes
+        RouteCollection(context: AdminContext.self).post("broadcast", use: broadcast)
     }
 
     /// What an inbox page carries beside its notifications.

@@ -14,21 +14,13 @@ struct PushController: Sendable {
     let database: Database
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.post("register-token", use: register)
-        routes.delete("register-token", use: unregister)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .post("register-token", use: register)
+            .delete("register-token", use: unregister)
     }
 
     var adminEndpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.post("test", use: test)
-        return routes
-    }
-
-    /// `{"success": true}`.
-    struct Done: ResponseEncodable {
-        var success = true
+        RouteCollection(context: AdminContext.self).post("test", use: test)
     }
 
     // MARK: Devices
@@ -40,7 +32,7 @@ struct PushController: Sendable {
     }
 
     /// Registers the caller's device: the token becomes theirs on `platform`, whoever held it before.
-    @Sendable func register(request: Request, context: AuthenticatedContext) async throws -> Done {
+    @Sendable func register(request: Request, context: AuthenticatedContext) async throws -> Success {
         let body = try await request.decodeJSON(as: Registration.self, context: context)
         let token = try Self.token(body.fcmToken)
         let platforms = PushPlatform.allCases.map(\.rawValue)
@@ -50,7 +42,7 @@ struct PushController: Sendable {
         let userId = context.identity.userId
         try await tokens.register(token, userId: userId, platform: platform, logger: context.logger)
         context.logger.info("push token registered", metadata: ["platform": "\(platform.rawValue)"])
-        return Done()
+        return Success()
     }
 
     /// `{fcm_token}`, for a `DELETE` that carries its token in the body.
@@ -59,7 +51,7 @@ struct PushController: Sendable {
     }
 
     /// Removes one of the caller's devices, named by `?fcm_token=` or `{fcm_token}`; 404 when the caller has no such token.
-    @Sendable func unregister(request: Request, context: AuthenticatedContext) async throws -> Done {
+    @Sendable func unregister(request: Request, context: AuthenticatedContext) async throws -> Success {
         let token: String
         if let given = request.query("fcm_token") {
             token = try Self.token(.string(given))
@@ -76,7 +68,7 @@ struct PushController: Sendable {
         }
         guard try await tokens.remove(token, userId: context.identity.userId, logger: context.logger) else { throw APIError.pushTokenNotFound }
         context.logger.info("push token removed")
-        return Done()
+        return Success()
     }
 
     // MARK: Test send

@@ -15,13 +15,8 @@ struct PushSettings: Sendable {
     var retryCap: Duration
 
     init(reader: ConfigReader) throws {
-        func number(_ key: ConfigKey, _ name: String, default value: Int, _ range: ClosedRange<Int>) throws -> Int {
-            let found = reader.int(forKey: key, default: value)
-            guard range.contains(found) else { throw ConfigurationError.invalid(name, "must be \(range.lowerBound) to \(range.upperBound)") }
-            return found
-        }
-        jobsInterval = .milliseconds(try number("push.jobs.interval.ms", "PUSH_JOBS_INTERVAL_MS", default: 1000, 50...60_000))
-        retryCap = .milliseconds(try number("push.retry.max.ms", "PUSH_RETRY_MAX_MS", default: 300_000, 100...3_600_000))
+        jobsInterval = .milliseconds(try reader.int(forKey: "push.jobs.interval.ms", default: 1000, in: 50...60_000))
+        retryCap = .milliseconds(try reader.int(forKey: "push.retry.max.ms", default: 300_000, in: 100...3_600_000))
         let file = reader.string(forKey: "fcm.service.account.file", default: "")
         guard !file.isEmpty else {
             fcm = nil

@@ -11,9 +11,7 @@ struct RoomsController: Sendable {
 
     /// Under `/internal`.
     var endpoints: RouteCollection<GuildRequestContext> {
-        let routes = RouteCollection(context: GuildRequestContext.self)
-        routes.get("tickets/:ticket_id/messages", use: history)
-        return routes
+        RouteCollection(context: GuildRequestContext.self).get("tickets/:ticket_id/messages", use: history)
     }
 
     struct History: ResponseEncodable {

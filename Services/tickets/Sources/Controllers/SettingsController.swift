@@ -8,10 +8,9 @@ struct SettingsController: Sendable {
     let tickets: TicketRepository
 
     var endpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.get("config", use: show)
-        routes.put("config", use: change)
-        return routes
+        RouteCollection(context: AdminContext.self)
+            .get("config", use: show)
+            .put("config", use: change)
     }
 
     @Sendable func show(request: Request, context: AdminContext) async throws -> DeskSettings {

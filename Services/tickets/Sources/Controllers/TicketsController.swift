@@ -11,23 +11,20 @@ struct TicketsController: Sendable {
     let users: UserDirectory
 
     var endpoints: RouteCollection<AuthenticatedContext> {
-        let routes = RouteCollection(context: AuthenticatedContext.self)
-        routes.get(use: list)
-        routes.post(use: open)
-        routes.get(":ticket_id", use: show)
-        routes.post(":ticket_id/send", use: send)
-        routes.post(":ticket_id/close", use: close)
-        routes.post(":ticket_id/reopen", use: reopen)
-        routes.post(":ticket_id/claim", use: claim)
-        routes.post(":ticket_id/mark-read", use: markRead)
-        routes.get(":ticket_id/transcript", use: transcript)
-        return routes
+        RouteCollection(context: AuthenticatedContext.self)
+            .get(use: list)
+            .post(use: open)
+            .get(":ticket_id", use: show)
+            .post(":ticket_id/send", use: send)
+            .post(":ticket_id/close", use: close)
+            .post(":ticket_id/reopen", use: reopen)
+            .post(":ticket_id/claim", use: claim)
+            .post(":ticket_id/mark-read", use: markRead)
+            .get(":ticket_id/transcript", use: transcript)
     }
 
     var adminEndpoints: RouteCollection<AdminContext> {
-        let routes = RouteCollection(context: AdminContext.self)
-        routes.delete(":ticket_id", use: delete)
-        return routes
+        RouteCollection(context: AdminContext.self).delete(":ticket_id", use: delete)
     }
 
     // MARK: Who is asking
@@ -162,15 +159,11 @@ struct TicketsController: Sendable {
         return Read()
     }
 
-    struct Deleted: ResponseEncodable {
-        var success = true
-    }
-
     /// Deletes a ticket and its messages (admins).
-    @Sendable func delete(request: Request, context: AdminContext) async throws -> Deleted {
+    @Sendable func delete(request: Request, context: AdminContext) async throws -> Success {
         let id = try context.parameters.uuid("ticket_id", or: .ticketNotFound)
         guard try await tickets.delete(id, by: context.caller.userId, logger: context.logger) else { throw APIError.ticketNotFound }
-        return Deleted()
+        return Success()
     }
 
     /// The whole conversation as plain text.

@@ -1,0 +1,111 @@
+import Foundation
+import GuildCore
+import HTTPTypes
+import HummingbirdTesting
+import LevelingService
+import Testing
+
+/// leveling's HTTP routes through its router, in-process (``RouterHarness``: a real auth, whose
+/// private listener tells the Discord id linked to an account, the test PostgreSQL, a Redis of
+/// the test's own).
+@Suite("leveling: its HTTP routes (profiles, daily bonus, admin changes, tools)", .serialized)
+struct LevelingRouterTests {
+    typealias Callers = RouterHarness.Callers
+
+    /// Runs `body` with leveling's router and the harness's callers.
+    func withLeveling(_ body: @Sendable (any TestClientProtocol, Callers) async throws -> Void) async throws {
+        try await RouterHarness.withAuth { stack, callers in
+            let leveling = try await LevelingService.buildApplication(reader: stack.reader())
+            try await leveling.test(.router) { client in
+                try await RouterHarness.waitForKeys(client, uri: "/api/leveling/me", token: callers.member)
+                try await body(client, callers)
+            }
+        }
+    }
+
+    private static func call(
+        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil
+    ) async throws -> RouterHarness.Reply {
+        try await RouterHarness.call(client, method, uri, token: token, json: json)
+    }
+
+    @Test func aLinkedMemberHasAProfileAndClaimsTheDailyBonusOncePerDay() async throws {
+        try await withLeveling { client, callers in
+            #expect(try await Self.call(client, .get, "/api/leveling/me").status == .unauthorized)
+            let me = try await Self.call(client, .get, "/api/leveling/me", token: callers.member)
+            #expect(me.status == .ok, "\(me.text)")
+            #expect(me.body?["discord_id"]?.stringValue == callers.memberDiscordId)
+            #expect(me.body?["xp"] == .number(0) && me.body?["level"] == .number(0), "\(me.text)")
+            let unlinked = try await Self.call(client, .get, "/api/leveling/me", token: callers.moderator)
+            #expect(unlinked.status == .notFound && unlinked.code == "discord_not_linked", "\(unlinked.text)")
+
+            let claimed = try await Self.call(client, .post, "/api/leveling/daily", token: callers.member)
+            #expect(claimed.status == .ok, "\(claimed.text)")
+            #expect(claimed.body?["streak"] == .number(1))
+            let awarded = try #require(claimed.body?["xp_awarded"])
+            let twice = try await Self.call(client, .post, "/api/leveling/daily", token: callers.member)
+            #expect(twice.status == .conflict && twice.code == "daily_already_claimed", "\(twice.text)")
+
+            #expect(try await Self.call(client, .get, "/api/leveling/users/\(callers.memberDiscordId)").status == .unauthorized)
+            let shown = try await Self.call(client, .get, "/api/leveling/users/\(callers.memberDiscordId)", token: callers.moderator)
+            #expect(shown.status == .ok, "any signed-in caller may look a member up: \(shown.text)")
+            #expect(shown.body?["xp"] == awarded, "the second claim added nothing: \(shown.text)")
+            #expect(try await Self.call(client, .get, "/api/leveling/users/not-a-discord-id", token: callers.member).status == .badRequest)
+            let history = try await Self.call(client, .get, "/api/leveling/xp-history/\(callers.memberDiscordId)", token: callers.member)
+            #expect(history.status == .ok, "\(history.text)")
+            #expect(history.text.contains("\"daily\""), "\(history.text)")
+        }
+    }
+
+    @Test func onlyAdminsChangeXPAndARefusedChangeChangesNothing() async throws {
+        try await withLeveling { client, callers in
+            let member = callers.memberDiscordId
+            let change = #"{"discord_id":"\#(member)","amount":250,"reason":"event winner"}"#
+            #expect(try await Self.call(client, .post, "/api/leveling/xp", token: callers.member, json: change).status == .forbidden)
+            #expect(try await Self.call(client, .post, "/api/leveling/xp", token: callers.moderator, json: change).status == .forbidden)
+            for (body, field) in [
+                (#"{"discord_id":"\#(member)","amount":0,"reason":"x"}"#, "amount"), (#"{"discord_id":"\#(member)","amount":5,"reason":" "}"#, "reason"),
+                (#"{"discord_id":"12","amount":5,"reason":"x"}"#, "discord_id"), (#"{"discord_id":"\#(member)","amount":1.5,"reason":"x"}"#, "amount"),
+            ] {
+                let refused = try await Self.call(client, .post, "/api/leveling/xp", token: callers.admin, json: body)
+                #expect(refused.status == .badRequest, "\(body): \(refused.text)")
+                #expect(refused.text.contains(field), "\(body): \(refused.text)")
+            }
+            let untouched = try await Self.call(client, .get, "/api/leveling/users/\(member)", token: callers.member)
+            #expect(untouched.code == "profile_not_found", "a refused change made a profile: \(untouched.text)")
+
+            let adjusted = try await Self.call(client, .post, "/api/leveling/xp", token: callers.admin, json: change)
+            #expect(adjusted.status == .ok, "\(adjusted.text)")
+            #expect(adjusted.body?["total_xp"] == .number(250))
+            let lowered = try await Self.call(client, .post, "/api/leveling/xp", token: callers.admin, json: #"{"discord_id":"\#(member)","amount":-1000,"reason":"correction"}"#)
+            #expect(lowered.body?["total_xp"] == .number(0) && lowered.body?["xp_change"] == .number(-250), "never below 0: \(lowered.text)")
+            let reset = try await Self.call(client, .post, "/api/leveling/users/\(member)/reset", token: callers.moderator)
+            #expect(reset.status == .forbidden)
+        }
+    }
+
+    @Test func toolsAreTheAdminsToAddAndEachMemberSeesWhatTheirLevelUnlocks() async throws {
+        try await withLeveling { client, callers in
+            let id = "router-\(UUID().uuidString.prefix(8).lowercased())"
+            let tool = #"{"id":"\#(id)","name":"Router tool","unlock_level":1}"#
+            #expect(try await Self.call(client, .post, "/api/leveling/tools", token: callers.member, json: tool).status == .forbidden)
+            #expect(try await Self.call(client, .post, "/api/leveling/tools", token: callers.admin, json: #"{"id":"Bad Id","name":"x","unlock_level":1}"#).status == .badRequest)
+            #expect(try await Self.call(client, .post, "/api/leveling/tools", token: callers.admin, json: tool).status == .created)
+            #expect(try await Self.call(client, .post, "/api/leveling/tools", token: callers.admin, json: tool).status == .conflict)
+            let catalogue = try await Self.call(client, .get, "/api/leveling/tools")
+            #expect(catalogue.text.contains(id), "the catalogue is public: \(catalogue.text)")
+
+            let mine = try await Self.call(client, .get, "/api/leveling/tools/user/\(callers.memberDiscordId)", token: callers.member)
+            #expect(mine.status == .ok, "\(mine.text)")
+            let entry = mine.body?["tools"]?.elements?.first { $0["id"] == .string(id) }
+            #expect(entry?["unlocked"] == .bool(false), "level 0 does not unlock level 1: \(mine.text)")
+            let others = try await Self.call(client, .get, "/api/leveling/tools/user/\(callers.memberDiscordId)", token: callers.moderator)
+            #expect(others.status == .ok, "staff may look: \(others.text)")
+
+            let renamed = try await Self.call(client, .patch, "/api/leveling/tools/\(id)", token: callers.admin, json: #"{"name":"Renamed"}"#)
+            #expect(renamed.body?["name"]?.stringValue == "Renamed", "\(renamed.text)")
+            #expect(try await Self.call(client, .patch, "/api/leveling/tools/\(id)", token: callers.admin, json: #"{"unlock_level":-1}"#).status == .badRequest)
+            #expect(try await Self.call(client, .patch, "/api/leveling/tools/nope-\(id)", token: callers.admin, json: #"{"name":"x"}"#).status == .notFound)
+        }
+    }
+}
