@@ -13,44 +13,24 @@ public enum Outbox {
     /// The PostgreSQL notification channel that wakes the relays of `schema`.
     public static func channel(for schema: String) -> String { "guildhall_outbox_\(schema)" }
 
-    /// The SQL expression that wakes the relays of the current schema, for a statement that
-    /// writes to the outbox itself (it must run in the writing transaction; PostgreSQL delivers
-    /// the notification at commit).
-    public static let wakeRelays = "pg_notify('guildhall_outbox_' || current_schema(), '')"
-
-    /// Adds `event` to the outbox on `connection` (which should be inside a transaction).
+    /// Adds `event` to the outbox on `connection` (which should be inside a transaction), through
+    /// the schema's `outbox_write` (``EventTables/writer``).
     ///
     /// With `handedOver`, the writer hands the event to its ``EventPublisher`` once the
     /// transaction has committed: the relays are not woken and leave the row alone for
     /// ``EventPublisher/handOverWindow``, after which they publish it if the publisher did not.
     public static func write(_ event: EventEnvelope, on connection: PostgresConnection, logger: Logger, handedOver: Bool = false) async throws {
-        let data = event.data.jsonText()
-        if handedOver {
-            try await connection.query(
-                """
-                INSERT INTO outbox (id, type, occurred_at, user_id, data, relay_after)
-                VALUES (\(event.id), \(event.type), \(event.occurredAt), \(event.userId), \(data)::jsonb, \(unescaped: relayAfterHandOver))
-                """,
-                logger: logger
-            )
-            return
-        }
+        let handOver = handedOver ? handOverSeconds : nil
         try await connection.query(
             """
-            WITH written AS (
-                INSERT INTO outbox (id, type, occurred_at, user_id, data)
-                VALUES (\(event.id), \(event.type), \(event.occurredAt), \(event.userId), \(data)::jsonb)
-                RETURNING 1
-            )
-            SELECT \(unescaped: wakeRelays) FROM written
+            SELECT outbox_write(\(event.id), \(event.type), \(event.occurredAt), \(event.userId), \(event.data.jsonText())::jsonb, \(handOver))
             """,
             logger: logger
         )
     }
 
-    /// The SQL expression for `relay_after` of an event its writer hands over: the end of the
-    /// publisher's window.
-    public static let relayAfterHandOver = "now() + interval '\(EventPublisher.handOverWindow.components.seconds) seconds'"
+    /// `hand_over_seconds` of `outbox_write` for an event its writer hands over: the publisher's window.
+    public static let handOverSeconds = Int(EventPublisher.handOverWindow.components.seconds)
 }
 
 /// Names of the Redis keys events travel through.

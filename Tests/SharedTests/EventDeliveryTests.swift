@@ -37,7 +37,7 @@ struct EventDeliveryTests {
                 let deliveriesTable = Migration(version: 2, name: "deliveries", statements: [
                     "CREATE TABLE deliveries (seq bigserial PRIMARY KEY, event_id uuid NOT NULL)"
                 ])
-                try await MigrationRunner(schema: schema, migrations: [EventTables.migration, EventTables.handOver, deliveriesTable]).run(on: postgres, logger: testLogger)
+                try await MigrationRunner(schema: schema, migrations: EventTables.all + [deliveriesTable]).run(on: postgres, logger: testLogger)
                 let relay = OutboxRelay(postgres: postgres, redis: redis, logger: testLogger)
                 let consumer = EventConsumer(
                     group: "consumer-\(schema)", redis: redisConfiguration, postgres: postgres, logger: testLogger,
@@ -92,7 +92,7 @@ struct EventDeliveryTests {
             let schema = uniqueSchema("handover")
 
             try await withTestPostgres(schema: schema) { postgres in
-                try await MigrationRunner(schema: schema, migrations: [EventTables.migration, EventTables.handOver]).run(on: postgres, logger: testLogger)
+                try await MigrationRunner(schema: schema, migrations: EventTables.all).run(on: postgres, logger: testLogger)
                 let relay = OutboxRelay(postgres: postgres, redis: redis, logger: testLogger)
                 let publisher = EventPublisher(postgres: postgres, redis: redis, logger: testLogger, markInterval: .milliseconds(20))
                 func write(_ event: EventEnvelope) async throws {

@@ -112,7 +112,7 @@ struct EventDurabilityTests {
             let (groupA, groupB, groupC) = ("reading-\(base)", "idle-\(base)", "late-\(base)")
             let gate = HandlerGate()
 
-            try await withTestPostgres(schema: "\(base)_outbox", migrations: [EventTables.migration, EventTables.handOver]) { outbox in
+            try await withTestPostgres(schema: "\(base)_outbox", migrations: EventTables.all) { outbox in
                 try await withTestPostgres(schema: "\(base)_a", migrations: [EventTables.migration, Self.applicationsTable]) { postgresA in
                     try await withTestPostgres(schema: "\(base)_b", migrations: [EventTables.migration, Self.applicationsTable]) { postgresB in
                         try await withTestPostgres(schema: "\(base)_c", migrations: [EventTables.migration, Self.applicationsTable]) { postgresC in

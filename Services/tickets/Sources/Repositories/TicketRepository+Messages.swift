@@ -13,7 +13,7 @@ extension TicketRepository {
     /// 409 when it is closed.
     ///
     /// One statement does it all — the ticket's row lock (which orders the message against a
-    /// concurrent close), the message, the author's read mark and the event — so a message
+    /// concurrent close), the message, the author's read mark and the event (through the outbox's `outbox_write`) — so a message
     /// costs one round trip to PostgreSQL; a retry's message meets the first one in the unique
     /// index (waiting for it to commit) and inserts nothing. The event is handed to the
     /// publisher once committed, so the room hears of it without waiting for the relay.
@@ -45,16 +45,18 @@ extension TicketRepository {
                     INSERT INTO read_marks (ticket_id, reader_id, last_read_id) SELECT \(ticket), \(author.id), id FROM posted
                     ON CONFLICT (ticket_id, reader_id) DO UPDATE SET last_read_id = GREATEST(read_marks.last_read_id, EXCLUDED.last_read_id)
                 ), event AS (
-                    INSERT INTO outbox (id, type, occurred_at, user_id, data, relay_after)
-                    SELECT \(eventId), \(EventType.ticketMessageCreated), \(message.timestamp), target.user_id::text,
-                           \(dataJSON)::jsonb || jsonb_build_object('owner_id', target.user_id::text), \(unescaped: Outbox.relayAfterHandOver)
+                    SELECT outbox_write(
+                        \(eventId), \(EventType.ticketMessageCreated), \(message.timestamp), target.user_id::text,
+                        \(dataJSON)::jsonb || jsonb_build_object('owner_id', target.user_id::text), \(Outbox.handOverSeconds)
+                    )
                     FROM posted, target
                 )
-                SELECT (SELECT user_id FROM target), (SELECT id FROM posted)
+                SELECT (SELECT user_id FROM target), (SELECT id FROM posted), (SELECT count(*) FROM event)
                 """,
                 logger: logger
             )
-            for try await (owner, posted) in rows.decode((UUID?, UUID?).self) { return (owner, posted) }
+            // The event's count is read so that its CTE runs (PostgreSQL skips a SELECT no one reads).
+            for try await (owner, posted, _) in rows.decode((UUID?, UUID?, Int64).self) { return (owner, posted) }
             return (nil, nil)
         }
         if let owner, posted != nil {
