@@ -9,24 +9,10 @@ import Testing
 /// private listener tells the Discord id linked to an account, the test PostgreSQL, a Redis of
 /// the test's own).
 @Suite("leveling: its HTTP routes (profiles, daily bonus, admin changes, tools)", .serialized)
-struct LevelingRouterTests {
-    typealias Callers = RouterHarness.Callers
-
+struct LevelingRouterTests: RouterSuite {
     /// Runs `body` with leveling's router and the harness's callers.
     func withLeveling(_ body: @Sendable (any TestClientProtocol, Callers) async throws -> Void) async throws {
-        try await RouterHarness.withAuth { stack, callers in
-            let leveling = try await LevelingService.buildApplication(reader: stack.reader())
-            try await leveling.test(.router) { client in
-                try await RouterHarness.waitForKeys(client, uri: "/api/leveling/me", token: callers.member)
-                try await body(client, callers)
-            }
-        }
-    }
-
-    private static func call(
-        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil
-    ) async throws -> RouterHarness.Reply {
-        try await RouterHarness.call(client, method, uri, token: token, json: json)
+        try await RouterHarness.withService({ try await LevelingService.buildApplication(reader: $0.reader()) }, readyAt: "/api/leveling/me", body)
     }
 
     @Test func aLinkedMemberHasAProfileAndClaimsTheDailyBonusOncePerDay() async throws {

@@ -14,31 +14,16 @@ import Testing
 /// notify's HTTP routes through its router, in-process (``RouterHarness``: a real auth, the test
 /// PostgreSQL, a Redis of the test's own).
 @Suite("notify: its HTTP routes (inbox, broadcasts, push devices, socket.io polling)", .serialized)
-struct NotifyRouterTests {
-    typealias Callers = RouterHarness.Callers
-
+struct NotifyRouterTests: RouterSuite {
     // MARK: The stack
 
     /// Runs `body` with notify's router and the tokens of an admin and of a new member.
     func withNotify(_ body: @Sendable (any TestClientProtocol, Callers) async throws -> Void) async throws {
-        try await RouterHarness.withAuth { stack, callers in
-            let notify = try await NotifyService.buildApplication(reader: stack.reader([
-                // Only live connections in ticket rooms need tickets; nothing listens there.
-                "tickets.internal.url": "http://127.0.0.1:9",
-                "notify.replica.id": "router-test",
-            ]))
-            try await notify.test(.router) { client in
-                try await RouterHarness.waitForKeys(client, uri: "/api/notifications", token: callers.member)
-                try await body(client, callers)
-            }
-        }
-    }
-
-    private static func call(
-        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil,
-        headers extra: HTTPFields = [:]
-    ) async throws -> RouterHarness.Reply {
-        try await RouterHarness.call(client, method, uri, token: token, json: json, headers: extra)
+        // Only live connections in ticket rooms need tickets; nothing listens there.
+        try await RouterHarness.withService(
+            { try await NotifyService.buildApplication(reader: $0.reader(["tickets.internal.url": "http://127.0.0.1:9", "notify.replica.id": "router-test"])) },
+            readyAt: "/api/notifications", body
+        )
     }
 
     /// The entry `id` of an inbox page.

@@ -70,6 +70,20 @@ enum RouterHarness {
         }
     }
 
+    /// Runs `body` with the router of the service `build` makes against the stack, once it takes
+    /// the member's token at `readyAt` (it has loaded auth's keys).
+    static func withService<App: ApplicationProtocol>(
+        _ build: @Sendable (Stack) async throws -> App, readyAt uri: String,
+        _ body: @Sendable (any TestClientProtocol, Callers) async throws -> Void
+    ) async throws {
+        try await withAuth { stack, callers in
+            try await build(stack).test(.router) { client in
+                try await waitForKeys(client, uri: uri, token: callers.member)
+                try await body(client, callers)
+            }
+        }
+    }
+
     // MARK: Calls
 
     /// A reply, its body parsed when it is JSON.
@@ -145,5 +159,19 @@ extension JSONValue {
     /// The elements of an array; nil for anything else.
     var elements: [JSONValue]? {
         if case .array(let elements) = self { elements } else { nil }
+    }
+}
+
+/// A suite of a service's router tests: `Self.call` as ``RouterHarness/call(_:_:_:token:json:headers:)``.
+protocol RouterSuite {}
+
+extension RouterSuite {
+    typealias Callers = RouterHarness.Callers
+
+    static func call(
+        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil,
+        headers: HTTPFields = [:]
+    ) async throws -> RouterHarness.Reply {
+        try await RouterHarness.call(client, method, uri, token: token, json: json, headers: headers)
     }
 }

@@ -9,24 +9,10 @@ import TicketsService
 /// private listener names the authors, the test PostgreSQL, a Redis of the test's own). The desk's
 /// settings are only read here: changing them is ``TicketDeskSettingsTests``', alone.
 @Suite("tickets: its HTTP routes (open, take part, staff actions, settings)", .serialized)
-struct TicketsRouterTests {
-    typealias Callers = RouterHarness.Callers
-
+struct TicketsRouterTests: RouterSuite {
     /// Runs `body` with tickets' router and the harness's callers.
     func withTickets(_ body: @Sendable (any TestClientProtocol, Callers) async throws -> Void) async throws {
-        try await RouterHarness.withAuth { stack, callers in
-            let tickets = try await TicketsService.buildApplication(reader: stack.reader())
-            try await tickets.test(.router) { client in
-                try await RouterHarness.waitForKeys(client, uri: "/api/tickets", token: callers.member)
-                try await body(client, callers)
-            }
-        }
-    }
-
-    private static func call(
-        _ client: any TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, token: String? = nil, json: String? = nil
-    ) async throws -> RouterHarness.Reply {
-        try await RouterHarness.call(client, method, uri, token: token, json: json)
+        try await RouterHarness.withService({ try await TicketsService.buildApplication(reader: $0.reader()) }, readyAt: "/api/tickets", body)
     }
 
     /// Opens a ticket as the member; its id.
