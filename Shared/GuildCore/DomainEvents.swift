@@ -154,6 +154,16 @@ public struct TicketChanged: DomainEvent {
 
 // MARK: - leveling
 
+/// `leveling.config_changed`: an admin stored version `version` of leveling's settings.
+public struct LevelingConfigChanged: DomainEvent {
+    public static let types = [EventType.levelingConfigChanged]
+    public var version: Int64
+
+    public init(version: Int64) {
+        self.version = version
+    }
+}
+
 /// `leveling.level_up`: a member reached a higher level.
 public struct LevelReached: DomainEvent {
     public static let types = [EventType.levelUp]

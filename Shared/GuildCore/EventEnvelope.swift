@@ -92,4 +92,6 @@ public enum EventType {
     public static let levelUp = "leveling.level_up"
     /// A member unlocked a tool (by level or an admin's unlock). Data: `discord_id`, `tool_id`, `tool_name`; `user_id` is null.
     public static let toolUnlocked = "leveling.tool_unlocked"
+    /// An admin changed leveling's settings; every leveling replica reloads them. Data: `version`; `user_id` is the admin's.
+    public static let levelingConfigChanged = "leveling.config_changed"
 }

@@ -67,6 +67,54 @@ struct LevelingRulesTests {
         #expect(RoleRewards.parse("", maximumLevel: 100) == RoleRewards())
     }
 
+    @Test func aLevelsRewardRemovesRolesALowerOneAddedAndTheWayDownGivesThemBack() {
+        let (member, veteran, legend) = ("111111111111111111", "222222222222222222", "333333333333333333")
+        let rewards = RoleRewards(byLevel: [
+            10: .init(add: [member]), 25: .init(add: [veteran], remove: [member]), 50: .init(add: [legend], remove: [veteran]),
+        ])
+        #expect(rewards.roles(at: 30) == [veteran])
+        #expect(rewards.change(from: 5, to: 50) == (add: [legend], remove: []))
+        #expect(rewards.change(from: 50, to: 12) == (add: [member], remove: [legend]))
+        #expect(rewards.change(from: 10, to: 25) == (add: [veteran], remove: [member]))
+    }
+
+    @Test func theStreakBonusCountsAtMostItsCap() {
+        var rules = XPRules()
+        rules.streakCapDays = 3
+        let today = DailyDate(daysSinceEpoch: 20_000)
+        #expect(rules.dailyClaim(today: today, lastClaim: today.previous, streak: 2)?.xp == 50 + 10 * 2)
+        #expect(rules.dailyClaim(today: today, lastClaim: today.previous, streak: 9)?.xp == 50 + 10 * 3)
+        #expect(rules.dailyClaim(today: today, lastClaim: today.previous, streak: 9)?.streak == 10, "the streak itself goes on")
+    }
+
+    @Test func theAdminsSettingsStandForTheRulesAndAreCheckedFieldByField() throws {
+        let rewards = RoleRewards(byLevel: [20: .init(add: ["444444444444444444"]), 5: .init(add: ["555555555555555555"])])
+        let config = LevelingConfig(rules: XPRules(), rewards: rewards)
+        #expect(config.rules == XPRules())
+        #expect(config.rewards == rewards)
+        #expect(config.roleRewards.map(\.level) == [5, 20])
+        func refusal(_ change: (inout LevelingConfig) -> Void) -> String? {
+            var changed = config
+            change(&changed)
+            do {
+                _ = try changed.checked(maximumLevel: 100)
+                return nil
+            } catch let error as APIError {
+                return error.message
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(refusal { $0.sources.message.xp = -1 }?.hasPrefix("sources.message.xp:") == true)
+        #expect(refusal { $0.sources.command.cooldownSeconds = 86_401 }?.hasPrefix("sources.command.cooldown_seconds:") == true)
+        #expect(refusal { $0.daily.streakCapDays = -2 }?.hasPrefix("daily.streak_cap_days:") == true)
+        #expect(refusal { $0.roleRewards[1].level = 101 }?.hasPrefix("role_rewards[1].level:") == true)
+        #expect(refusal { $0.roleRewards[1].level = 5 }?.hasPrefix("role_rewards[1].level:") == true, "a level given twice")
+        #expect(refusal { $0.roleRewards[0].addRoles = ["12"] }?.hasPrefix("role_rewards[0].add_roles[0]:") == true)
+        #expect(refusal { $0.roleRewards[0].removeRoles = ["555555555555555555"] }?.hasPrefix("role_rewards[0].remove_roles:") == true)
+        #expect(refusal { _ in } == nil)
+    }
+
     @Test func theBotsEventsAreChecked() throws {
         let now = Date()
         func body(_ id: String = "123456789012345678", source: String = "message", minutes: Int? = nil, channel: String? = nil, at: Date? = nil, event: String = "e-1") -> BotEvent.Body {

@@ -22,6 +22,9 @@ refuses are left alone):
   last 7 days (and at most 5 minutes ahead): likewise;
 - a ticket's `category` must be one of the desk's configured categories: a valid name is
   replaced by `other` (configured by default);
+- leveling's role rewards name each level at most once, up to the stack's top level
+  (LEVELING_MAX_LEVEL, 100 here), and no level removes a role it adds: valid levels are spread
+  over 1 to 100 and such roles taken out of `remove_roles`;
 - a Discord login's `return_url` must be one the deployment allows (ALLOWED_RETURN_URLS): it
   is left out, so the platform's first is used;
 - renaming oneself (`PATCH /api/users/me`) is done as a user of its own (FUZZ_RENAMED_TOKEN), so
@@ -150,6 +153,8 @@ def before_call(ctx, case, **kwargs):
         category = case.body.get("category")
         if isinstance(category, str) and CATEGORY.match(category):
             case.body["category"] = "other"
+    if (method, path) == ("PUT", "/api/leveling/config") and isinstance(case.body, dict):
+        distinct_role_rewards(case.body.get("role_rewards"))
     if case.headers and "Idempotency-Key" in case.headers:
         case.headers["Idempotency-Key"] = key_for_request(case.headers["Idempotency-Key"], case)
     if (method, path) == ("PATCH", "/api/users/me") and RENAMED_TOKEN and (case.headers or {}).get("Authorization") == run_token:
@@ -163,3 +168,23 @@ def before_call(ctx, case, **kwargs):
         for event in events if isinstance(events, list) else []:
             if isinstance(event, dict) and "occurred_at" in event:
                 event["occurred_at"] = within_event_window(event["occurred_at"])
+
+
+def distinct_role_rewards(rewards):
+    """Valid role-reward levels made distinct within 1 to 100; no level removes a role it adds."""
+    if not isinstance(rewards, list):
+        return
+    used = set()
+    for reward in rewards:
+        if not isinstance(reward, dict):
+            continue
+        level = reward.get("level")
+        if isinstance(level, int) and not isinstance(level, bool) and level >= 1:
+            level = (level - 1) % 100 + 1
+            while level in used and len(used) < 100:
+                level = level % 100 + 1
+            used.add(level)
+            reward["level"] = level
+        added, removed = reward.get("add_roles"), reward.get("remove_roles")
+        if isinstance(added, list) and isinstance(removed, list):
+            reward["remove_roles"] = [role for role in removed if role not in added]

@@ -11,24 +11,29 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     let dependencies = try ServiceDependencies(.leveling, reader: reader)
     let settings = try LevelingSettings(reader: reader)
     let logger = dependencies.logger
-    let profiles = LevelingRepository(database: dependencies.database, curve: settings.curve, rules: settings.rules)
+    let config = LevelingConfigStore(
+        database: dependencies.database, defaults: LevelingConfig(rules: settings.rules, rewards: settings.roleRewards),
+        maximumLevel: settings.curve.maximumLevel
+    )
+    let profiles = LevelingRepository(database: dependencies.database, curve: settings.curve, config: config)
     let leaderboard = Leaderboard(redis: dependencies.redis, profiles: profiles, logger: logger)
     let standings = Standings(profiles: profiles, leaderboard: leaderboard, curve: settings.curve)
     let tools = ToolRepository(database: dependencies.database)
     // Without a bot, role rewards are not queued at all.
     // A role update the bot did not take is tried again after 1 s, 2 s, 4 s … (with jitter) up to the cap.
     let rewards = RewardQueue(
-        database: dependencies.database, curve: settings.curve, rewards: settings.botURL == nil ? RoleRewards() : settings.roleRewards,
+        database: dependencies.database, curve: settings.curve, config: settings.botURL == nil ? nil : config,
         retries: Backoff(initial: .seconds(1), cap: settings.botRetryCap, jitter: true)
     )
     let members = MemberLookup(users: dependencies.users)
     let bot = settings.botURL.map { BotClient(baseURL: $0, secret: dependencies.settings.internalSecret) }
 
     let profileRoutes = ProfilesController(
-        profiles: profiles, standings: standings, leaderboard: leaderboard, members: members, rules: settings.rules, curve: settings.curve
+        profiles: profiles, standings: standings, leaderboard: leaderboard, members: members, config: config, curve: settings.curve
     )
     let toolRoutes = ToolsController(tools: tools, profiles: profiles, members: members, curve: settings.curve)
     let adminRoutes = AdminController(profiles: profiles, standings: standings, leaderboard: leaderboard, curve: settings.curve)
+    let configRoutes = ConfigController(config: config)
 
     return buildGuildApplication(
         dependencies,
@@ -37,7 +42,8 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             routes.open("/api/leveling", variesByCaller: true, cached: profileRoutes.publicEndpoints)
             routes.open("/api/leveling", toolRoutes.publicEndpoints)
             routes.signedIn("/api/leveling", profileRoutes.endpoints, toolRoutes.endpoints)
-            routes.signedIn("/api/leveling", adminRoutes.endpoints, toolRoutes.adminEndpoints)
+            routes.signedIn("/api/leveling", adminRoutes.endpoints, toolRoutes.adminEndpoints, configRoutes.adminEndpoints)
+            routes.signedIn("/api/leveling", configRoutes.staffEndpoints)
         },
         internalRoutes: { internalRoutes in
             internalRoutes.addRoutes(BotEventsController(profiles: profiles, leaderboard: leaderboard).endpoints)
@@ -49,6 +55,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
                 handlers: [EventType.discordMemberJoined: MemberJoinedHandler.handler(leaderboard: leaderboard)]
             ),
             LeaderboardKeeper(leaderboard: leaderboard),
+            LevelingConfigWatcher(store: config, redis: dependencies.redisConfiguration, logger: logger),
             LevelChangeWorker(queue: rewards, interval: settings.jobsInterval, logger: logger),
             RoleUpdateSender(queue: rewards, bot: bot, interval: settings.jobsInterval, logger: logger),
         ]

@@ -6,13 +6,14 @@ import GuildServiceKit
 /// the contract names.
 struct LevelingSettings: Sendable {
     /// XP per source, cooldowns and the daily bonus (`LEVELING_XP_MESSAGE`, `LEVELING_XP_VOICE_PER_MINUTE`,
-    /// `LEVELING_XP_COMMAND`, `LEVELING_XP_DAILY`, `LEVELING_XP_STREAK_BONUS`, `LEVELING_COOLDOWN_MESSAGE_SECONDS`,
-    /// `LEVELING_COOLDOWN_COMMAND_SECONDS`).
+    /// `LEVELING_XP_COMMAND`, `LEVELING_XP_DAILY`, `LEVELING_XP_STREAK_BONUS`, `LEVELING_STREAK_CAP_DAYS`,
+    /// `LEVELING_COOLDOWN_MESSAGE_SECONDS`, `LEVELING_COOLDOWN_COMMAND_SECONDS`): the first settings,
+    /// until an admin changes them (``LevelingConfigStore``).
     var rules: XPRules
     /// The level formula and tiers (`LEVELING_XP_PER_LEVEL_SQUARED`, `LEVELING_XP_PER_LEVEL`,
     /// `LEVELING_MAX_LEVEL`, `LEVELING_TIERS` as `Name:firstLevel,…`).
     var curve: LevelCurve
-    /// Discord roles earned at levels (`LEVELING_ROLE_REWARDS`, `level:role_id,…`; none by default).
+    /// Discord roles earned at levels (`LEVELING_ROLE_REWARDS`, `level:role_id,…`; none by default), likewise.
     var roleRewards: RoleRewards
     /// The bot's private listener for role updates (`BOT_INTERNAL_URL`); none: updates wait.
     var botURL: String?
@@ -28,6 +29,7 @@ struct LevelingSettings: Sendable {
             commandXP: try reader.int(forKey: "leveling.xp.command", default: 5, in: 0...10_000),
             dailyXP: try reader.int(forKey: "leveling.xp.daily", default: 50, in: 0...100_000),
             streakBonusXP: try reader.int(forKey: "leveling.xp.streak.bonus", default: 10, in: 0...100_000),
+            streakCapDays: try reader.int(forKey: "leveling.streak.cap.days", default: 0, in: 0...3650),
             messageCooldown: try reader.int(forKey: "leveling.cooldown.message.seconds", default: 60, in: 0...86_400),
             commandCooldown: try reader.int(forKey: "leveling.cooldown.command.seconds", default: 30, in: 0...86_400)
         )

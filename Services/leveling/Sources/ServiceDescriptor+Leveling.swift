@@ -6,6 +6,6 @@ extension ServiceDescriptor {
         name: "leveling",
         defaultPort: 8084,
         routePrefixes: ["/api/leveling"],
-        migrations: [LevelingMigrations.initial]
+        migrations: [LevelingMigrations.initial, LevelingMigrations.settings]
     )
 }

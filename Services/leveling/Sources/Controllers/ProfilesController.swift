@@ -9,7 +9,7 @@ struct ProfilesController: Sendable {
     let standings: Standings
     let leaderboard: Leaderboard
     let members: MemberLookup
-    let rules: XPRules
+    let config: LevelingConfigStore
     let curve: LevelCurve
 
     /// Anyone: the leaderboard and the levels table.
@@ -58,7 +58,7 @@ struct ProfilesController: Sendable {
     @Sendable func daily(request: Request, context: AuthenticatedContext) async throws -> Claimed {
         let discordId = try await members.linkedDiscordId(of: context.caller)
         let today = DailyDate(Date())
-        let rules = rules
+        let rules = config.current.rules
         let nextClaimAt = DailyDate(daysSinceEpoch: today.daysSinceEpoch + 1).start
         let (before, after) = try await profiles.change(discordId, logger: context.logger) { row in
             guard let claim = rules.dailyClaim(today: today, lastClaim: row.dailyClaimedOn, streak: row.streak) else {

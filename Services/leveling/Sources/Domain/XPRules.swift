@@ -1,6 +1,7 @@
 import Foundation
 
-/// What the bot's events and the daily claim are worth: pure rules, configured at start.
+/// What the bot's events and the daily claim are worth: pure rules, the environment's at first
+/// and then the admins' (``LevelingConfig``).
 struct XPRules: Sendable, Equatable {
     /// Where XP comes from on the bot's side.
     enum Source: String, Sendable, CaseIterable {
@@ -17,6 +18,8 @@ struct XPRules: Sendable, Equatable {
     var dailyXP = 50
     /// Added to the daily bonus for each consecutive day before today.
     var streakBonusXP = 10
+    /// The most consecutive days before today the streak bonus counts (0: every one).
+    var streakCapDays = 0
     /// Seconds between rewarded messages of one member.
     var messageCooldown = 60
     /// Seconds between rewarded commands of one member.
@@ -47,7 +50,8 @@ struct XPRules: Sendable, Equatable {
     func dailyClaim(today: DailyDate, lastClaim: DailyDate?, streak: Int) -> (streak: Int, xp: Int)? {
         if lastClaim == today { return nil }
         let newStreak = lastClaim == today.previous ? streak + 1 : 1
-        return (newStreak, dailyXP + streakBonusXP * (newStreak - 1))
+        let bonusDays = streakCapDays > 0 ? min(newStreak - 1, streakCapDays) : newStreak - 1
+        return (newStreak, dailyXP + streakBonusXP * bonusDays)
     }
 }
 

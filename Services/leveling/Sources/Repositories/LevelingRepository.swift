@@ -13,7 +13,8 @@ import PostgresNIO
 struct LevelingRepository: Sendable {
     let database: Database
     let curve: LevelCurve
-    let rules: XPRules
+    /// The settings events are judged by (the admins' once changed).
+    let config: LevelingConfigStore
 
     // MARK: The bot's events
 
@@ -22,8 +23,9 @@ struct LevelingRepository: Sendable {
     func award(_ events: [BotEvent], logger: Logger) async throws -> [(result: AwardResult, replayed: Bool)] {
         guard !events.isEmpty else { return [] }
         let thresholds = curve.thresholds
+        let rules = config.current.rules
         return try await retryingDeadlocks {
-            try await database.connection(logger: logger) { [rules] connection in
+            try await database.connection(logger: logger) { connection in
                 let rows: PostgresRowSequence
                 if events.count == 1, let event = events.first {
                     rows = try await connection.query(

@@ -18,7 +18,8 @@ import PostgresNIO
 struct RewardQueue: Sendable {
     let database: Database
     let curve: LevelCurve
-    let rewards: RoleRewards
+    /// The role rewards in force (the admins' once changed); nil when there is no bot to give roles.
+    let config: LevelingConfigStore?
     /// The waits between a role update's attempts.
     let retries: Backoff
 
@@ -26,7 +27,8 @@ struct RewardQueue: Sendable {
 
     /// Gives effect to up to 100 pending level changes, oldest first; returns how many.
     func processLevelChanges(logger: Logger) async throws -> Int {
-        try await database.transaction(logger: logger) { [curve, rewards] connection in
+        let rewards = config?.current.rewards ?? RoleRewards()
+        return try await database.transaction(logger: logger) { [curve] connection in
             guard try await Self.lock("leveling:level_changes", on: connection, logger: logger) else { return 0 }
             let rows = try await connection.query(
                 "SELECT id, discord_id, from_level, to_level FROM level_changes WHERE processed_at IS NULL ORDER BY id LIMIT 100",
