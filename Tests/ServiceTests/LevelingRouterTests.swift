@@ -94,4 +94,36 @@ struct LevelingRouterTests: RouterSuite {
             #expect(try await Self.call(client, .patch, "/api/leveling/tools/nope-\(id)", token: callers.admin, json: #"{"name":"x"}"#).status == .notFound)
         }
     }
+
+    @Test func aToolNobodyUnlockedIsDeletedAndOneSomeoneDidIsRetiredAndKeptForThem() async throws {
+        try await withLeveling { client, callers in
+            let (unused, unlocked) = ("unused-\(UUID().uuidString.prefix(8).lowercased())", "kept-\(UUID().uuidString.prefix(8).lowercased())")
+            for id in [unused, unlocked] {
+                let created = try await Self.call(client, .post, "/api/leveling/tools", token: callers.admin, json: #"{"id":"\#(id)","name":"Tool \#(id)","unlock_level":50}"#)
+                #expect(created.body?["active"] == .bool(true), "\(created.text)")
+            }
+            #expect(try await Self.call(client, .delete, "/api/leveling/tools/\(unused)", token: callers.moderator).status == .forbidden)
+            let deleted = try await Self.call(client, .delete, "/api/leveling/tools/\(unused)", token: callers.admin)
+            #expect(deleted.status == .ok && deleted.body?["retired"] == .bool(false), "\(deleted.text)")
+            #expect(try await Self.call(client, .delete, "/api/leveling/tools/\(unused)", token: callers.admin).status == .notFound)
+            #expect(try await Self.call(client, .patch, "/api/leveling/tools/\(unused)", token: callers.admin, json: #"{"name":"x"}"#).status == .notFound)
+
+            let member = callers.memberDiscordId
+            #expect(try await Self.call(client, .post, "/api/leveling/tools/unlock/\(member)/\(unlocked)", token: callers.admin).status == .ok)
+            let retired = try await Self.call(client, .delete, "/api/leveling/tools/\(unlocked)", token: callers.admin)
+            #expect(retired.status == .ok && retired.body?["retired"] == .bool(true), "\(retired.text)")
+            let catalogue = try await Self.call(client, .get, "/api/leveling/tools")
+            #expect(!catalogue.text.contains(unlocked), "a retired tool stays in the catalogue: \(catalogue.text)")
+            let theirs = try await Self.call(client, .get, "/api/leveling/tools/user/\(member)", token: callers.member)
+            let kept = theirs.body?["tools"]?.elements?.first { $0["id"] == .string(unlocked) }
+            #expect(kept?["name"]?.stringValue == "Tool \(unlocked)" && kept?["unlocked"] == .bool(true), "\(theirs.text)")
+            let other = "8\(Int.random(in: 10_000_000_000_000_000...99_999_999_999_999_999))"
+            #expect(try await Self.call(client, .post, "/api/leveling/tools/unlock/\(other)/\(unlocked)", token: callers.admin).status == .notFound)
+
+            let back = try await Self.call(client, .patch, "/api/leveling/tools/\(unlocked)", token: callers.admin, json: #"{"active":true}"#)
+            #expect(back.body?["active"] == .bool(true), "\(back.text)")
+            #expect(try await Self.call(client, .get, "/api/leveling/tools").text.contains(unlocked))
+            #expect(try await Self.call(client, .patch, "/api/leveling/tools/\(unlocked)", token: callers.admin, json: #"{"active":null}"#).status == .badRequest)
+        }
+    }
 }

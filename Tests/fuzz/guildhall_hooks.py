@@ -10,7 +10,7 @@ stack's accounts rather than test anything:
   carry a token of a throwaway session instead;
 - an admin changing a user could disable, demote or re-password the admin or the fuzz user:
   those calls are aimed at a throwaway user instead;
-- an admin changing the shared catalogue (VMs, services, packs, tools) would change what later
+- an admin changing or removing the shared catalogue (VMs, services, packs, tools) would change what later
   tests book: changes by id go to the objects the fuzzer made for itself.
 
 And two rules that depend on the moment or on the stack's settings, which no schema can state,
@@ -138,7 +138,7 @@ def before_call(ctx, case, **kwargs):
     if method == "PATCH" and path == "/api/users/{user_id}" and VICTIM_ID:
         if case.path_parameters and case.path_parameters.get("user_id") in PROTECTED_IDS:
             case.path_parameters["user_id"] = VICTIM_ID
-    if method in {"PATCH", "PUT"} and case.path_parameters:
+    if method in {"PATCH", "PUT", "DELETE"} and case.path_parameters:
         for name, own in OWN_IDS.items():
             if name in case.path_parameters and isinstance(case.path_parameters[name], str):
                 case.path_parameters[name] = own

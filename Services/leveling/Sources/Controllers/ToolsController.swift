@@ -22,6 +22,7 @@ struct ToolsController: Sendable {
         RouteCollection(context: AdminContext.self)
             .post("tools", use: create)
             .patch("tools/:tool_id", use: update)
+            .delete("tools/:tool_id", use: remove)
             .post("tools/unlock/:discord_id/:tool_id", use: unlock)
     }
 
@@ -60,7 +61,7 @@ struct ToolsController: Sendable {
         let body = try await request.decodeJSON(as: NewTool.self, context: context)
         guard Self.isToolId(body.id) else { throw APIError.invalidField("id", "must be 1 to 64 lower-case letters, digits, - or _") }
         let (name, description, level) = try checked(name: body.name, description: body.description, unlockLevel: body.unlockLevel)
-        let tool = Tool(id: body.id, name: name ?? body.name, description: description ?? "", unlockLevel: level ?? body.unlockLevel)
+        let tool = Tool(id: body.id, name: name ?? body.name, description: description ?? "", unlockLevel: level ?? body.unlockLevel, active: true)
         try await tools.create(tool, logger: context.logger)
         return EditedResponse(status: .created, response: tool)
     }
@@ -69,17 +70,33 @@ struct ToolsController: Sendable {
         var name: String?
         var description: String?
         var unlockLevel: Int?
+        var active: Bool?
     }
 
-    /// Changes a tool's name, description or unlock level (admins).
+    /// Changes a tool's name, description, unlock level or `active` (admins).
     @Sendable func update(request: Request, context: AdminContext) async throws -> Tool {
         guard let id = context.parameters.get("tool_id"), Self.isToolId(id) else { throw APIError.toolNotFound }
         let body = try await request.decodeChange(as: ToolChange.self, context: context)
         let (name, description, level) = try checked(name: body.name, description: body.description, unlockLevel: body.unlockLevel)
-        guard let tool = try await tools.update(id, name: name, description: description, unlockLevel: level, logger: context.logger) else {
+        guard let tool = try await tools.update(id, name: name, description: description, unlockLevel: level, active: body.active, logger: context.logger) else {
             throw APIError.toolNotFound
         }
         return tool
+    }
+
+    struct Removed: ResponseEncodable {
+        var success = true
+        /// True when members had unlocked it: retired (`active` false) and kept, not deleted.
+        var retired: Bool
+    }
+
+    /// Deletes a tool nobody unlocked; retires one someone did (admins).
+    @Sendable func remove(request: Request, context: AdminContext) async throws -> Removed {
+        guard let id = context.parameters.get("tool_id"), Self.isToolId(id), let retired = try await tools.remove(id, logger: context.logger) else {
+            throw APIError.toolNotFound
+        }
+        context.logger.info(retired ? "tool retired" : "tool deleted", metadata: ["tool_id": "\(id)"])
+        return Removed(retired: retired)
     }
 
     struct MemberTools: ResponseEncodable {

@@ -200,4 +200,11 @@ public enum LevelingMigrations {
             """,
         ]
     )
+
+    /// Tools retired instead of deleted once someone unlocked them.
+    static let retiredTools = Migration(
+        version: 3,
+        name: "retired tools",
+        statements: ["ALTER TABLE tools ADD COLUMN active boolean NOT NULL DEFAULT true"]
+    )
 }

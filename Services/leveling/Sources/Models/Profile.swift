@@ -71,6 +71,8 @@ struct Tool: ResponseCodable, Sendable, Equatable {
     var name: String
     var description: String
     var unlockLevel: Int
+    /// False once retired: no longer in the catalogue nor unlocked, kept for those who unlocked it.
+    var active: Bool
 }
 
 /// A tool as one member has it.
@@ -79,6 +81,8 @@ struct MemberTool: Codable, Sendable {
     var name: String
     var description: String
     var unlockLevel: Int
+    /// False for a retired tool (listed only for members who unlocked it).
+    var active: Bool
     var unlocked: Bool
     var unlockedAt: Date?
 }

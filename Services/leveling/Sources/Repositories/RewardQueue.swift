@@ -43,7 +43,7 @@ struct RewardQueue: Sendable {
                     let unlocked = try await connection.query(
                         """
                         INSERT INTO member_tools (discord_id, tool_id, via)
-                        SELECT \(change.discordId), id, 'level' FROM tools WHERE unlock_level <= \(change.to) ORDER BY unlock_level, id
+                        SELECT \(change.discordId), id, 'level' FROM tools WHERE active AND unlock_level <= \(change.to) ORDER BY unlock_level, id
                         ON CONFLICT (discord_id, tool_id) DO NOTHING
                         RETURNING tool_id, (SELECT name FROM tools WHERE tools.id = member_tools.tool_id)
                         """,
