@@ -179,8 +179,9 @@ def distinct_role_rewards(rewards):
         if not isinstance(reward, dict):
             continue
         level = reward.get("level")
-        if isinstance(level, int) and not isinstance(level, bool) and level >= 1:
-            level = (level - 1) % 100 + 1
+        # A whole number, also written as 12.0 (which JSON allows and the service takes).
+        if isinstance(level, (int, float)) and not isinstance(level, bool) and float(level).is_integer() and level >= 1:
+            level = (int(level) - 1) % 100 + 1
             while level in used and len(used) < 100:
                 level = level % 100 + 1
             used.add(level)
