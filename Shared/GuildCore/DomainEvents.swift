@@ -21,6 +21,19 @@ extension EventEnvelope {
     }
 }
 
+// MARK: - settings
+
+/// `leveling.config_changed`, `booking.config_changed`: an admin stored version `version` of the
+/// service's settings.
+public struct SettingsChanged: DomainEvent {
+    public static let types = [EventType.levelingConfigChanged, EventType.bookingConfigChanged]
+    public var version: Int64
+
+    public init(version: Int64) {
+        self.version = version
+    }
+}
+
 // MARK: - auth
 
 /// `auth.user_created`: an account was made (password or Discord).
@@ -153,16 +166,6 @@ public struct TicketChanged: DomainEvent {
 }
 
 // MARK: - leveling
-
-/// `leveling.config_changed`: an admin stored version `version` of leveling's settings.
-public struct LevelingConfigChanged: DomainEvent {
-    public static let types = [EventType.levelingConfigChanged]
-    public var version: Int64
-
-    public init(version: Int64) {
-        self.version = version
-    }
-}
 
 /// `leveling.level_up`: a member reached a higher level.
 public struct LevelReached: DomainEvent {

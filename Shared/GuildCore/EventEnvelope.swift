@@ -94,4 +94,7 @@ public enum EventType {
     public static let toolUnlocked = "leveling.tool_unlocked"
     /// An admin changed leveling's settings; every leveling replica reloads them. Data: `version`; `user_id` is the admin's.
     public static let levelingConfigChanged = "leveling.config_changed"
+    /// An admin changed booking's settings (prices, refunds, limits); every booking replica reloads them.
+    /// Data: `version`; `user_id` is the admin's.
+    public static let bookingConfigChanged = "booking.config_changed"
 }

@@ -35,7 +35,7 @@ public struct ServiceDescriptor: Sendable {
     public var healthPath: String { "/api/\(name)/health" }
 
     /// The tables every service gets from the kit, before its own migrations.
-    public static let sharedMigrations: [Migration] = EventTables.all + [IdempotencyTables.migration]
+    public static let sharedMigrations: [Migration] = EventTables.all + [IdempotencyTables.migration, DailyCountTables.migration]
 
     /// Everything applied to the schema: the shared tables first, then the service's own.
     public var migrations: MigrationRunner {

@@ -63,11 +63,38 @@ struct BookingRulesTests {
 
     @Test func aWindowMustStartInTheFutureWithinTheHorizon() throws {
         let now = Date()
-        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now, duration: 1, now: now) }
-        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now.addingTimeInterval(60), duration: 0, now: now) }
-        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now.addingTimeInterval(60), duration: 73, now: now) }
-        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now.addingTimeInterval(181 * 86400), duration: 1, now: now) }
-        try BookingRules.checkWindow(start: now.addingTimeInterval(180 * 86400), duration: 72, now: now)
+        let limits = BookingConfig.standard
+        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now, duration: 1, now: now, limits: limits) }
+        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now.addingTimeInterval(60), duration: 0, now: now, limits: limits) }
+        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now.addingTimeInterval(60), duration: 73, now: now, limits: limits) }
+        #expect(throws: APIError.self) { try BookingRules.checkWindow(start: now.addingTimeInterval(181 * 86400), duration: 1, now: now, limits: limits) }
+        try BookingRules.checkWindow(start: now.addingTimeInterval(180 * 86400), duration: 72, now: now, limits: limits)
+        var shorter = limits
+        shorter.horizonDays = 7
+        shorter.longestBookingHours = 4
+        #expect(throws: APIError.invalidField("duration", "must be a whole number of hours from 1 to 4")) {
+            try BookingRules.checkWindow(start: now.addingTimeInterval(60), duration: 5, now: now, limits: shorter)
+        }
+        #expect(throws: APIError.invalidField("start_time", "must be at most 7 days ahead")) {
+            try BookingRules.checkWindow(start: now.addingTimeInterval(8 * 86400), duration: 1, now: now, limits: shorter)
+        }
+    }
+
+    @Test func settingsWithTiersOutOfOrderOrOverAHundredPercentAreRefusedNamingTheField() throws {
+        var config = BookingConfig.standard
+        config.discountTiers = [.init(fromHours: 10, percent: 10), .init(fromHours: 5, percent: 20)]
+        #expect(throws: APIError.invalidField("discount_tiers[1].from_hours", "must be above the previous tier's (tiers go lowest first)")) {
+            try config.checked()
+        }
+        config.discountTiers = [.init(fromHours: 10, percent: 101)]
+        #expect(throws: APIError.invalidField("discount_tiers[0].percent", "must be 0 to 100")) { try config.checked() }
+        config.discountTiers = [.init(fromHours: 10, percent: 10), .init(fromHours: 50, percent: 25)]
+        config.horizonDays = 0
+        #expect(throws: APIError.invalidField("horizon_days", "must be 1 to 3650")) { try config.checked() }
+        config.horizonDays = 30
+        #expect(try config.checked() == config)
+        #expect(config.pricing.estimate(hours: 60, pricePerHour: Money(cents: 100)).discountApplied == 25)
+        #expect(config.pricing.estimate(hours: 49, pricePerHour: Money(cents: 100)).discountApplied == 10)
     }
 
     @Test func catalogueIdsAndTextsAreChecked() throws {
@@ -118,4 +145,12 @@ struct BookingRulesTests {
         #expect(earlier.uuidString < later.uuidString)
         #expect(earlier.uuidString.dropFirst(14).first == "7")
     }
+}
+
+extension BookingConfig {
+    /// The environment's defaults: 1.00 an hour, 10 % off from 10 hours, unused hours back, 180 days, 72 hours.
+    static let standard = BookingConfig(
+        basePrice: Money(cents: 100), discountTiers: [DiscountTier(fromHours: 10, percent: 10)], refundAfterStart: .unusedHours,
+        horizonDays: 180, longestBookingHours: 72
+    )
 }

@@ -47,7 +47,7 @@ struct BookingStoreTests {
                     )
                 }
             }
-            let bookings = BookingRepository(database: database, refunds: RefundPolicy(afterStart: .unusedHours))
+            let bookings = BookingRepository(database: database, config: RuntimeSettings(database: database, defaults: .standard, changeEvent: EventType.bookingConfigChanged))
             let later = base.addingTimeInterval(100 * 3600)
             // Small batches so the replicas really interleave.
             let moved = try await withThrowingTaskGroup(of: Int.self) { group in
@@ -83,7 +83,7 @@ struct BookingStoreTests {
                     logger: Self.logger
                 )
             }
-            let bookings = BookingRepository(database: database, refunds: RefundPolicy(afterStart: .unusedHours))
+            let bookings = BookingRepository(database: database, config: RuntimeSettings(database: database, defaults: .standard, changeEvent: EventType.bookingConfigChanged))
             #expect(try await bookings.advance(to: start.addingTimeInterval(-1), logger: Self.logger) == 0)
             #expect(try await bookings.advance(to: start, logger: Self.logger) == 1)
             #expect(try await count("SELECT count(*) FROM bookings WHERE status = 'active'", database) == 1)

@@ -205,6 +205,7 @@ def main():
     own_ids = own_catalogue(base, admin_token, tag)
     desk = call("GET", base + "/api/tickets/config", admin_token)
     leveling = call("GET", base + "/api/leveling/config", admin_token)
+    booking = call("GET", base + "/api/booking/config", admin_token)
 
     env = dict(os.environ)
     env.update({
@@ -238,10 +239,11 @@ def main():
             fcm.shutdown()
             fcm.server_close()
         forget_failed_logins()
-        # The desk and leveling's settings as the tests expect them, whatever the admin's fuzzing set.
+        # The desk's, leveling's and booking's settings as the tests expect them, whatever the admin's fuzzing set.
         fresh_admin = login(base, admin_name, admin_password)["token"]
         call("PUT", base + "/api/tickets/config", fresh_admin, desk)
         call("PUT", base + "/api/leveling/config", fresh_admin, leveling)
+        call("PUT", base + "/api/booking/config", fresh_admin, booking)
     if not passed:
         fail("schemathesis found failures (above); each names a curl command that reproduces it")
     print("fuzz: every run passed")

@@ -73,6 +73,8 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             let sessionRoutes = SessionsController(sessions: sessions, revoker: revoker)
             routes.signedIn("/api/auth", sessionRoutes.endpoints)
             routes.signedIn("/api/auth", sessionRoutes.adminEndpoints)
+            // Before the routes of one user: `stats` is not a user id.
+            routes.signedIn("/api/users", StatsController(database: dependencies.database).staffEndpoints)
             routes.signedIn("/api/users", UsersController(users: users).endpoints, PasswordController(users: users, hasher: hasher, throttle: throttle, revoker: revoker).endpoints)
             let userAdmin = UserAdminController(users: users, admin: UserAdminRepository(database: dependencies.database), hasher: hasher, revoker: revoker)
             routes.signedIn("/api/users", userAdmin.staffEndpoints)

@@ -6,6 +6,6 @@ extension ServiceDescriptor {
         name: "auth",
         defaultPort: 8081,
         routePrefixes: ["/api/auth", "/api/users", "/api/discord", "/api/health"],
-        migrations: [AuthMigrations.initial, AuthMigrations.discordProfile]
+        migrations: [AuthMigrations.initial, AuthMigrations.discordProfile, AuthMigrations.stats]
     )
 }

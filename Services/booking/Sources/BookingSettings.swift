@@ -2,7 +2,8 @@ import Configuration
 import GuildCore
 import GuildServiceKit
 
-/// The booking service's own settings, on top of the common ones.
+/// The booking service's own settings, on top of the common ones. Prices, refunds and limits are
+/// only the first ones: admins change them while booking runs (``BookingConfig``).
 struct BookingSettings: Sendable {
     /// Volume discounts of price estimates (`BOOKING_DISCOUNTS`, `hours:percent,…`; default `10:10`).
     var pricing: Pricing
@@ -12,6 +13,16 @@ struct BookingSettings: Sendable {
     var refunds: RefundPolicy
     /// How often the lifecycle job looks for bookings to start or end (`BOOKING_LIFECYCLE_INTERVAL_MS`, default 1000).
     var lifecycleInterval: Duration
+
+    /// The settings in force until an admin changes them.
+    var defaults: BookingConfig {
+        BookingConfig(
+            basePrice: basePricePerHour,
+            discountTiers: pricing.discounts.reversed().map { BookingConfig.DiscountTier(fromHours: $0.minimumHours, percent: $0.percent) },
+            refundAfterStart: refunds.afterStart, horizonDays: BookingConfig.standardHorizonDays,
+            longestBookingHours: BookingConfig.standardLongestBookingHours
+        )
+    }
 
     init(reader: ConfigReader) throws {
         let rules = reader.string(forKey: "booking.discounts", default: "10:10")

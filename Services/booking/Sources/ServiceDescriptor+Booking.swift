@@ -6,6 +6,6 @@ extension ServiceDescriptor {
         name: "booking",
         defaultPort: 8082,
         routePrefixes: ["/api/booking"],
-        migrations: [BookingMigrations.catalogue, BookingMigrations.ledgerAndBookings]
+        migrations: [BookingMigrations.catalogue, BookingMigrations.ledgerAndBookings, BookingMigrations.settings, BookingMigrations.stats]
     )
 }

@@ -11,9 +11,9 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     let dependencies = try ServiceDependencies(.leveling, reader: reader)
     let settings = try LevelingSettings(reader: reader)
     let logger = dependencies.logger
-    let config = LevelingConfigStore(
+    let config = RuntimeSettings(
         database: dependencies.database, defaults: LevelingConfig(rules: settings.rules, rewards: settings.roleRewards),
-        maximumLevel: settings.curve.maximumLevel
+        changeEvent: EventType.levelingConfigChanged
     )
     let profiles = LevelingRepository(database: dependencies.database, curve: settings.curve, config: config)
     let leaderboard = Leaderboard(redis: dependencies.redis, profiles: profiles, logger: logger)
@@ -33,7 +33,6 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     )
     let toolRoutes = ToolsController(tools: tools, profiles: profiles, members: members, curve: settings.curve)
     let adminRoutes = AdminController(profiles: profiles, standings: standings, leaderboard: leaderboard, curve: settings.curve)
-    let configRoutes = ConfigController(config: config)
 
     return buildGuildApplication(
         dependencies,
@@ -42,8 +41,10 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             routes.open("/api/leveling", variesByCaller: true, cached: profileRoutes.publicEndpoints)
             routes.open("/api/leveling", toolRoutes.publicEndpoints)
             routes.signedIn("/api/leveling", profileRoutes.endpoints, toolRoutes.endpoints)
-            routes.signedIn("/api/leveling", adminRoutes.endpoints, toolRoutes.adminEndpoints, configRoutes.adminEndpoints)
-            routes.signedIn("/api/leveling", configRoutes.staffEndpoints)
+            routes.signedIn("/api/leveling", adminRoutes.endpoints, toolRoutes.adminEndpoints)
+            // Admins change the settings; moderators read them too.
+            routes.signedIn("/api/leveling", config.changeEndpoint("config") { try $0.checked(maximumLevel: settings.curve.maximumLevel) })
+            routes.signedIn("/api/leveling", config.readEndpoints("config", context: StaffContext.self), StatsController(database: dependencies.database, curve: settings.curve).staffEndpoints)
         },
         internalRoutes: { internalRoutes in
             internalRoutes.addRoutes(BotEventsController(profiles: profiles, leaderboard: leaderboard).endpoints)
@@ -55,7 +56,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
                 handlers: [EventType.discordMemberJoined: MemberJoinedHandler.handler(leaderboard: leaderboard)]
             ),
             LeaderboardKeeper(leaderboard: leaderboard),
-            LevelingConfigWatcher(store: config, redis: dependencies.redisConfiguration, logger: logger),
+            SettingsWatcher(config, redis: dependencies.redisConfiguration, logger: logger),
             LevelChangeWorker(queue: rewards, interval: settings.jobsInterval, logger: logger),
             RoleUpdateSender(queue: rewards, bot: bot, interval: settings.jobsInterval, logger: logger),
         ]

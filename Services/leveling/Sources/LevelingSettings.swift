@@ -8,7 +8,7 @@ struct LevelingSettings: Sendable {
     /// XP per source, cooldowns and the daily bonus (`LEVELING_XP_MESSAGE`, `LEVELING_XP_VOICE_PER_MINUTE`,
     /// `LEVELING_XP_COMMAND`, `LEVELING_XP_DAILY`, `LEVELING_XP_STREAK_BONUS`, `LEVELING_STREAK_CAP_DAYS`,
     /// `LEVELING_COOLDOWN_MESSAGE_SECONDS`, `LEVELING_COOLDOWN_COMMAND_SECONDS`): the first settings,
-    /// until an admin changes them (``LevelingConfigStore``).
+    /// until an admin changes them (`RuntimeSettings`).
     var rules: XPRules
     /// The level formula and tiers (`LEVELING_XP_PER_LEVEL_SQUARED`, `LEVELING_XP_PER_LEVEL`,
     /// `LEVELING_MAX_LEVEL`, `LEVELING_TIERS` as `Name:firstLevel,…`).

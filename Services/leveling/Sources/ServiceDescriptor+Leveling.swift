@@ -6,6 +6,6 @@ extension ServiceDescriptor {
         name: "leveling",
         defaultPort: 8084,
         routePrefixes: ["/api/leveling"],
-        migrations: [LevelingMigrations.initial, LevelingMigrations.settings, LevelingMigrations.retiredTools]
+        migrations: [LevelingMigrations.initial, LevelingMigrations.settings, LevelingMigrations.retiredTools, LevelingMigrations.stats]
     )
 }

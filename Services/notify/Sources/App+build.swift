@@ -87,11 +87,15 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             let inboxRoutes = NotificationsController(repository: inbox, redis: dependencies.redis)
             routes.signedIn("/api/notifications", push.controller.endpoints, inboxRoutes.endpoints)
             routes.signedIn("/api/notifications", push.controller.adminEndpoints, inboxRoutes.adminEndpoints)
+            routes.signedIn("/api/notifications", StatsController(database: dependencies.database, redis: dependencies.redis).staffEndpoints)
             routes.open("/socket.io", socketIO.endpoints)
         },
         internalRoutes: { internalRoutes in
             internalRoutes.addRoutes(BotNotifyController(users: dependencies.users, inbox: inbox, redis: dependencies.redis).endpoints)
         },
-        jobs: [revocationFeed, live, fanout, consumer, PresenceRefresher(rooms: rooms), engineSessions] + push.jobs + bot.jobs
+        jobs: [
+            revocationFeed, live, fanout, consumer, PresenceRefresher(rooms: rooms), engineSessions,
+            LiveCountReporter(live: live, replicaId: notify.replicaId, redis: dependencies.redis, logger: dependencies.logger),
+        ] + push.jobs + bot.jobs
     )
 }

@@ -6,6 +6,6 @@ extension ServiceDescriptor {
         name: "notify",
         defaultPort: 8085,
         routePrefixes: ["/api/notifications", "/ws", "/socket.io"],
-        migrations: [NotifyMigrations.initial, NotifyMigrations.push, NotifyMigrations.broadcasts, NotifyMigrations.botMessages, NotifyMigrations.botMessagesInOrder]
+        migrations: [NotifyMigrations.initial, NotifyMigrations.push, NotifyMigrations.broadcasts, NotifyMigrations.botMessages, NotifyMigrations.botMessagesInOrder, NotifyMigrations.stats]
     )
 }

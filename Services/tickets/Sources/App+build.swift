@@ -12,8 +12,9 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
     return buildGuildApplication(
         dependencies,
         routes: { routes in
-            // The settings route comes first: `config` is not a ticket id.
+            // The settings and stats routes come first: `config` and `stats` are not ticket ids.
             let ticketRoutes = TicketsController(tickets: tickets, users: dependencies.users)
+            routes.signedIn("/api/tickets", StatsController(database: dependencies.database).staffEndpoints)
             routes.signedIn("/api/tickets", SettingsController(tickets: tickets).endpoints, ticketRoutes.adminEndpoints)
             routes.signedIn("/api/tickets", ticketRoutes.endpoints)
         },

@@ -184,7 +184,7 @@ struct DiscordController: Sendable {
             }
         }
         guard !user.disabled else { throw APIError.accountDisabled }
-        return try await login.openSession(for: user, platform: parts[1], device: nil, context: context)
+        return try await login.openSession(for: user, platform: parts[1], device: nil, method: .discord, context: context)
     }
 
     /// The Discord CDN address of the user's avatar.

@@ -73,17 +73,23 @@ struct LoginController: Sendable {
         }
         await throttle.recordSuccess(client, logger: context.logger)
         guard !user.disabled else { throw APIError.accountDisabled }
-        var response = try await openSession(for: user, platform: platform, device: body.device.map { String($0.prefix(120)) }, context: context)
+        var response = try await openSession(for: user, platform: platform, device: body.device.map { String($0.prefix(120)) }, method: .password, context: context)
         let deviceToken = devices.issue(userId: user.id)
         response.deviceToken = deviceToken
         return EditedResponse(headers: [.setCookie: devices.setCookie(deviceToken), .cacheControl: "no-store"], response: response)
     }
 
+    /// How a session was signed in to (`sessions.method`, counted in `GET /api/users/stats`).
+    enum SignInMethod: String, Sendable, CaseIterable {
+        case password
+        case discord
+    }
+
     /// Opens a session and answers with its tokens (shared by every way of logging in).
-    func openSession(for user: User, platform: String, device: String?, context: GuildRequestContext) async throws -> LoginResponse {
+    func openSession(for user: User, platform: String, device: String?, method: SignInMethod, context: GuildRequestContext) async throws -> LoginResponse {
         let refreshToken = TokenIssuer.newRefreshToken()
         let sessionId = try await users.openSession(
-            userId: user.id, platform: platform, device: device, refreshTokenHash: TokenIssuer.hash(refreshToken),
+            userId: user.id, platform: platform, device: device, method: method.rawValue, refreshTokenHash: TokenIssuer.hash(refreshToken),
             lifetime: issuer.refreshTokenLifetime, logger: context.logger
         )
         let token = try await issuer.accessToken(userId: user.id, role: user.role, sessionId: sessionId)

@@ -110,14 +110,16 @@ struct UserRepository: Sendable {
         return user
     }
 
-    func openSession(userId: UUID, platform: String, device: String?, refreshTokenHash: String, lifetime: Duration, logger: Logger) async throws -> UUID {
+    func openSession(
+        userId: UUID, platform: String, device: String?, method: String, refreshTokenHash: String, lifetime: Duration, logger: Logger
+    ) async throws -> UUID {
         let sessionId = UUID()
         let expiresAt = Date().addingTimeInterval(lifetime.seconds)
         try await database.transaction(logger: logger) { connection in
             try await connection.query(
                 """
-                INSERT INTO sessions (id, user_id, platform, device, expires_at)
-                VALUES (\(sessionId), \(userId), \(platform), \(device), \(expiresAt))
+                INSERT INTO sessions (id, user_id, platform, device, method, expires_at)
+                VALUES (\(sessionId), \(userId), \(platform), \(device), \(method), \(expiresAt))
                 """,
                 logger: logger
             )

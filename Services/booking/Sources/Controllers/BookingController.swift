@@ -29,7 +29,7 @@ struct BookingController: Sendable {
         let caller = context.caller
         let body = try await request.decodeJSON(as: CreateRequest.self, context: context)
         let start = BookingRules.wholeSeconds(body.startTime)
-        try BookingRules.checkWindow(start: start, duration: body.duration, now: Date())
+        try BookingRules.checkWindow(start: start, duration: body.duration, now: Date(), limits: bookings.config.current)
         let draft = BookingDraft(
             userId: caller.userId,
             service: try BookingRules.identifier(body.service, field: "service"),

@@ -6,9 +6,8 @@ import Hummingbird
 /// Services with their prices, price estimates and shop packs: public to read, admins change them.
 struct CatalogueController: Sendable {
     let catalogue: CatalogueRepository
-    let pricing: Pricing
-    /// The rate of estimates that name no service.
-    let basePricePerHour: Money
+    /// The discounts, and the rate of estimates that name no service.
+    let config: RuntimeSettings<BookingConfig>
 
     var publicEndpoints: RouteCollection<GuildRequestContext> {
         RouteCollection(context: GuildRequestContext.self)
@@ -33,12 +32,13 @@ struct CatalogueController: Sendable {
 
     @Sendable func price(request: Request, context: GuildRequestContext) async throws -> Pricing.Estimate {
         guard let hours = try request.query("hours", in: Pricing.hourRange) else { throw APIError.invalidField("hours", "is required") }
+        let settings = config.current
         // Without a service, the estimate is at the base rate.
-        guard let serviceId = request.query("service") else { return pricing.estimate(hours: hours, pricePerHour: basePricePerHour) }
+        guard let serviceId = request.query("service") else { return settings.pricing.estimate(hours: hours, pricePerHour: settings.basePrice) }
         guard BookingRules.isIdentifier(serviceId), let service = try await catalogue.service(id: serviceId, logger: context.logger) else {
             throw APIError.serviceNotFound(serviceId)
         }
-        return pricing.estimate(hours: hours, pricePerHour: service.pricePerHour)
+        return settings.pricing.estimate(hours: hours, pricePerHour: service.pricePerHour)
     }
 
     struct NewService: Decodable {

@@ -7,6 +7,7 @@ import Hummingbird
 struct VMController: Sendable {
     let vms: VMRepository
     let catalogue: CatalogueRepository
+    let config: RuntimeSettings<BookingConfig>
 
     var publicEndpoints: RouteCollection<GuildRequestContext> {
         RouteCollection(context: GuildRequestContext.self)
@@ -47,8 +48,9 @@ struct VMController: Sendable {
     /// The VMs free for `[start, start + duration)`; with `service`, none when it takes no bookings.
     @Sendable func availability(request: Request, context: GuildRequestContext) async throws -> Availability {
         guard let start = try request.queryDate("start").map(BookingRules.wholeSeconds) else { throw APIError.invalidField("start", "is required") }
-        guard let duration = try request.query("duration", in: BookingRules.durations) else { throw APIError.invalidField("duration", "is required") }
-        try BookingRules.checkWindow(start: start, duration: duration, now: Date(), startField: "start")
+        let limits = config.current
+        guard let duration = try request.query("duration", in: limits.durations) else { throw APIError.invalidField("duration", "is required") }
+        try BookingRules.checkWindow(start: start, duration: duration, now: Date(), limits: limits, startField: "start")
         var open = true
         let serviceId = request.query("service")
         if let serviceId {

@@ -3,23 +3,24 @@ import GuildCore
 
 /// The limits of a booking request, checked once at the edge.
 enum BookingRules {
-    /// Whole hours a booking may last.
-    static let durations = 1...72
-    /// How far ahead a booking may start.
-    static let horizon: TimeInterval = 180 * 24 * 3600
-
     /// Times are kept to the second; fractions are dropped.
     static func wholeSeconds(_ date: Date) -> Date {
         Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
     }
 
-    /// Checks a requested window: `start` in the future and within the horizon, `duration` in range.
-    static func checkWindow(start: Date, duration: Int, now: Date, startField: String = "start_time", durationField: String = "duration") throws {
+    /// Checks a requested window against the settings in force: `start` in the future and within
+    /// the horizon, `duration` within the longest booking.
+    static func checkWindow(
+        start: Date, duration: Int, now: Date, limits: BookingConfig, startField: String = "start_time", durationField: String = "duration"
+    ) throws {
+        let durations = limits.durations
         guard durations.contains(duration) else {
             throw APIError.invalidField(durationField, "must be a whole number of hours from \(durations.lowerBound) to \(durations.upperBound)")
         }
         guard start > now else { throw APIError.invalidField(startField, "must be in the future") }
-        guard start.timeIntervalSince(now) <= horizon else { throw APIError.invalidField(startField, "must be at most 180 days ahead") }
+        guard start.timeIntervalSince(now) <= limits.horizon else {
+            throw APIError.invalidField(startField, "must be at most \(limits.horizonDays) days ahead")
+        }
     }
 
     /// A free-text field: trimmed, 1 to `maximum` characters, no control characters.

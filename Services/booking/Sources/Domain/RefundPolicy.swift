@@ -5,7 +5,7 @@ import Foundation
 /// nothing (`none`). Ended and cancelled bookings cannot be cancelled.
 struct RefundPolicy: Sendable, Equatable {
     /// The rule once a booking has started.
-    enum AfterStart: String, Sendable, CaseIterable {
+    enum AfterStart: String, Codable, Sendable, CaseIterable {
         case unusedHours = "unused_hours"
         case none
     }

@@ -143,4 +143,8 @@ public enum BookingMigrations {
             "CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger FOR EACH STATEMENT EXECUTE FUNCTION ledger_is_append_only()",
         ]
     )
+
+    /// The admins' settings (one row; none until the first change: the environment's hold) and
+    /// every change of them, with who made it and the settings before and after.
+    static let settings = SettingsTables.migration(version: 4)
 }

@@ -25,7 +25,8 @@ struct BookingDraft: Sendable {
 /// every race, and the hours charge commits in the same transaction as the reservation.
 struct BookingRepository: Sendable {
     let database: Database
-    let refunds: RefundPolicy
+    /// The settings in force: the refund of a cancellation, the limits of a booking.
+    let config: RuntimeSettings<BookingConfig>
 
     // MARK: Booking
 
@@ -155,7 +156,8 @@ struct BookingRepository: Sendable {
     /// Cancels a booking once, refunding what the policy gives back; a second cancel is a 409.
     /// Owners and admins may cancel; a moderator gets 403, anyone else 404.
     func cancel(id: UUID, by caller: Caller, at now: Date, key: IdempotencyKey?, logger: Logger) async throws -> StoredReply {
-        try await database.idempotent(key, logger: logger) { [refunds] connection in
+        let refunds = config.current.refunds
+        return try await database.idempotent(key, logger: logger) { connection in
             guard var booking = try await Self.find(id: id, lock: true, on: connection, logger: logger) else { throw BookingFailure.bookingNotFound }
             if booking.userId != caller.userId && caller.role != .admin {
                 throw caller.role.isStaff ? BookingFailure.cancelNotAllowed : BookingFailure.bookingNotFound

@@ -26,7 +26,6 @@ extension LevelingFailure: APIErrorConvertible {
         case .toolNotFound: .toolNotFound
         case .toolExists: .toolExists
         case .eventIdTaken: .eventIdTaken
-        case .settingsNotStored: APIError(status: 503, code: "settings_not_stored", message: "the settings were not stored; try again", retryAfter: 1)
         }
     }
 }

@@ -9,7 +9,7 @@ struct ProfilesController: Sendable {
     let standings: Standings
     let leaderboard: Leaderboard
     let members: MemberLookup
-    let config: LevelingConfigStore
+    let config: RuntimeSettings<LevelingConfig>
     let curve: LevelCurve
 
     /// Anyone: the leaderboard and the levels table.
@@ -75,23 +75,13 @@ struct ProfilesController: Sendable {
 
     // MARK: History
 
-    struct History: ResponseEncodable {
-        var items: [HistoryEntry]
-        var nextCursor: String?
-    }
-
     /// The member's XP changes, newest first (`?limit=`, `?cursor=`): the member and staff only.
-    @Sendable func history(request: Request, context: AuthenticatedContext) async throws -> History {
+    @Sendable func history(request: Request, context: AuthenticatedContext) async throws -> Page<HistoryEntry> {
         let discordId = try MemberLookup.discordId(context)
-        let limit = try request.query("limit", in: 1...200) ?? 50
-        let cursor = try request.query("cursor").map { text in
-            guard let id = Int64(text), id > 0 else { throw APIError.invalidField("cursor", "is not a cursor this API returned") }
-            return id
-        }
+        let page = try SequencePageRequest(request)
         try await members.requireOwnerOrStaff(discordId, context: context)
-        let entries = try await profiles.history(discordId, before: cursor, limit: limit + 1, logger: context.logger)
-        let shown = Array(entries.prefix(limit))
-        return History(items: shown, nextCursor: entries.count > limit ? shown.last.map { String($0.id) } : nil)
+        let entries = try await profiles.history(discordId, before: page.cursor, limit: page.fetchLimit, logger: context.logger)
+        return Page(fetched: entries, request: page, number: \.id)
     }
 
     // MARK: Public

@@ -6,6 +6,4 @@ enum LevelingFailure: Error, Equatable {
     case toolExists
     /// An event id names another member's event.
     case eventIdTaken
-    /// A change of the settings wrote no row (it always writes one).
-    case settingsNotStored
 }

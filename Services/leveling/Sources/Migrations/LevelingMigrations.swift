@@ -176,30 +176,7 @@ public enum LevelingMigrations {
 
     /// The admins' settings (one row; none until the first change: the environment's hold) and
     /// every change of them, with who made it and the settings before and after.
-    static let settings = Migration(
-        version: 2,
-        name: "settings and their history",
-        statements: [
-            """
-            CREATE TABLE settings (
-                id boolean PRIMARY KEY DEFAULT true CHECK (id),
-                config jsonb NOT NULL,
-                version bigint NOT NULL,
-                changed_at timestamptz NOT NULL,
-                changed_by uuid NOT NULL
-            )
-            """,
-            """
-            CREATE TABLE settings_history (
-                id bigserial PRIMARY KEY,
-                changed_at timestamptz NOT NULL,
-                changed_by uuid NOT NULL,
-                before jsonb NOT NULL,
-                after jsonb NOT NULL
-            )
-            """,
-        ]
-    )
+    static let settings = SettingsTables.migration(version: 2)
 
     /// Tools retired instead of deleted once someone unlocked them.
     static let retiredTools = Migration(

@@ -14,7 +14,7 @@ struct LevelingRepository: Sendable {
     let database: Database
     let curve: LevelCurve
     /// The settings events are judged by (the admins' once changed).
-    let config: LevelingConfigStore
+    let config: RuntimeSettings<LevelingConfig>
 
     // MARK: The bot's events
 

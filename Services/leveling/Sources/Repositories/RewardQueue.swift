@@ -19,7 +19,7 @@ struct RewardQueue: Sendable {
     let database: Database
     let curve: LevelCurve
     /// The role rewards in force (the admins' once changed); nil when there is no bot to give roles.
-    let config: LevelingConfigStore?
+    let config: RuntimeSettings<LevelingConfig>?
     /// The waits between a role update's attempts.
     let retries: Backoff
 

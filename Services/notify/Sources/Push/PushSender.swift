@@ -133,6 +133,8 @@ struct PushSender: Service {
     private func settle(_ jobs: [Job], _ results: [[(token: String, outcome: FCMClient.Outcome)]]) async throws {
         var dead: [String] = []
         var finished: [Int64] = []
+        var sentCount = 0
+        var failedCount = 0
         var again: [(job: Job, tokens: [String], wait: Duration, said: String)] = []
         for (job, sent) in zip(jobs, results) {
             var retry: [String] = []
@@ -142,17 +144,21 @@ struct PushSender: Service {
                 switch outcome {
                 case .sent:
                     metrics.sent.increment()
+                    sentCount += 1
                 case .deadToken(let reason):
                     metrics.failed.increment()
+                    failedCount += 1
                     dead.append(token)
                     logger.info("push token dropped: FCM reports it dead", metadata: ["user_id": "\(job.userId)", "fcm": "\(reason)"])
                 case .retryLater(let reason, let retryAfter):
                     metrics.failed.increment()
+                    failedCount += 1
                     retry.append(token)
                     wait = max(wait, retryAfter ?? .zero)
                     said = reason
                 case .refused(_, let reason):
                     metrics.failed.increment()
+                    failedCount += 1
                     logger.warning("push refused by FCM", metadata: ["user_id": "\(job.userId)", "job_id": "\(job.id)", "fcm": "\(reason)"])
                 }
             }
@@ -172,8 +178,13 @@ struct PushSender: Service {
                 ])
             }
         }
-        let dropped = try await database.transaction(logger: logger) { [logger, dead, finished, again] connection in
+        let dropped = try await database.transaction(logger: logger) { [logger, dead, finished, again, sentCount, failedCount] connection in
             let dropped = try await PushTokenRepository.drop(dead, on: connection, logger: logger)
+            // The day's figures (`GET /api/notifications/stats`), with the outcome they count.
+            try await connection.query(
+                "SELECT count_daily('pushes.sent', '', now(), \(sentCount)), count_daily('pushes.failed', '', now(), \(failedCount))",
+                logger: logger
+            )
             if !finished.isEmpty {
                 try await connection.query("DELETE FROM push_jobs WHERE id = ANY(\(finished))", logger: logger)
             }

@@ -188,7 +188,8 @@ struct TicketRepository: Sendable {
             let changed = try await connection.query(
                 """
                 UPDATE tickets SET status = \(to.rawValue), last_activity_at = now(),
-                    closed_at = CASE WHEN \(to.rawValue) = 'closed' THEN now() END
+                    closed_at = CASE WHEN \(to.rawValue) = 'closed' THEN now() END,
+                    closed_by = CASE WHEN \(to.rawValue) = 'closed' AND \(by.isStaff)::boolean THEN \(by.id)::uuid END
                 WHERE id = \(id) AND status = \(from.rawValue) RETURNING id
                 """,
                 logger: logger
