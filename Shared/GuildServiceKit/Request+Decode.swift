@@ -126,9 +126,26 @@ extension JSONValue {
 extension APIError {
     /// A 400 that names the field a decoding error is about.
     public init(decoding error: DecodingError) {
+        // The names as the contract spells them (`discount_tiers[1].from_hours`): the decoder's
+        // keys are the Swift names the snake-case strategy made of them.
         func path(_ codingPath: [any CodingKey]) -> String {
-            let names = codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }
-            return names.isEmpty ? "body" : names.joined(separator: ".")
+            var text = ""
+            for key in codingPath {
+                if let index = key.intValue {
+                    text += "[\(index)]"
+                } else {
+                    text += (text.isEmpty ? "" : ".") + snakeCase(key.stringValue)
+                }
+            }
+            return text.isEmpty ? "body" : text
+        }
+        func snakeCase(_ name: String) -> String {
+            var out = ""
+            for character in name {
+                if character.isUppercase, !out.isEmpty { out += "_" }
+                out += character.lowercased()
+            }
+            return out
         }
         switch error {
         case .keyNotFound(let key, let context):
@@ -140,7 +157,10 @@ extension APIError {
         case .dataCorrupted(let context):
             self = context.codingPath.isEmpty
                 ? .malformedBody("the body is not valid JSON")
-                : .invalidField(path(context.codingPath), context.debugDescription)
+                : .invalidField(
+                    path(context.codingPath),
+                    context.debugDescription.hasPrefix("Cannot initialize") ? "is not one of the values the field takes" : context.debugDescription
+                )
         @unknown default:
             self = .malformedBody("the body could not be read")
         }

@@ -87,7 +87,7 @@ struct BookingConfigTests {
         let far = RFC3339.format(Date().addingTimeInterval(8 * 86400))
         for replica in [1, 2] {
             let tooLong = try await Self.onReplica(replica, "/api/booking/availability?start=\(start)&duration=5")
-            #expect(tooLong.status == 400 && tooLong.text.contains("duration"), "replica \(replica): \(tooLong.text)")
+            #expect(tooLong.status == 422 && tooLong.text.contains("booking_too_long"), "replica \(replica): \(tooLong.text)")
             let tooFar = try await Self.onReplica(replica, "/api/booking/availability?start=\(far)&duration=1")
             #expect(tooFar.status == 400 && tooFar.text.contains("at most 7 days ahead"), "replica \(replica): \(tooFar.text)")
             #expect(try await Self.onReplica(replica, "/api/booking/availability?start=\(start)&duration=4").status == 200)
@@ -95,13 +95,13 @@ struct BookingConfigTests {
         let member = try await stack.makeUser(role: "user", admin: admin)
         let booking = #"{"service":"bo","realm":"EU","duration":5,"start_time":"\#(start)","game_name":"x"}"#
         let refused = try await stack.send(.POST, "/api/booking/bookings", token: member.token, raw: booking)
-        #expect(refused.status == 400 && refused.text.contains("duration"), "\(refused.text)")
+        #expect(refused.status == 422 && refused.text.contains("booking_too_long"), "\(refused.text)")
 
         let adminId = try await stack.send(.GET, "/api/users/me", token: admin).json()["user_id"]
         let history = try await stack.send(.GET, "/api/booking/config/history?limit=1", token: admin).json()
         let newest = history["items"]?.array?.first
         #expect(newest?["changed_by"] == adminId, "\(history)")
         #expect(try newest?["before"] == original && newest?["after"] == stored.json(), "\(history)")
-        #expect(history["items"]?.array?.count == 1 && history["next_cursor"]?.stringValue != nil, "\(history)")
+        #expect(history["items"]?.array?.count == 1, "\(history)")
     }
 }

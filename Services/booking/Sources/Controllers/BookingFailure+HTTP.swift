@@ -29,6 +29,10 @@ extension APIError {
     }
     /// Only the owner or an admin cancels.
     static let cancelNotAllowed = APIError.forbidden("only the owner or an admin may cancel a booking")
+    /// Longer than the settings' `longest_booking_hours` allow (within what the contract allows).
+    static func bookingTooLong(field: String, longest: Int) -> APIError {
+        .unprocessable("booking_too_long", "\(field): the longest booking is \(longest) hours")
+    }
     /// The balance does not cover the charge.
     static func insufficientHours(needed: Int, balance: Int) -> APIError {
         .unprocessable("insufficient_hours", "this needs \(needed) hours and the balance is \(balance)")

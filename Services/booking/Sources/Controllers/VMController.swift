@@ -49,7 +49,7 @@ struct VMController: Sendable {
     @Sendable func availability(request: Request, context: GuildRequestContext) async throws -> Availability {
         guard let start = try request.queryDate("start").map(BookingRules.wholeSeconds) else { throw APIError.invalidField("start", "is required") }
         let limits = config.current
-        guard let duration = try request.query("duration", in: limits.durations) else { throw APIError.invalidField("duration", "is required") }
+        guard let duration = try request.query("duration", in: 1...BookingConfig.durationLimit) else { throw APIError.invalidField("duration", "is required") }
         try BookingRules.checkWindow(start: start, duration: duration, now: Date(), limits: limits, startField: "start")
         var open = true
         let serviceId = request.query("service")

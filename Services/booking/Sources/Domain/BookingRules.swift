@@ -8,15 +8,16 @@ enum BookingRules {
         Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down))
     }
 
-    /// Checks a requested window against the settings in force: `start` in the future and within
-    /// the horizon, `duration` within the longest booking.
+    /// Checks a requested window against the settings in force: `duration` a whole number of hours
+    /// the contract allows (400) and within the longest booking (422, since the settings can
+    /// change), `start` in the future and within the horizon.
     static func checkWindow(
         start: Date, duration: Int, now: Date, limits: BookingConfig, startField: String = "start_time", durationField: String = "duration"
     ) throws {
-        let durations = limits.durations
-        guard durations.contains(duration) else {
-            throw APIError.invalidField(durationField, "must be a whole number of hours from \(durations.lowerBound) to \(durations.upperBound)")
+        guard (1...BookingConfig.durationLimit).contains(duration) else {
+            throw APIError.invalidField(durationField, "must be a whole number of hours from 1 to \(BookingConfig.durationLimit)")
         }
+        guard limits.durations.contains(duration) else { throw APIError.bookingTooLong(field: durationField, longest: limits.longestBookingHours) }
         guard start > now else { throw APIError.invalidField(startField, "must be in the future") }
         guard start.timeIntervalSince(now) <= limits.horizon else {
             throw APIError.invalidField(startField, "must be at most \(limits.horizonDays) days ahead")
