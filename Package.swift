@@ -240,7 +240,7 @@ let package = Package(
         .executableTarget(
             name: "GuildCtl",
             dependencies: [
-                "AuthService", "GuildPostgres", "GuildServiceKit", "GuildStack",
+                "AuthService", "GuildPostgres", "GuildServiceKit", "GuildStack", "LevelingService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),

@@ -134,18 +134,10 @@ extension APIError {
                 if let index = key.intValue {
                     text += "[\(index)]"
                 } else {
-                    text += (text.isEmpty ? "" : ".") + snakeCase(key.stringValue)
+                    text += (text.isEmpty ? "" : ".") + GuildJSON.snakeCase(key.stringValue)
                 }
             }
             return text.isEmpty ? "body" : text
-        }
-        func snakeCase(_ name: String) -> String {
-            var out = ""
-            for character in name {
-                if character.isUppercase, !out.isEmpty { out += "_" }
-                out += character.lowercased()
-            }
-            return out
         }
         switch error {
         case .keyNotFound(let key, let context):

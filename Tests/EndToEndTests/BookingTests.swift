@@ -533,7 +533,7 @@ struct BookingTests {
             (#"{"service":"bo","realm":"EU","duration":1.5,"start_time":"\#(start)","game_name":"x"}"#, 400, "invalid_field"),
             (#"{"service":"bo","realm":"EU","duration":"2","start_time":"\#(start)","game_name":"x"}"#, 400, "invalid_field"),
             (#"{"service":"bo","realm":"EU","duration":2,"start_time":"\#(time(-1))","game_name":"x"}"#, 400, "invalid_field"),
-            (#"{"service":"bo","realm":"EU","duration":2,"start_time":"\#(time(181 * 24))","game_name":"x"}"#, 400, "invalid_field"),
+            (#"{"service":"bo","realm":"EU","duration":2,"start_time":"\#(time(181 * 24))","game_name":"x"}"#, 422, "booking_too_far_ahead"),
             (#"{"service":"bo","realm":"EU","duration":2,"start_time":"tomorrow","game_name":"x"}"#, 400, "invalid_field"),
             (#"{"service":"bo","realm":"","duration":2,"start_time":"\#(start)","game_name":"x"}"#, 400, "invalid_field"),
             (#"{"service":"bo","realm":"EU\u0000","duration":2,"start_time":"\#(start)","game_name":"x"}"#, 400, "invalid_field"),

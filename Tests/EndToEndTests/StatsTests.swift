@@ -45,7 +45,7 @@ struct StatsTests {
         for path in ["/api/users/stats", "/api/booking/stats/admin", "/api/tickets/stats", "/api/leveling/stats", "/api/notifications/stats"] {
             #expect(try await stack.send(.GET, path).status == 401, "\(path)")
             #expect(try await stack.send(.GET, path, token: member.token).status == 403, "\(path)")
-            for bad in ["0", "91", "x"] {
+            for bad in ["0", "91", "x", "7&days=8", "&days=7"] {
                 let refused = try await stack.send(.GET, "\(path)?days=\(bad)", token: admin)
                 #expect(refused.status == 400 && refused.text.contains("days"), "\(path)?days=\(bad): \(refused.text)")
             }

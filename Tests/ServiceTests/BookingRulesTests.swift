@@ -72,11 +72,14 @@ struct BookingRulesTests {
         var shorter = limits
         shorter.horizonDays = 7
         shorter.longestBookingHours = 4
-        #expect(throws: APIError.invalidField("duration", "must be a whole number of hours from 1 to 4")) {
+        #expect(throws: APIError.bookingTooLong(field: "duration", longest: 4)) {
             try BookingRules.checkWindow(start: now.addingTimeInterval(60), duration: 5, now: now, limits: shorter)
         }
-        #expect(throws: APIError.invalidField("start_time", "must be at most 7 days ahead")) {
+        #expect(throws: APIError.bookingTooFarAhead(field: "start_time", days: 7)) {
             try BookingRules.checkWindow(start: now.addingTimeInterval(8 * 86400), duration: 1, now: now, limits: shorter)
+        }
+        #expect(throws: APIError.invalidField("duration", "must be a whole number of hours from 1 to 720")) {
+            try BookingRules.checkWindow(start: now.addingTimeInterval(60), duration: 721, now: now, limits: shorter)
         }
     }
 

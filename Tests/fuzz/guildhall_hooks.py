@@ -22,6 +22,8 @@ refuses are left alone):
   last 7 days (and at most 5 minutes ahead): likewise;
 - a ticket's `category` must be one of the desk's configured categories: a valid name is
   replaced by `other` (configured by default);
+- booking's discount tiers go lowest `from_hours` first, each above the one before: valid
+  tiers are put in that order;
 - leveling's role rewards name each level at most once, up to the stack's top level
   (LEVELING_MAX_LEVEL, 100 here), and no level removes a role it adds: valid levels are spread
   over 1 to 100 and such roles taken out of `remove_roles`;
@@ -155,6 +157,8 @@ def before_call(ctx, case, **kwargs):
             case.body["category"] = "other"
     if (method, path) == ("PUT", "/api/leveling/config") and isinstance(case.body, dict):
         distinct_role_rewards(case.body.get("role_rewards"))
+    if (method, path) == ("PUT", "/api/booking/config") and isinstance(case.body, dict):
+        ascending_tiers(case.body.get("discount_tiers"))
     if case.headers and "Idempotency-Key" in case.headers:
         case.headers["Idempotency-Key"] = key_for_request(case.headers["Idempotency-Key"], case)
     if (method, path) == ("PATCH", "/api/users/me") and RENAMED_TOKEN and (case.headers or {}).get("Authorization") == run_token:
@@ -168,6 +172,24 @@ def before_call(ctx, case, **kwargs):
         for event in events if isinstance(events, list) else []:
             if isinstance(event, dict) and "occurred_at" in event:
                 event["occurred_at"] = within_event_window(event["occurred_at"])
+
+
+def ascending_tiers(tiers):
+    """Valid discount tiers (whole `from_hours` of 1 to 1000) sorted and made strictly rising."""
+    if not isinstance(tiers, list) or not all(isinstance(tier, dict) for tier in tiers):
+        return
+    hours = [tier.get("from_hours") for tier in tiers]
+    if not all(isinstance(h, (int, float)) and not isinstance(h, bool) and float(h).is_integer() and 1 <= h <= 1000 for h in hours):
+        return
+    if len(tiers) > 1000:
+        return
+    tiers.sort(key=lambda tier: tier["from_hours"])
+    floor = 0
+    for index, tier in enumerate(tiers):
+        # Room for the tiers after it, below 1001.
+        value = min(max(int(tier["from_hours"]), floor + 1), 1000 - (len(tiers) - 1 - index))
+        tier["from_hours"] = value
+        floor = value
 
 
 def distinct_role_rewards(rewards):

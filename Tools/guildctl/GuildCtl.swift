@@ -4,6 +4,7 @@ import Foundation
 import GuildPostgres
 import GuildServiceKit
 import GuildStack
+import LevelingService
 import Logging
 import PostgresNIO
 
@@ -13,7 +14,7 @@ struct GuildCtl: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "guildctl",
         abstract: "Operate a Guildhall installation.",
-        subcommands: [Migrate.self, CreateAdmin.self]
+        subcommands: [Migrate.self, CreateAdmin.self, Tools.self]
     )
 }
 

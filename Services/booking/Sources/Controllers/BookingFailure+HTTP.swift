@@ -33,6 +33,10 @@ extension APIError {
     static func bookingTooLong(field: String, longest: Int) -> APIError {
         .unprocessable("booking_too_long", "\(field): the longest booking is \(longest) hours")
     }
+    /// Further ahead than the settings' `horizon_days` allow.
+    static func bookingTooFarAhead(field: String, days: Int) -> APIError {
+        .unprocessable("booking_too_far_ahead", "\(field): must be at most \(days) days ahead")
+    }
     /// The balance does not cover the charge.
     static func insufficientHours(needed: Int, balance: Int) -> APIError {
         .unprocessable("insufficient_hours", "this needs \(needed) hours and the balance is \(balance)")

@@ -9,8 +9,9 @@ enum BookingRules {
     }
 
     /// Checks a requested window against the settings in force: `duration` a whole number of hours
-    /// the contract allows (400) and within the longest booking (422, since the settings can
-    /// change), `start` in the future and within the horizon.
+    /// the contract allows (400) and within the longest booking, `start` in the future (400) and
+    /// within the horizon. Past the settings' limits is a 422: the request is well formed, the
+    /// settings of the moment refuse it.
     static func checkWindow(
         start: Date, duration: Int, now: Date, limits: BookingConfig, startField: String = "start_time", durationField: String = "duration"
     ) throws {
@@ -19,9 +20,7 @@ enum BookingRules {
         }
         guard limits.durations.contains(duration) else { throw APIError.bookingTooLong(field: durationField, longest: limits.longestBookingHours) }
         guard start > now else { throw APIError.invalidField(startField, "must be in the future") }
-        guard start.timeIntervalSince(now) <= limits.horizon else {
-            throw APIError.invalidField(startField, "must be at most \(limits.horizonDays) days ahead")
-        }
+        guard start.timeIntervalSince(now) <= limits.horizon else { throw APIError.bookingTooFarAhead(field: startField, days: limits.horizonDays) }
     }
 
     /// A free-text field: trimmed, 1 to `maximum` characters, no control characters.

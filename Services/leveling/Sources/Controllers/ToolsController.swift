@@ -9,6 +9,7 @@ struct ToolsController: Sendable {
     let profiles: LevelingRepository
     let members: MemberLookup
     let curve: LevelCurve
+    var rules: ToolRules { ToolRules(maximumLevel: curve.maximumLevel) }
 
     var publicEndpoints: RouteCollection<GuildRequestContext> {
         RouteCollection(context: GuildRequestContext.self).get("tools", use: catalogue)
@@ -34,21 +35,6 @@ struct ToolsController: Sendable {
         Catalogue(tools: try await tools.catalogue(logger: context.logger))
     }
 
-    static func isToolId(_ text: String) -> Bool {
-        guard (1...64).contains(text.utf8.count), let first = text.utf8.first, first != UInt8(ascii: "-"), first != UInt8(ascii: "_") else { return false }
-        return text.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
-    }
-
-    func checked(name: String?, description: String?, unlockLevel: Int?) throws -> (String?, String?, Int?) {
-        let name = name?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let name, !(1...100).contains(name.count) { throw APIError.invalidField("name", "must be 1 to 100 characters") }
-        if let description, description.count > 1000 { throw APIError.invalidField("description", "must be at most 1000 characters") }
-        if let unlockLevel, !(1...curve.maximumLevel).contains(unlockLevel) {
-            throw APIError.invalidField("unlock_level", "must be 1 to \(curve.maximumLevel)")
-        }
-        return (name, description, unlockLevel)
-    }
-
     struct NewTool: Decodable {
         var id: String
         var name: String
@@ -59,9 +45,7 @@ struct ToolsController: Sendable {
     /// `{id, name, description?, unlock_level}` (admins) → 201; 409 when the id is taken.
     @Sendable func create(request: Request, context: AdminContext) async throws -> EditedResponse<Tool> {
         let body = try await request.decodeJSON(as: NewTool.self, context: context)
-        guard Self.isToolId(body.id) else { throw APIError.invalidField("id", "must be 1 to 64 lower-case letters, digits, - or _") }
-        let (name, description, level) = try checked(name: body.name, description: body.description, unlockLevel: body.unlockLevel)
-        let tool = Tool(id: body.id, name: name ?? body.name, description: description ?? "", unlockLevel: level ?? body.unlockLevel, active: true)
+        let tool = try rules.checked(Tool(id: body.id, name: body.name, description: body.description ?? "", unlockLevel: body.unlockLevel, active: true))
         try await tools.create(tool, logger: context.logger)
         return EditedResponse(status: .created, response: tool)
     }
@@ -75,9 +59,9 @@ struct ToolsController: Sendable {
 
     /// Changes a tool's name, description, unlock level or `active` (admins).
     @Sendable func update(request: Request, context: AdminContext) async throws -> Tool {
-        guard let id = context.parameters.get("tool_id"), Self.isToolId(id) else { throw APIError.toolNotFound }
+        guard let id = context.parameters.get("tool_id"), ToolRules.isToolId(id) else { throw APIError.toolNotFound }
         let body = try await request.decodeChange(as: ToolChange.self, context: context)
-        let (name, description, level) = try checked(name: body.name, description: body.description, unlockLevel: body.unlockLevel)
+        let (name, description, level) = try rules.checked(name: body.name, description: body.description, unlockLevel: body.unlockLevel)
         guard let tool = try await tools.update(id, name: name, description: description, unlockLevel: level, active: body.active, logger: context.logger) else {
             throw APIError.toolNotFound
         }
@@ -92,7 +76,7 @@ struct ToolsController: Sendable {
 
     /// Deletes a tool nobody unlocked; retires one someone did (admins).
     @Sendable func remove(request: Request, context: AdminContext) async throws -> Removed {
-        guard let id = context.parameters.get("tool_id"), Self.isToolId(id), let retired = try await tools.remove(id, logger: context.logger) else {
+        guard let id = context.parameters.get("tool_id"), ToolRules.isToolId(id), let retired = try await tools.remove(id, logger: context.logger) else {
             throw APIError.toolNotFound
         }
         context.logger.info(retired ? "tool retired" : "tool deleted", metadata: ["tool_id": "\(id)"])
@@ -124,7 +108,7 @@ struct ToolsController: Sendable {
     /// Unlocks a tool for a member whatever their level (admins), with `leveling.tool_unlocked`.
     @Sendable func unlock(request: Request, context: AdminContext) async throws -> Unlocked {
         let discordId = try MemberLookup.discordId(context)
-        guard let toolId = context.parameters.get("tool_id"), Self.isToolId(toolId) else { throw APIError.toolNotFound }
+        guard let toolId = context.parameters.get("tool_id"), ToolRules.isToolId(toolId) else { throw APIError.toolNotFound }
         let newly = try await tools.unlock(toolId, for: discordId, logger: context.logger)
         return Unlocked(discordId: discordId, toolId: toolId, newlyUnlocked: newly)
     }

@@ -65,14 +65,38 @@ struct HistoryEntry: Codable, Sendable {
     var occurredAt: Date
 }
 
-/// A tool of the catalogue.
-struct Tool: ResponseCodable, Sendable, Equatable {
-    var id: String
-    var name: String
-    var description: String
-    var unlockLevel: Int
+/// A tool of the catalogue: what the API answers and what a catalogue file (`guildctl tools`) holds.
+public struct Tool: ResponseCodable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var description: String
+    public var unlockLevel: Int
     /// False once retired: no longer in the catalogue nor unlocked, kept for those who unlocked it.
-    var active: Bool
+    public var active: Bool
+
+    public init(id: String, name: String, description: String, unlockLevel: Int, active: Bool) {
+        self.id = id
+        self.name = name
+        self.description = description
+        self.unlockLevel = unlockLevel
+        self.active = active
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, description, unlockLevel, active
+    }
+
+    /// `description` may be left out (empty) and `active` too (true), as when a tool is created.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            id: try container.decode(String.self, forKey: .id),
+            name: try container.decode(String.self, forKey: .name),
+            description: try container.decodeIfPresent(String.self, forKey: .description) ?? "",
+            unlockLevel: try container.decode(Int.self, forKey: .unlockLevel),
+            active: try container.decodeIfPresent(Bool.self, forKey: .active) ?? true
+        )
+    }
 }
 
 /// A tool as one member has it.

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import GuildCore
+import GuildPostgres
+import GuildServiceKit
+import LevelingService
+import Logging
+
+extension GuildCtl {
+    /// `guildctl tools export|import`: leveling's tool catalogue as one JSON file.
+    struct Tools: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export or import leveling's tool catalogue as JSON ({\"tools\": [{id, name, description, unlock_level, active}]}).",
+            subcommands: [Export.self, Import.self]
+        )
+
+        /// The file's shape: the same as `GET /api/leveling/tools` answers.
+        struct File: Codable {
+            var tools: [Tool]
+        }
+
+        /// The highest unlock level: the leveling service's `LEVELING_MAX_LEVEL` (100 unless set).
+        static func maximumLevel() throws -> Int {
+            guard let text = ProcessInfo.processInfo.environment["LEVELING_MAX_LEVEL"], !text.isEmpty else { return 100 }
+            guard let level = Int(text), (1...1000).contains(level) else { throw ValidationError("LEVELING_MAX_LEVEL must be 1 to 1000") }
+            return level
+        }
+
+        static func catalogue(_ database: DatabaseOptions, _ body: @escaping @Sendable (ToolCatalogue, Logger) async throws -> File?) async throws -> File? {
+            let maximumLevel = try maximumLevel()
+            return try await database.withClient(schema: ServiceDescriptor.leveling.schema) { client, logger in
+                try await ServiceDescriptor.leveling.migrations.run(on: client, logger: logger)
+                return try await body(ToolCatalogue(database: Database(source: client), maximumLevel: maximumLevel), logger)
+            }
+        }
+
+        /// `guildctl tools export [--output FILE]`.
+        struct Export: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Write every tool, retired ones too, to a file (default: standard output).")
+
+            @OptionGroup var database: DatabaseOptions
+            @Option(name: .shortAndLong, help: "The file to write.") var output: String?
+
+            func run() async throws {
+                guard let file = try await Tools.catalogue(database, { catalogue, logger in File(tools: try await catalogue.export(logger: logger)) }) else { return }
+                let encoder = JSONEncoder()
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+                let data = try encoder.encode(file) + Data("\n".utf8)
+                if let output {
+                    try data.write(to: URL(fileURLWithPath: output), options: .atomic)
+                    print("exported \(file.tools.count) tools to \(output)")
+                } else {
+                    FileHandle.standardOutput.write(data)
+                }
+            }
+        }
+
+        /// `guildctl tools import FILE`.
+        struct Import: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Create the tools a file names and change those that differ, all or nothing; tools it does not name stay as they are."
+            )
+
+            @OptionGroup var database: DatabaseOptions
+            @Argument(help: "The catalogue file (what export writes).") var file: String
+
+            func run() async throws {
+                let tools: [Tool]
+                do {
+                    tools = try GuildJSON.decoder.decode(File.self, from: try Data(contentsOf: URL(fileURLWithPath: file))).tools
+                } catch let error as DecodingError {
+                    throw ValidationError("\(file) is not a tool catalogue: \(APIError(decoding: error).message)")
+                } catch {
+                    throw ValidationError("cannot read \(file): \(error.localizedDescription)")
+                }
+                do {
+                    _ = try await Tools.catalogue(database) { catalogue, logger in
+                        let summary = try await catalogue.importing(tools, logger: logger)
+                        print("imported \(file): \(summary.created) created, \(summary.updated) changed, \(summary.unchanged) unchanged")
+                        return nil
+                    }
+                } catch let error as APIError {
+                    throw ValidationError("\(file): \(error.message); nothing was changed")
+                }
+            }
+        }
+    }
+}
