@@ -60,6 +60,10 @@ public enum GuildJSON {
         case let date as Date: return .string(RFC3339.format(date))
         case let url as URL: return .string(url.absoluteString)
         case let dictionary as any StringKeyedEncodable: return try dictionary.guildJSONNode(codingPath: codingPath)
+        case let writable as any GuildJSONWritable:
+            var bytes: [UInt8] = []
+            writable.writeGuildJSON(to: &bytes)
+            return .raw(bytes)
         default:
             let encoder = NodeEncoder(codingPath: codingPath)
             try value.encode(to: encoder)
@@ -77,6 +81,8 @@ extension GuildJSON {
         case null
         case literal(String)
         case string(String)
+        /// JSON written by a ``GuildJSONWritable``, taken as it is.
+        case raw([UInt8])
         case array(ArrayBox)
         case object(ObjectBox)
 
@@ -85,6 +91,7 @@ extension GuildJSON {
             case .null: output.append(contentsOf: "null".utf8)
             case .literal(let text): output.append(contentsOf: text.utf8)
             case .string(let text): Self.writeString(text, to: &output)
+            case .raw(let bytes): output.append(contentsOf: bytes)
             case .array(let box):
                 output.append(UInt8(ascii: "["))
                 for (index, element) in box.elements.enumerated() {
@@ -159,6 +166,25 @@ extension GuildJSON {
 // MARK: - Dictionaries keep their keys
 
 /// A `[String: Value]` dictionary, whose keys are data rather than property names.
+/// A value that writes its own JSON, for the few shapes answered in bulk (a chart's daily
+/// series): ``GuildJSON`` takes the bytes as they are instead of going through `Encoder` for
+/// every element. What it writes must be what its `Encodable` conformance encodes.
+public protocol GuildJSONWritable: Encodable {
+    func writeGuildJSON(to output: inout [UInt8])
+}
+
+extension GuildJSON {
+    /// Writes `text` as a JSON string, escaped as the encoder escapes strings.
+    public static func write(_ text: String, to output: inout [UInt8]) {
+        Node.writeString(text, to: &output)
+    }
+
+    /// Writes a whole number.
+    public static func write(_ value: some BinaryInteger, to output: inout [UInt8]) {
+        output.append(contentsOf: String(value).utf8)
+    }
+}
+
 protocol StringKeyedEncodable {
     func guildJSONNode(codingPath: [any CodingKey]) throws -> GuildJSON.Node
 }

@@ -45,42 +45,76 @@ public struct DailyPoint: Codable, Sendable, Equatable {
     /// The day, `YYYY-MM-DD` (UTC).
     public var date: String
     public var value: Int64
+
+    public init(date: String, value: Int64) {
+        self.date = date
+        self.value = value
+    }
 }
 
 /// A figure over a window: its total and its daily series, one point a day, oldest first.
-public struct DailyFigure: Codable, Sendable, Equatable {
+public struct DailyFigure: Codable, Sendable, Equatable, GuildJSONWritable {
     public var total: Int64
     public var series: [DailyPoint]
+
+    public init(total: Int64, series: [DailyPoint]) {
+        self.total = total
+        self.series = series
+    }
+
+    /// `{"total":…,"series":[{"date":…,"value":…},…]}`, as its `Codable` conformance encodes it.
+    public func writeGuildJSON(to output: inout [UInt8]) {
+        output.reserveCapacity(output.count + 32 + series.count * 32)
+        output.append(contentsOf: #"{"total":"#.utf8)
+        GuildJSON.write(total, to: &output)
+        output.append(contentsOf: #","series":["#.utf8)
+        for (index, point) in series.enumerated() {
+            output.append(contentsOf: index == 0 ? #"{"date":"#.utf8 : #",{"date":"#.utf8)
+            GuildJSON.write(point.date, to: &output)
+            output.append(contentsOf: #","value":"#.utf8)
+            GuildJSON.write(point.value, to: &output)
+            output.append(UInt8(ascii: "}"))
+        }
+        output.append(contentsOf: "]}".utf8)
+    }
 }
 
 /// The daily counts (`daily_counts`, kept by the writers) of a few metrics over a window.
 public struct DailyCounts: Sendable {
     /// The window read.
     public let window: StatsWindow
-    private let values: [String: [String: [String: Int64]]]
+    /// By metric and key, one value a day of the window, oldest first.
+    private let values: [String: [String: [Int64]]]
 
-    /// Reads `metrics` over `window` from the service's `daily_counts`.
+    /// Reads `metrics` over `window` from the service's `daily_counts`: one row for each metric
+    /// and key, its days and values as arrays (a row a day would cost a task switch a row, most
+    /// of a 90-day answer's time).
     public static func read(_ metrics: [String], over window: StatsWindow, on connection: PostgresConnection, logger: Logger) async throws -> DailyCounts {
         let rows = try await connection.query(
             """
-            SELECT metric, key, day::text, sum(value)::bigint FROM daily_counts
-            WHERE metric = ANY(\(metrics)) AND day BETWEEN \(window.since)::date AND \(window.until)::date
-            GROUP BY metric, key, day
+            SELECT metric, key, array_agg(day - \(window.since)::date ORDER BY day), array_agg(value ORDER BY day) FROM (
+                SELECT metric, key, day, sum(value)::bigint AS value FROM daily_counts
+                WHERE metric = ANY(\(metrics)) AND day BETWEEN \(window.since)::date AND \(window.until)::date
+                GROUP BY metric, key, day
+            ) AS days
+            GROUP BY metric, key
             """,
             logger: logger
         )
-        var values: [String: [String: [String: Int64]]] = [:]
-        for try await (metric, key, day, value) in rows.decode((String, String, String, Int64).self) {
-            values[metric, default: [:]][key, default: [:]][day] = value
+        var values: [String: [String: [Int64]]] = [:]
+        for try await (metric, key, offsets, counts) in rows.decode((String, String, [Int32], [Int64]).self) {
+            var series = [Int64](repeating: 0, count: window.days)
+            for (offset, count) in zip(offsets, counts) where series.indices.contains(Int(offset)) { series[Int(offset)] += count }
+            values[metric, default: [:]][key] = series
         }
         return DailyCounts(window: window, values: values)
     }
 
     /// The figure of `metric` and `key`: zero on days nothing was counted.
     public func figure(_ metric: String, key: String = "") -> DailyFigure {
-        let days = values[metric]?[key] ?? [:]
-        let series = window.dates.map { DailyPoint(date: $0, value: days[$0] ?? 0) }
-        return DailyFigure(total: series.reduce(0) { $0 + $1.value }, series: series)
+        let days = values[metric]?[key] ?? [Int64](repeating: 0, count: window.days)
+        let series = zip(window.dates, days).map { DailyPoint(date: $0, value: $1) }
+        return DailyFigure(total: days.reduce(0, +), series: series)
     }
 
     /// The figures of `metric` by key: `expected` keys always, others as they were counted.
@@ -91,6 +125,6 @@ public struct DailyCounts: Sendable {
 
     /// The total of `metric` for each key counted.
     public func totals(_ metric: String) -> [String: Int64] {
-        (values[metric] ?? [:]).mapValues { $0.values.reduce(0, +) }
+        (values[metric] ?? [:]).mapValues { $0.reduce(0, +) }
     }
 }

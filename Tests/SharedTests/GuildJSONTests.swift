@@ -60,6 +60,20 @@ struct GuildJSONTests {
         #expect(fractional["at"] == RFC3339.parse("2026-11-22T10:30:00Z"))
     }
 
+    /// A chart's series writes its own JSON; it is what its `Codable` conformance encodes.
+    @Test func aDailyFigureWritesWhatItsCodableConformanceEncodes() throws {
+        let figure = DailyFigure(total: 9_007_199_254, series: [
+            DailyPoint(date: "2026-11-30", value: 0), DailyPoint(date: "2026-12-01", value: -3), DailyPoint(date: "2026-12-02", value: 9_007_199_257),
+        ])
+        struct Stats: Encodable { var hoursBooked: DailyFigure; var byKey: [String: DailyFigure] }
+        let written = try JSONValue(parsing: GuildJSON.encode(Stats(hoursBooked: figure, byKey: ["a\"b": figure, "empty": DailyFigure(total: 0, series: [])])))
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        let expected = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(Stats(hoursBooked: figure, byKey: ["a\"b": figure, "empty": DailyFigure(total: 0, series: [])])))
+        #expect(written == expected)
+        #expect(try GuildJSON.decoder.decode(DailyFigure.self, from: Data(GuildJSON.encode(figure))) == figure)
+    }
+
     @Test func explicitNamesAreKeptAndWholeNumbersHaveNoFraction() throws {
         #expect(try GuildJSON.string(Renamed(memoryGB: 16)) == #"{"memory":16}"#)
         #expect(try GuildJSON.string([10.0, 0.5, -3.0]) == "[10,0.5,-3]")
