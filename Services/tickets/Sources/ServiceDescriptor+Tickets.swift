@@ -6,6 +6,6 @@ extension ServiceDescriptor {
         name: "tickets",
         defaultPort: 8083,
         routePrefixes: ["/api/tickets"],
-        migrations: [TicketsMigrations.initial, TicketsMigrations.stats]
+        migrations: [TicketsMigrations.initial, TicketsMigrations.stats, TicketsMigrations.openByCategory]
     )
 }

@@ -18,6 +18,13 @@ struct StatsController: Sendable {
         var tickets: Int64
         var medianSeconds: Double?
         var p90Seconds: Double?
+
+        /// From a count and the 50th and 90th percentiles (none when nothing got there).
+        init(count: Int64?, percentiles: [Double]?) {
+            tickets = count ?? 0
+            medianSeconds = percentiles?.first
+            p90Seconds = percentiles?.dropFirst().first
+        }
     }
 
     /// One staff member's work in the window.
@@ -51,18 +58,17 @@ struct StatsController: Sendable {
             var openNow: [String: Int64] = [:]
             let open = try await connection.query("SELECT category, count(*) FROM tickets WHERE status = 'open' GROUP BY category", logger: logger)
             for try await (category, count) in open.decode((String, Int64).self) { openNow[category] = count }
+            // One sort for both percentiles of each duration.
             let timing = try await connection.query(
                 """
                 SELECT count(first_staff_reply_at),
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM first_staff_reply_at - created_at)),
-                    percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM first_staff_reply_at - created_at)),
+                    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM first_staff_reply_at - created_at)),
                     count(closed_at) FILTER (WHERE status = 'closed'),
-                    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - created_at)) FILTER (WHERE status = 'closed'),
-                    percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - created_at)) FILTER (WHERE status = 'closed')
+                    percentile_cont(ARRAY[0.5, 0.9]) WITHIN GROUP (ORDER BY extract(epoch FROM closed_at - created_at)) FILTER (WHERE status = 'closed')
                 FROM tickets WHERE created_at >= \(window.start)
                 """,
                 logger: logger
-            ).decode((Int64, Double?, Double?, Int64, Double?, Double?).self).first { _ in true }
+            ).decode((Int64, [Double]?, Int64, [Double]?).self).first { _ in true }
             let replies = counts.totals("tickets.replies")
             let closes = counts.totals("tickets.closes")
             let staff = Set(replies.keys).union(closes.keys)
@@ -71,8 +77,8 @@ struct StatsController: Sendable {
             return Stats(
                 days: window.days, since: window.since, until: window.until,
                 opened: counts.figure("tickets.opened"), closed: counts.figure("tickets.closed"), openNow: openNow,
-                firstStaffReply: Durations(tickets: timing?.0 ?? 0, medianSeconds: timing?.1, p90Seconds: timing?.2),
-                timeToClose: Durations(tickets: timing?.3 ?? 0, medianSeconds: timing?.4, p90Seconds: timing?.5),
+                firstStaffReply: Durations(count: timing?.0, percentiles: timing?.1),
+                timeToClose: Durations(count: timing?.2, percentiles: timing?.3),
                 staff: staff
             )
         }

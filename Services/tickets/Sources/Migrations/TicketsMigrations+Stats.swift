@@ -63,4 +63,11 @@ extension TicketsMigrations {
             """,
         ]
     )
+
+    /// The open tickets by category, counted from an index of the open ones only.
+    static let openByCategory = Migration(
+        version: 4,
+        name: "open tickets by category",
+        statements: ["CREATE INDEX tickets_open_by_category ON tickets (category) WHERE status = 'open'"]
+    )
 }
