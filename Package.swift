@@ -242,6 +242,7 @@ let package = Package(
             dependencies: [
                 "AuthService", "GuildPostgres", "GuildServiceKit", "GuildStack", "LevelingService",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],

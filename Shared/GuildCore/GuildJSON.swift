@@ -165,7 +165,6 @@ extension GuildJSON {
 
 // MARK: - Dictionaries keep their keys
 
-/// A `[String: Value]` dictionary, whose keys are data rather than property names.
 /// A value that writes its own JSON, for the few shapes answered in bulk (a chart's daily
 /// series): ``GuildJSON`` takes the bytes as they are instead of going through `Encoder` for
 /// every element. What it writes must be what its `Encodable` conformance encodes.
@@ -185,6 +184,7 @@ extension GuildJSON {
     }
 }
 
+/// A `[String: Value]` dictionary, whose keys are data rather than property names.
 protocol StringKeyedEncodable {
     func guildJSONNode(codingPath: [any CodingKey]) throws -> GuildJSON.Node
 }

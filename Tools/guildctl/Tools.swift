@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import GuildCore
 import GuildPostgres
@@ -19,18 +20,13 @@ extension GuildCtl {
             var tools: [Tool]
         }
 
-        /// The highest unlock level: the leveling service's `LEVELING_MAX_LEVEL` (100 unless set).
-        static func maximumLevel() throws -> Int {
-            guard let text = ProcessInfo.processInfo.environment["LEVELING_MAX_LEVEL"], !text.isEmpty else { return 100 }
-            guard let level = Int(text), (1...1000).contains(level) else { throw ValidationError("LEVELING_MAX_LEVEL must be 1 to 1000") }
-            return level
-        }
-
-        static func catalogue(_ database: DatabaseOptions, _ body: @escaping @Sendable (ToolCatalogue, Logger) async throws -> File?) async throws -> File? {
-            let maximumLevel = try maximumLevel()
+        /// Runs `body` with the catalogue of the leveling schema, its unlock levels bounded by the
+        /// environment's `LEVELING_MAX_LEVEL` as the service reads it.
+        static func catalogue<T: Sendable>(_ database: DatabaseOptions, _ body: @escaping @Sendable (ToolCatalogue, Logger) async throws -> T) async throws -> T {
+            let reader = ConfigReader(provider: EnvironmentVariablesProvider())
             return try await database.withClient(schema: ServiceDescriptor.leveling.schema) { client, logger in
                 try await ServiceDescriptor.leveling.migrations.run(on: client, logger: logger)
-                return try await body(ToolCatalogue(database: Database(source: client), maximumLevel: maximumLevel), logger)
+                return try await body(try ToolCatalogue(database: Database(source: client), configuration: reader), logger)
             }
         }
 
@@ -42,7 +38,7 @@ extension GuildCtl {
             @Option(name: .shortAndLong, help: "The file to write.") var output: String?
 
             func run() async throws {
-                guard let file = try await Tools.catalogue(database, { catalogue, logger in File(tools: try await catalogue.export(logger: logger)) }) else { return }
+                let file = File(tools: try await Tools.catalogue(database) { catalogue, logger in try await catalogue.export(logger: logger) })
                 let encoder = JSONEncoder()
                 encoder.keyEncodingStrategy = .convertToSnakeCase
                 encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -75,11 +71,8 @@ extension GuildCtl {
                     throw ValidationError("cannot read \(file): \(error.localizedDescription)")
                 }
                 do {
-                    _ = try await Tools.catalogue(database) { catalogue, logger in
-                        let summary = try await catalogue.importing(tools, logger: logger)
-                        print("imported \(file): \(summary.created) created, \(summary.updated) changed, \(summary.unchanged) unchanged")
-                        return nil
-                    }
+                    let summary = try await Tools.catalogue(database) { catalogue, logger in try await catalogue.importing(tools, logger: logger) }
+                    print("imported \(file): \(summary.created) created, \(summary.updated) changed, \(summary.unchanged) unchanged")
                 } catch let error as APIError {
                     throw ValidationError("\(file): \(error.message); nothing was changed")
                 }

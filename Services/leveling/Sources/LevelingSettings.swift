@@ -36,7 +36,7 @@ struct LevelingSettings: Sendable {
         curve = LevelCurve(
             quadratic: Int64(try reader.int(forKey: "leveling.xp.per.level.squared", default: 100, in: 0...1_000_000)),
             linear: Int64(try reader.int(forKey: "leveling.xp.per.level", default: 50, in: 0...1_000_000)),
-            maximumLevel: try reader.int(forKey: "leveling.max.level", default: 100, in: 1...1000)
+            maximumLevel: try Self.maximumLevel(reader)
         )
         guard curve.quadratic + curve.linear > 0 else {
             throw ConfigurationError.invalid("LEVELING_XP_PER_LEVEL_SQUARED", "and LEVELING_XP_PER_LEVEL cannot both be 0")
@@ -55,5 +55,10 @@ struct LevelingSettings: Sendable {
         botURL = bot.isEmpty ? nil : bot
         botRetryCap = .milliseconds(try reader.int(forKey: "leveling.bot.retry.max.ms", default: 60_000, in: 100...3_600_000))
         jobsInterval = .milliseconds(try reader.int(forKey: "leveling.jobs.interval.ms", default: 500, in: 50...60_000))
+    }
+
+    /// The highest level (`LEVELING_MAX_LEVEL`, default 100): the end of the curve and of unlock levels.
+    static func maximumLevel(_ reader: ConfigReader) throws -> Int {
+        try reader.int(forKey: "leveling.max.level", default: 100, in: 1...1000)
     }
 }

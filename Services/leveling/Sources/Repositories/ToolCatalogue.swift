@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import GuildCore
 import GuildPostgres
@@ -19,11 +20,11 @@ public struct ToolCatalogue: Sendable {
     let database: Database
     let rules: ToolRules
 
-    /// Works on the leveling schema through `database`; unlock levels up to `maximumLevel`
-    /// (the service's `LEVELING_MAX_LEVEL`).
-    public init(database: Database, maximumLevel: Int) {
+    /// Works on the leveling schema through `database`; unlock levels up to the service's
+    /// `LEVELING_MAX_LEVEL` as `reader` has it.
+    public init(database: Database, configuration reader: ConfigReader) throws {
         self.database = database
-        self.rules = ToolRules(maximumLevel: maximumLevel)
+        self.rules = ToolRules(maximumLevel: try LevelingSettings.maximumLevel(reader))
     }
 
     /// Every tool, retired ones too, by id.
