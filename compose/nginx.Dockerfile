@@ -1,4 +1,4 @@
-# nginx for Guildhall: the stock image plus what /docs and /openapi.yaml serve (see
+# nginx for Guildhall: the stock image plus the console and what /docs and /openapi.yaml serve (see
 # nginx/guildhall.conf.template): the contract, its page, and Swagger UI's files from PyPI's
 # swagger-ui-bundle-v2, the same version scripts/lib.sh installs for the local stack.
 #
@@ -17,6 +17,8 @@ FROM nginx:1.27-bookworm
 # The folder GUILDHALL_DOCS_ROOT names (the compose file sets it).
 COPY --from=swagger-ui /opt/swagger-ui/ /usr/share/guildhall/docs/swagger-ui/
 COPY nginx/docs/index.html openapi.yaml /usr/share/guildhall/docs/
+# The console (its page at /, its files under /console/): the repository's console/ as it is.
+COPY console/ /usr/share/guildhall/console/
 # CORS_ALLOWED_ORIGINS → GUILDHALL_CORS_ORIGINS, before the templates are rendered.
 COPY nginx/cors.sh /usr/share/guildhall/cors.sh
 COPY compose/nginx-cors.envsh /docker-entrypoint.d/19-guildhall-cors.envsh

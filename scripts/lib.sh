@@ -380,6 +380,8 @@ gh_start_nginx() {
     ln -sfn "$GH_ROOT/nginx/docs/index.html" "$dir/docs/index.html"
     ln -sfn "$GH_ROOT/openapi.yaml" "$dir/docs/openapi.yaml"
     ln -sfn "$(gh_swagger_ui_dir)" "$dir/docs/swagger-ui"
+    # / and /console/: the console's files, the working tree's (an edit shows at the next load).
+    ln -sfn "$GH_ROOT/console" "$dir/console"
     GUILDHALL_NGINX_DIR="$dir" \
     GUILDHALL_NGINX_WORKERS="${GH_NGINX_WORKERS:-auto}" \
     GUILDHALL_NGINX_WORKER_CONNECTIONS="${GH_NGINX_WORKER_CONNECTIONS:-4096}" \
@@ -400,6 +402,7 @@ gh_start_nginx() {
     GUILDHALL_LOGIN_RATE_LIMIT="${GUILDHALL_LOGIN_RATE_LIMIT:-5r/s}" \
     GUILDHALL_LOGIN_RATE_BURST="${GUILDHALL_LOGIN_RATE_BURST:-20}" \
     GUILDHALL_DOCS_ROOT="$dir/docs" \
+    GUILDHALL_CONSOLE_ROOT="$dir/console" \
     GUILDHALL_CORS_ORIGINS="$cors" \
         gh_render "$GH_ROOT/nginx/guildhall.conf.template" "$dir/guildhall.conf"
     nginx -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$GH_RUN/logs/nginx-check.log" \

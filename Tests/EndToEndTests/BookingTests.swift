@@ -121,11 +121,13 @@ struct BookingTests {
         #expect(made["start_time"] == .string(start))
         #expect(made["end_time"] == .string(time(5, from: RFC3339.parse(start)!.addingTimeInterval(-2 * 3600))))
         #expect(made["hours_charged"]?.int == 3)
+        #expect(made["refund_if_cancelled"]?.int == 3, "before the start every hour would come back")
         #expect(try await balance(user.token) == 7)
 
         let listed = try await stack.send(.GET, "/api/booking/bookings", token: user.token)
         #expect(listed.status == 200)
         #expect(try listed.json()["items"]?[0]?["id"] == .string(id))
+        #expect(try listed.json()["items"]?[0]?["refund_if_cancelled"]?.int == 3)
         #expect(try listed.json()["next_cursor"] == .null)
         #expect(try await booking(id, token: user.token)["game_name"] == .string("Hero"))
 
@@ -141,6 +143,8 @@ struct BookingTests {
         #expect(try cancelled.json()["status"] == .string("cancelled"))
         #expect(try cancelled.json()["hours_refunded"]?.int == 3)
         #expect(try await balance(user.token) == 10)
+        #expect(try cancelled.json()["refund_if_cancelled"] == .null, "a cancelled booking cannot be cancelled again")
+        #expect(try await booking(id, token: user.token)["refund_if_cancelled"] == .null)
 
         let again = try await stack.send(.POST, "/api/booking/bookings/\(id)/cancel", token: user.token)
         #expect(again.status == 409)
@@ -351,6 +355,7 @@ struct BookingTests {
             let created = try await book(user.token, vm: vm, start: time(1), duration: 3)
             let id = try created.json()["id"]?.stringValue ?? ""
             try await shift(id, hoursBack: 1.5)  // half an hour into three hours: two whole hours unused
+            #expect(try await booking(id, token: user.token)["refund_if_cancelled"]?.int == 2, "what a cancel would give back, shown before it")
             let cancelled = try await stack.send(.POST, "/api/booking/bookings/\(id)/cancel", token: user.token)
             #expect(cancelled.status == 200, "\(cancelled.text)")
             #expect(try cancelled.json()["hours_refunded"]?.int == 2)

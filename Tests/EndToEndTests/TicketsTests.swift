@@ -138,8 +138,21 @@ struct TicketsTests {
             #expect(!reply.text.contains("My VM"), "a refusal leaks nothing")
         }
         #expect(try await stack.send(.GET, "/api/tickets", token: stranger.token).json()["tickets"]?.array?.isEmpty == true)
+        // Staff filter the desk by category: the ticket is in its own and in no other.
+        let ownCategory = try await stack.send(.GET, "/api/tickets/\(id)", token: moderator.token).json()["ticket"]?["category"]?.stringValue ?? ""
+        let inCategory = try await stack.send(.GET, "/api/tickets?category=\(ownCategory)&limit=200", token: moderator.token).json()["tickets"]?.array ?? []
+        #expect(inCategory.contains { $0["ticket_id"] == .string(id) } && inCategory.allSatisfy { $0["category"] == .string(ownCategory) })
+        let otherCategory = ownCategory == "billing" ? "support" : "billing"
+        let elsewhere = try await stack.send(.GET, "/api/tickets?category=\(otherCategory)&limit=200", token: moderator.token).json()["tickets"]?.array ?? []
+        #expect(!elsewhere.contains { $0["ticket_id"] == .string(id) })
+        let badCategory = try await stack.send(.GET, "/api/tickets?category=Not%20One", token: moderator.token)
+        #expect(badCategory.status == 400 && badCategory.text.contains("category"), "\(badCategory.text)")
         #expect(try await stack.send(.POST, "/api/tickets/\(id)/claim", token: owner.token).status == 403)
-        #expect(try await stack.send(.GET, "/api/tickets/config", token: moderator.token).status == 403)
+        // The desk's settings: anyone signed in reads them (the categories to open a ticket in); only admins change them.
+        let desk = try await stack.send(.GET, "/api/tickets/config", token: stranger.token)
+        #expect(desk.status == 200, "\(desk.text)")
+        #expect(try desk.json()["categories"]?.array?.isEmpty == false, "\(desk.text)")
+        #expect(try await stack.send(.PUT, "/api/tickets/config", token: moderator.token, raw: #"{"max_open_per_user":3}"#).status == 403)
         #expect(try await stack.send(.DELETE, "/api/tickets/\(id)", token: moderator.token).status == 403)
         #expect(try await stack.send(.DELETE, "/api/tickets/\(id)", token: owner.token).status == 403)
 

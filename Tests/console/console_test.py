@@ -130,6 +130,8 @@ def look_at(driver, who, page, width):
     """One page as a user meets it: named controls, nothing wider than the window, no errors; a screenshot."""
     unnamed = driver.execute_script(UNNAMED_CONTROLS)
     check(not unnamed, f"{who} {page} at {width} px: controls without a name: {unnamed}")
+    header_name = driver.find_element(By.ID, "signed-in-user")
+    check(header_name.is_displayed() and header_name.size["width"] >= 24, f"{who} {page} at {width} px: the username in the header is hidden ({header_name.size})")
     overflow = driver.execute_script("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
     check(overflow <= 1, f"{who} {page} at {width} px: the page is {overflow} px wider than the window")
     os.makedirs(SHOTS, exist_ok=True)

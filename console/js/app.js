@@ -156,7 +156,7 @@ function header() {
     "header",
     { class: "top" },
     menu,
-    h("a", { class: "brand", href: "#/bookings" }, h("img", { src: "/console/icon.svg", alt: "", width: "24", height: "24" }), "Guildhall"),
+    h("a", { class: "brand", href: "#/bookings" }, h("img", { src: "/console/icon.svg", alt: "", width: "24", height: "24" }), h("span", { class: "brand-name" }, "Guildhall")),
     h("span", { class: "spacer" }),
     liveState,
     bell,

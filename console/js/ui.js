@@ -75,6 +75,7 @@ export function notice() {
  */
 export async function busy(button, action, status = null) {
   if (button.disabled) return undefined;
+  const hadFocus = document.activeElement === button;
   button.disabled = true;
   button.setAttribute("aria-busy", "true");
   try {
@@ -86,6 +87,8 @@ export async function busy(button, action, status = null) {
   } finally {
     button.disabled = false;
     button.removeAttribute("aria-busy");
+    // A disabled button loses the focus; a keyboard user carries on from where they were.
+    if (hadFocus && button.isConnected && (document.activeElement === document.body || document.activeElement === null)) button.focus();
   }
 }
 
@@ -153,6 +156,11 @@ export function section(title, ...children) {
 export function pageHeader(title, ...actions) {
   document.title = `${title} · Guildhall`;
   return h("div", { class: "page-head" }, h("h1", { tabindex: "-1" }, title), actions.length ? h("div", { class: "actions" }, actions) : null);
+}
+
+/** A big number with its label (`.figures` holds a row of them). */
+export function figure(label, value) {
+  return h("div", { class: "figure" }, h("span", { class: "label" }, label), h("span", { class: "value" }, String(value)));
 }
 
 export function badge(text, kind = "") {

@@ -52,9 +52,12 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         await ownHealth.report(logger: logger).status
     }
 
+    // Whether this deployment offers "Log in with Discord" (the console shows the button by it).
+    let discordLogin = HealthComponent("discord_login") { [configured = settings.discord != nil] in configured ? "on" : "off" }
     return buildGuildApplication(
         dependencies,
         keys: .local,
+        health: [discordLogin],
         routes: { routes in
             let throttle = LoginThrottle(redis: dependencies.redis, limits: settings.loginLimits)
             let login = LoginController(
@@ -70,7 +73,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             )
             routes.open("/api/discord", discord.endpoints)
             routes.open("/api", stackHealth.endpoints)
-            let sessionRoutes = SessionsController(sessions: sessions, revoker: revoker)
+            let sessionRoutes = SessionsController(sessions: sessions, revoker: revoker, cookie: RefreshCookie(lifetime: settings.refreshTokenLifetime))
             routes.signedIn("/api/auth", sessionRoutes.endpoints)
             routes.signedIn("/api/auth", sessionRoutes.adminEndpoints)
             // Before the routes of one user: `stats` is not a user id.

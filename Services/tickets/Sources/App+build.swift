@@ -15,7 +15,9 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
             // The settings and stats routes come first: `config` and `stats` are not ticket ids.
             let ticketRoutes = TicketsController(tickets: tickets, users: dependencies.users)
             routes.signedIn("/api/tickets", StatsController(database: dependencies.database).staffEndpoints)
-            routes.signedIn("/api/tickets", SettingsController(tickets: tickets).endpoints, ticketRoutes.adminEndpoints)
+            let settingsRoutes = SettingsController(tickets: tickets)
+            routes.signedIn("/api/tickets", settingsRoutes.readEndpoints)
+            routes.signedIn("/api/tickets", settingsRoutes.endpoints, ticketRoutes.adminEndpoints)
             routes.signedIn("/api/tickets", ticketRoutes.endpoints)
         },
         internalRoutes: { internalRoutes in

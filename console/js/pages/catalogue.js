@@ -3,7 +3,9 @@
 // still to run on it.
 import { get, send } from "../api.js";
 import { badge, busy, field, fill, form, h, notice, pageHeader, say, section, select, table, when } from "../ui.js";
+import { addForm, checkbox, input, saveButton } from "../editing.js";
 
+const encode = encodeURIComponent;
 const VM_STATUSES = [["online", "Online"], ["offline", "Offline"], ["maintenance", "Maintenance"]];
 const STATUS_KIND = { online: "ok", offline: "", maintenance: "warn" };
 
@@ -15,53 +17,13 @@ export async function render(main, ctx) {
   await Promise.all(parts.map((part) => part.load()));
 }
 
-// ---- small pieces (leveling-admin edits its tools with the same three) ----------------------
-
-const encode = encodeURIComponent;
-
-export function input(value, label, attributes = {}) {
-  return h("input", { value: String(value), "aria-label": label, required: true, ...attributes });
-}
-
-export function checkbox(checked, label) {
-  return h("input", { type: "checkbox", checked, "aria-label": label });
-}
-
-function valueOf(control) {
-  if (control.type === "checkbox") return control.checked;
-  if (control.type === "number") {
-    const number = control.value === "" ? Number.NaN : Number(control.value);
-    if (!Number.isFinite(number)) throw new Error(`${control.getAttribute("aria-label")}: enter a number.`);
-    return number;
-  }
-  return control.value.trim();
-}
-
-/** A Save button for one row: sends the fields whose control differs from `item`, then adopts the answer. */
-export function saveButton(item, label, controls, patch, words = () => `${label} saved.`) {
-  const status = notice();
-  const button = h("button", { type: "button", "aria-label": `Save ${label}` }, "Save");
-  button.addEventListener("click", () =>
-    busy(button, async () => {
-      const body = {};
-      for (const [name, control] of Object.entries(controls)) {
-        const value = valueOf(control);
-        if (value !== item[name]) body[name] = value;
-      }
-      if (Object.keys(body).length === 0) return say(status, `Nothing to save for ${label}.`);
-      Object.assign(item, await patch(body));
-      return say(status, words(item));
-    }, status),
-  );
-  return { button, status };
-}
-
 /** A list read from `path`, kept in memory and drawn as a table; `add` posts a new item to it. */
 function listPart(path, title, caption, headers, cellsOf, empty, ...extras) {
   const state = { items: [] };
   const status = notice();
   const holder = h("div");
   const draw = () => fill(holder, table(caption, headers, state.items.map(cellsOf), empty));
+  holder.className = "nowrap";
   const element = section(title, status, holder, ...extras);
   const load = async () => {
     try {
@@ -82,17 +44,8 @@ function listPart(path, title, caption, headers, cellsOf, empty, ...extras) {
   return { state, status, element, load, add };
 }
 
-/** A form that adds an item: `submit(values, form, status)`, the status line under the form. */
-export function addForm(title, controls, submit) {
-  const status = notice();
-  const button = h("button", { type: "submit", class: "primary" }, "Add");
-  const element = form({ class: "row", "aria-label": title }, [...controls, button], (values, formElement) => submit(values, formElement, status), status);
-  return h("div", {}, h("h3", {}, title), element, status);
-}
-
 function idField() {
-  const control = h("input", { name: "id", required: true, pattern: "[a-z0-9][a-z0-9_\\-]{0,31}", maxlength: "32", autocomplete: "off" });
-  return field("Id", control, "Lower-case letters, digits, “_” or “-”; cannot change later.");
+  return field("Id", h("input", { name: "id", required: true, pattern: "[a-z0-9][a-z0-9_\\-]{0,31}", maxlength: "32", autocomplete: "off" }));
 }
 
 function money2(value) {
@@ -116,7 +69,7 @@ function servicesPart() {
     "Add a service",
     [
       idField(),
-      field("Type", h("input", { name: "type", required: true, maxlength: "16" }), "Short label, e.g. ENCH"),
+      field("Type (short label)", h("input", { name: "type", required: true, maxlength: "16" })),
       field("Name", h("input", { name: "name", required: true, maxlength: "64" })),
       field("Price per hour", h("input", { name: "price_per_hour", type: "number", required: true, min: "0", max: "100000", step: "0.01" })),
       h("div", { class: "check" }, h("input", { type: "checkbox", name: "available", id: "new-service-available", checked: true }), h("label", { for: "new-service-available" }, "Takes bookings")),
@@ -144,7 +97,7 @@ function affectedTable(vm, bookings) {
   const rows = bookings.map((booking) => [booking.id.slice(0, 8), booking.service, booking.game_name, booking.realm, when(booking.start_time), when(booking.end_time), booking.status]);
   const caption = `Bookings still to run on ${vm.name}`;
   const headers = ["Booking", "Service", "Game", "Realm", "Starts", "Ends", "Status"];
-  return table(caption, headers, rows, `No booking is still to run on ${vm.name}.`);
+  return h("div", { class: "nowrap" }, table(caption, headers, rows, `No booking is still to run on ${vm.name}.`));
 }
 
 function vmsPart() {
@@ -165,7 +118,7 @@ function vmsPart() {
     save.button.textContent = "Change status";
     save.button.setAttribute("aria-label", `Change status of ${label}`);
     const specs = `${vm.cpu} vCPU, ${vm.memory} GiB`;
-    return [vm.id, vm.name, shown, liveState(vm), vm.region, specs, h("div", { class: "actions" }, controls.status, save.button, save.status)];
+    return [vm.id, vm.name, shown, liveState(vm), vm.region, specs, h("div", {}, h("div", { class: "actions" }, controls.status, save.button), save.status)];
   };
   const refresh = h("button", { type: "button" }, "Refresh");
   const add = addForm(

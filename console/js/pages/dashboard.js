@@ -1,8 +1,8 @@
 // Dashboard (staff): each service's figures over the last 7, 30 or 90 days as totals and small
 // bar charts drawn here in SVG, and the health of the whole stack.
 import { ApiError, get } from "../api.js";
-import { badge, busy, field, fill, h, notice, pageHeader, say, section, select, table, when } from "../ui.js";
-import { accountName } from "./settings.js";
+import { badge, busy, field, figure, fill, h, notice, pageHeader, say, section, select, table, when } from "../ui.js";
+import { accountName } from "../editing.js";
 
 const DAYS = [["7", "7 days"], ["30", "30 days"], ["90", "90 days"]];
 const HEALTH_KIND = { ok: "ok", degraded: "warn", down: "bad" };
@@ -25,10 +25,6 @@ export async function render(main, ctx) {
 // ---- figures and charts ---------------------------------------------------------------------
 
 /** A big number with its label (leveling-admin shows a member's figures with it too). */
-export function figure(label, value) {
-  return h("div", { class: "figure" }, h("span", { class: "label" }, label), h("span", { class: "value" }, String(value)));
-}
-
 const SVG = "http://www.w3.org/2000/svg";
 
 function svg(tag, attributes = {}, ...children) {
@@ -154,7 +150,6 @@ const SOURCES = [
 ];
 
 function statsPart(source, ctx) {
-  const status = notice();
   const range = h("p", { class: "muted" }, "Loading…");
   const body = h("div");
   const load = async (days, current) => {
@@ -163,13 +158,15 @@ function statsPart(source, ctx) {
       if (!current()) return;
       fill(body, source.draw(answer, ctx));
       range.textContent = `${answer.days} days, ${answer.since} to ${answer.until} (UTC).`;
-      fill(status);
-      status.className = "notice";
     } catch (error) {
-      if (current()) say(status, error);
+      if (!current()) return;
+      const status = notice();
+      say(status, error);
+      fill(body, status);
+      range.textContent = `The last ${days} days:`;
     }
   };
-  return { element: section(source.title, range, status, body), load };
+  return { element: section(source.title, range, body), load };
 }
 
 // ---- the stack's health ---------------------------------------------------------------------------

@@ -1,10 +1,8 @@
 // Leveling admin: one member (XP, level, reset, tools unlocked), the tool catalogue, and the
 // leveling settings with their history.
 import { get, send } from "../api.js";
-import { badge, busy, errorText, field, fill, form, h, notice, pageHeader, say, section, select, table, when } from "../ui.js";
-import { addForm, input, saveButton } from "./catalogue.js";
-import { figure } from "./dashboard.js";
-import { settingsPart } from "./settings.js";
+import { badge, busy, errorText, field, figure, fill, form, h, notice, pageHeader, say, section, select, table, when } from "../ui.js";
+import { addForm, input, saveButton, settingsPart } from "../editing.js";
 
 const encode = encodeURIComponent;
 
@@ -65,7 +63,7 @@ function showMember(area, discordId, profile, activeTools) {
   const figures = h("div", { "aria-live": "polite" });
   const draw = (next) => fill(figures, profileView(next));
   const reload = () => get(`/api/leveling/users/${encode(discordId)}`).then(draw);
-  const owned = h("div");
+  const owned = h("div", { class: "nowrap" });
   const loadTools = () =>
     get(`/api/leveling/tools/user/${encode(discordId)}`).then(
       (answer) => fill(owned, memberToolsTable(answer.tools)),
@@ -181,7 +179,7 @@ function unlockCard(discordId, tools, loadTools) {
 function toolsPart() {
   const state = { items: [] };
   const status = notice();
-  const holder = h("div");
+  const holder = h("div", { class: "nowrap" });
   const path = (tool) => `/api/leveling/tools/${encode(tool.id)}`;
   const draw = () => fill(holder, table("!Tools", ["Id", "Name", "Description", "Unlock level", "State", "Change"], state.items.map(cells), "No tools yet."));
   const cells = (tool) => {

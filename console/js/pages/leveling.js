@@ -2,7 +2,7 @@
 // leaderboard, the tools (locked and unlocked) and the XP history.
 import { ApiError, get, send } from "../api.js";
 import * as live from "../live.js";
-import { badge, busy, fill, h, notice, pageHeader, say, section, table, when } from "../ui.js";
+import { badge, busy, figure, fill, h, notice, pageHeader, say, section, table, when } from "../ui.js";
 
 export async function render(main, ctx) {
   const board = h("div");
@@ -102,8 +102,4 @@ export async function render(main, ctx) {
   await Promise.all([refresh(), showBoard()]);
   const offs = ["level_up", "tool_unlocked"].map((type) => live.on(type, () => refresh().catch(() => {})));
   return () => offs.forEach((off) => off());
-}
-
-function figure(label, value) {
-  return h("div", { class: "figure" }, h("span", { class: "label" }, label), h("span", { class: "value" }, String(value)));
 }

@@ -1,7 +1,8 @@
 // Settings (admin): the booking settings with their history, the ticket desk's settings, and the
-// broadcast composer. `settingsPart` is the settings editor leveling-admin uses too.
+// broadcast composer.
 import { get, newIdempotencyKey, send } from "../api.js";
 import { busy, fill, field, form, h, notice, pageHeader, say, section, select, table, when } from "../ui.js";
+import { settingsPart } from "../editing.js";
 
 export async function render(main, ctx) {
   const admin = ctx.me.role === "admin";
@@ -14,87 +15,6 @@ export async function render(main, ctx) {
   ].filter(Boolean);
   fill(main, pageHeader("Settings"), parts.map((part) => part.element));
   await Promise.all(parts.map((part) => part.load && part.load()));
-}
-
-// ---- the history of a settings document ------------------------------------------------------
-
-/** Every leaf of a settings document by its path (`discount_tiers[0].percent`), as JSON text. */
-function leaves(value, path = "", into = new Map()) {
-  if (Array.isArray(value)) {
-    if (value.length === 0) into.set(path, "none");
-    value.forEach((item, index) => leaves(item, `${path}[${index}]`, into));
-  } else if (value && typeof value === "object") {
-    for (const [key, item] of Object.entries(value)) leaves(item, path ? `${path}.${key}` : key, into);
-  } else {
-    into.set(path, JSON.stringify(value));
-  }
-  return into;
-}
-
-/** What a change did, one line per setting: `base_price: 1 → 1.5`. */
-function changes(before, after) {
-  const old = leaves(before);
-  const now = leaves(after);
-  const lines = [];
-  for (const key of new Set([...old.keys(), ...now.keys()])) {
-    if (old.get(key) !== now.get(key)) lines.push(`${key}: ${old.get(key) ?? "—"} → ${now.get(key) ?? "—"}`);
-  }
-  return lines.length ? h("ul", {}, lines.map((line) => h("li", {}, line))) : h("span", { class: "muted" }, "No change");
-}
-
-const names = new Map();
-
-/**
- * An account id as its username (the dashboard's staff table uses it too): the API's answers
- * name accounts by id only, so staff who may read accounts ask for each one once.
- */
-export function accountName(ctx, id) {
-  const cell = h("span", { title: id }, id.slice(0, 8));
-  if (!ctx.can("users:read")) return cell;
-  if (!names.has(id)) names.set(id, get(`/api/users/${encodeURIComponent(id)}`).then((user) => user.username, () => null));
-  names.get(id).then((name) => name && (cell.textContent = name));
-  return cell;
-}
-
-/** The changes of a settings document (`path` answers `{items, next_cursor}`), newest first. */
-function configHistory(path, ctx, title = "Changes") {
-  const status = notice();
-  const holder = h("div");
-  const older = h("button", { type: "button", hidden: true }, "Older changes");
-  const state = { items: [], next: null };
-  const page = async (cursor) => {
-    const answer = await get(path, { limit: 10, cursor });
-    state.items = cursor ? [...state.items, ...answer.items] : answer.items;
-    state.next = answer.next_cursor;
-    const rows = state.items.map((item) => [when(item.changed_at), accountName(ctx, item.changed_by), changes(item.before, item.after)]);
-    fill(holder, table(`!${title}`, ["When", "By", "What changed"], rows, "Never changed: the environment's values are in force."));
-    older.hidden = !state.next;
-  };
-  const reload = () => page(null).catch((error) => say(status, error));
-  older.addEventListener("click", () => busy(older, () => page(state.next), status));
-  return { element: h("div", {}, h("h3", {}, title), holder, older, status), reload };
-}
-
-/**
- * A settings document read from `path` into `formOf(config, save, status)`; `save(body)` PUTs it,
- * shows what is stored and, with a `history` path, the changes below (leveling-admin uses it too).
- */
-export function settingsPart({ title, path, formOf, saved, history: historyPath = null }, ctx) {
-  const status = notice();
-  const holder = h("div");
-  const history = historyPath ? configHistory(historyPath, ctx, `Changes to the ${title.toLowerCase()}`) : null;
-  const show = (config) => fill(holder, formOf(config, save, status));
-  const save = async (body) => {
-    show(await send("PUT", path, body));
-    holder.querySelector("button[type=submit]").focus();
-    say(status, saved);
-    if (history) history.reload();
-  };
-  const load = async () => {
-    await get(path).then(show, (error) => say(status, error));
-    if (history) await history.reload();
-  };
-  return { element: section(title, holder, status, history ? history.element : null), load };
 }
 
 // ---- small controls ---------------------------------------------------------------------------

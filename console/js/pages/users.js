@@ -24,7 +24,7 @@ export async function render(main, ctx) {
 function userList(ctx, admin, grant) {
   const state = { items: [], next: null, q: "" };
   const status = notice();
-  const results = h("div");
+  const results = h("div", { class: "nowrap" });
   const more = h("button", { type: "button", hidden: true }, "More accounts");
   const query = h("input", { name: "q", type: "search", maxlength: "64", autocomplete: "off", value: ctx.query.get("q") || "" });
 

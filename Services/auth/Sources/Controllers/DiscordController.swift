@@ -163,9 +163,11 @@ struct DiscordController: Sendable {
         var code: String
         /// The PKCE verifier of the app's `code_challenge`, when the login was started with one.
         var codeVerifier: String?
+        /// As in a password login: the refresh token as a cookie.
+        var refreshCookie: Bool?
     }
 
-    @Sendable func exchange(request: Request, context: GuildRequestContext) async throws -> LoginController.LoginResponse {
+    @Sendable func exchange(request: Request, context: GuildRequestContext) async throws -> EditedResponse<LoginController.LoginResponse> {
         _ = try configured()
         let body = try await request.decodeJSON(as: ExchangeRequest.self, context: context)
         guard !body.code.isEmpty, body.code.count <= 128 else { throw APIError.invalidField("code", "must be a login code") }
@@ -184,7 +186,9 @@ struct DiscordController: Sendable {
             }
         }
         guard !user.disabled else { throw APIError.accountDisabled }
-        return try await login.openSession(for: user, platform: parts[1], device: nil, method: .discord, context: context)
+        return try await login.openSession(
+            for: user, platform: parts[1], device: nil, method: .discord, refreshCookie: body.refreshCookie ?? false, context: context
+        )
     }
 
     /// The Discord CDN address of the user's avatar.

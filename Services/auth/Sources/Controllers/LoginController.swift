@@ -25,12 +25,16 @@ struct LoginController: Sendable {
         var password: String
         var platform: String?
         var device: String?
+        /// Set the refresh token as the `guildhall_refresh` cookie (``RefreshCookie``) instead of
+        /// answering it in the body.
+        var refreshCookie: Bool?
     }
 
     /// The body of a successful login.
     struct LoginResponse: ResponseEncodable {
         var token: String
-        var refreshToken: String
+        /// Absent when the refresh token was set as a cookie.
+        var refreshToken: String?
         var tokenType = "Bearer"
         var expiresIn: Int
         /// The username, as the HazeBot app reads it.
@@ -73,10 +77,12 @@ struct LoginController: Sendable {
         }
         await throttle.recordSuccess(client, logger: context.logger)
         guard !user.disabled else { throw APIError.accountDisabled }
-        var response = try await openSession(for: user, platform: platform, device: body.device.map { String($0.prefix(120)) }, method: .password, context: context)
+        let device = body.device.map { String($0.prefix(120)) }
+        var session = try await openSession(for: user, platform: platform, device: device, method: .password, refreshCookie: body.refreshCookie ?? false, context: context)
         let deviceToken = devices.issue(userId: user.id)
-        response.deviceToken = deviceToken
-        return EditedResponse(headers: [.setCookie: devices.setCookie(deviceToken), .cacheControl: "no-store"], response: response)
+        session.responseGenerator.deviceToken = deviceToken
+        session.headers[values: .setCookie].append(devices.setCookie(deviceToken))
+        return session
     }
 
     /// How a session was signed in to (`sessions.method`, counted in `GET /api/users/stats`).
@@ -85,8 +91,11 @@ struct LoginController: Sendable {
         case discord
     }
 
-    /// Opens a session and answers with its tokens (shared by every way of logging in).
-    func openSession(for user: User, platform: String, device: String?, method: SignInMethod, context: GuildRequestContext) async throws -> LoginResponse {
+    /// Opens a session and answers with its tokens (shared by every way of logging in): the
+    /// refresh token in the body, or with `refreshCookie` as the ``RefreshCookie``.
+    func openSession(
+        for user: User, platform: String, device: String?, method: SignInMethod, refreshCookie: Bool, context: GuildRequestContext
+    ) async throws -> EditedResponse<LoginResponse> {
         let refreshToken = TokenIssuer.newRefreshToken()
         let sessionId = try await users.openSession(
             userId: user.id, platform: platform, device: device, method: method.rawValue, refreshTokenHash: TokenIssuer.hash(refreshToken),
@@ -95,10 +104,15 @@ struct LoginController: Sendable {
         let token = try await issuer.accessToken(userId: user.id, role: user.role, sessionId: sessionId)
         context.logger.info("login", metadata: ["user_id": "\(user.id.uuidString.lowercased())", "session_id": "\(sessionId.uuidString.lowercased())"])
         let profile = UserResponse(user)
-        return LoginResponse(
-            token: token, refreshToken: refreshToken, expiresIn: Int(issuer.accessTokenLifetime.seconds),
-            user: profile.username, account: profile, role: user.role, discordId: user.discordId, permissions: profile.permissions
+        var response = EditedResponse(
+            headers: [.cacheControl: "no-store"],
+            response: LoginResponse(
+                token: token, refreshToken: refreshCookie ? nil : refreshToken, expiresIn: Int(issuer.accessTokenLifetime.seconds),
+                user: profile.username, account: profile, role: user.role, discordId: user.discordId, permissions: profile.permissions
+            )
         )
+        if refreshCookie { RefreshCookie(lifetime: issuer.refreshTokenLifetime).storing(refreshToken).forEach { response.setCookie($0) } }
+        return response
     }
 }
 

@@ -6,7 +6,8 @@ import GuildServiceKit
 import Hummingbird
 import Logging
 
-/// `POST /api/auth/refresh` (public): rotates a refresh token.
+/// `POST /api/auth/refresh` (public): rotates a refresh token, given in the body or as the
+/// ``RefreshCookie`` (then the new one is set as the cookie too).
 struct RefreshController: Sendable {
     let sessions: SessionRepository
     let issuer: TokenIssuer
@@ -20,22 +21,48 @@ struct RefreshController: Sendable {
     }
 
     struct RefreshRequest: Decodable {
-        var refreshToken: String
+        /// Absent when the token is the cookie.
+        var refreshToken: String?
     }
 
     struct RefreshResponse: ResponseEncodable, Codable, Sendable {
         var token: String
-        var refreshToken: String
+        /// Absent when the token is the cookie (in the grace entry, always present).
+        var refreshToken: String?
         var tokenType = "Bearer"
         var expiresIn: Int
     }
 
-    @Sendable func refresh(request: Request, context: GuildRequestContext) async throws -> RefreshResponse {
+    @Sendable func refresh(request: Request, context: GuildRequestContext) async throws -> EditedResponse<RefreshResponse> {
         let body = try await request.decodeJSON(as: RefreshRequest.self, context: context)
-        guard !body.refreshToken.isEmpty, body.refreshToken.utf8.count <= 256 else {
+        let presented: String
+        let fromCookie: Bool
+        if let token = body.refreshToken {
+            (presented, fromCookie) = (token, false)
+        } else if let token = RefreshCookie.presented(in: request) {
+            (presented, fromCookie) = (token, true)
+        } else if request.cookies[RefreshCookie.name] != nil {
+            throw APIError.invalidField(RefreshCookie.requiredHeader.rawName, "is required to use the refresh cookie")
+        } else {
+            throw APIError.invalidField("refresh_token", "is required (or the refresh cookie)")
+        }
+        guard !presented.isEmpty, presented.utf8.count <= 256 else {
             throw APIError.invalidField("refresh_token", "must be a refresh token")
         }
-        let hash = TokenIssuer.hash(body.refreshToken)
+        var pair = try await rotate(presented, context: context)
+        var cookies: [Cookie] = []
+        if fromCookie, let next = pair.refreshToken {
+            pair.refreshToken = nil
+            cookies = RefreshCookie(lifetime: issuer.refreshTokenLifetime).storing(next)
+        }
+        var response = EditedResponse(headers: [.cacheControl: "no-store"], response: pair)
+        cookies.forEach { response.setCookie($0) }
+        return response
+    }
+
+    /// The new pair for a presented refresh token.
+    private func rotate(_ presented: String, context: GuildRequestContext) async throws -> RefreshResponse {
+        let hash = TokenIssuer.hash(presented)
         let next = TokenIssuer.newRefreshToken()
         switch try await sessions.rotate(tokenHash: hash, newTokenHash: TokenIssuer.hash(next), lifetime: issuer.refreshTokenLifetime, logger: context.logger) {
         case .rotated(let user, let sessionId):

@@ -7,6 +7,7 @@ import Hummingbird
 struct SessionsController: Sendable {
     let sessions: SessionRepository
     let revoker: Revoker
+    let cookie: RefreshCookie
 
     var endpoints: RouteCollection<AuthenticatedContext> {
         RouteCollection(context: AuthenticatedContext.self)
@@ -23,11 +24,14 @@ struct SessionsController: Sendable {
         var items: [SessionResponse]
     }
 
-    @Sendable func logout(request: Request, context: AuthenticatedContext) async throws -> Success {
+    /// Ends the caller's session and clears the browser's refresh cookie, if it has one.
+    @Sendable func logout(request: Request, context: AuthenticatedContext) async throws -> EditedResponse<Success> {
         guard let sessionId = UUID(uuidString: context.identity.sessionId) else { throw APIError.unauthorized() }
         try await sessions.revoke(sessionId: sessionId, reason: "logout", logger: context.logger)
         await revoker.revoke(.session(context.identity.sessionId, reason: .loggedOut), logger: context.logger)
-        return Success()
+        var response = EditedResponse(headers: [.cacheControl: "no-store"], response: Success())
+        if request.cookies[RefreshCookie.name] != nil || request.cookies[RefreshCookie.hintName] != nil { cookie.cleared.forEach { response.setCookie($0) } }
+        return response
     }
 
     @Sendable func own(request: Request, context: AuthenticatedContext) async throws -> SessionList {

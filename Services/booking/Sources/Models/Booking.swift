@@ -21,6 +21,9 @@ struct Booking: ResponseEncodable, Equatable {
     var hoursRefunded: Int?
     var status: Status
     var createdAt: Date
+    /// Hours a cancellation now would give back by the refund policy in force; nil when the
+    /// booking can no longer be cancelled (cancelled, or over). Set by the repository.
+    var refundIfCancelled: Int? = nil
 }
 
 /// One entry of the append-only hours ledger, as the wallet shows it.

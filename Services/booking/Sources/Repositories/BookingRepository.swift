@@ -109,7 +109,9 @@ struct BookingRepository: Sendable {
             """,
             logger: logger
         )
-        guard let booking = try await decode(rows).first else { throw BookingFailure.notWritten }
+        guard var booking = try await decode(rows).first else { throw BookingFailure.notWritten }
+        // It starts in the future: every charged hour would come back.
+        booking.refundIfCancelled = booking.hoursCharged
         return booking
     }
 
@@ -124,7 +126,7 @@ struct BookingRepository: Sendable {
 
     /// One page of bookings, newest first, after the booking `cursor`.
     func list(_ filter: Filter, after cursor: UUID?, limit: Int, logger: Logger) async throws -> [Booking] {
-        try await database.connection(logger: logger) { connection in
+        withRefunds(try await database.connection(logger: logger) { connection in
             try await Self.decode(
                 try await connection.query(
                     """
@@ -137,12 +139,24 @@ struct BookingRepository: Sendable {
                     logger: logger
                 )
             )
-        }
+        })
     }
 
     func find(id: UUID, logger: Logger) async throws -> Booking? {
-        try await database.connection(logger: logger) { connection in
-            try await Self.find(id: id, lock: false, on: connection, logger: logger)
+        withRefunds(
+            try await database.connection(logger: logger) { connection in
+                try await Self.find(id: id, lock: false, on: connection, logger: logger)
+            }.map { [$0] } ?? []
+        ).first
+    }
+
+    /// `bookings` with what cancelling each now would give back.
+    private func withRefunds(_ bookings: [Booking], now: Date = Date()) -> [Booking] {
+        let refunds = config.current.refunds
+        return bookings.map { booking in
+            var booking = booking
+            booking.refundIfCancelled = refunds.refund(for: booking, at: now)
+            return booking
         }
     }
 

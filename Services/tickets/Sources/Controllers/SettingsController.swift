@@ -3,17 +3,20 @@ import GuildCore
 import GuildServiceKit
 import Hummingbird
 
-/// `GET/PUT /api/tickets/config`: the desk's settings (admins).
+/// `GET /api/tickets/config`: the desk's settings, for anyone signed in (a member opening a
+/// ticket picks one of its categories); `PUT`: admins change them.
 struct SettingsController: Sendable {
     let tickets: TicketRepository
 
-    var endpoints: RouteCollection<AdminContext> {
-        RouteCollection(context: AdminContext.self)
-            .get("config", use: show)
-            .put("config", use: change)
+    var readEndpoints: RouteCollection<AuthenticatedContext> {
+        RouteCollection(context: AuthenticatedContext.self).get("config", use: show)
     }
 
-    @Sendable func show(request: Request, context: AdminContext) async throws -> DeskSettings {
+    var endpoints: RouteCollection<AdminContext> {
+        RouteCollection(context: AdminContext.self).put("config", use: change)
+    }
+
+    @Sendable func show(request: Request, context: AuthenticatedContext) async throws -> DeskSettings {
         return try await tickets.settings(logger: context.logger)
     }
 

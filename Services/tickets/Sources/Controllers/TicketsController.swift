@@ -52,7 +52,7 @@ struct TicketsController: Sendable {
         var nextCursor: String?
     }
 
-    /// `?status=open|closed|all` (default all): staff see everyone's, users their own.
+    /// `?status=open|closed|all` (default all), `?category=`: staff see everyone's, users their own.
     @Sendable func list(request: Request, context: AuthenticatedContext) async throws -> List {
         let page = try PageRequest(request)
         let status: Ticket.Status?
@@ -62,7 +62,11 @@ struct TicketsController: Sendable {
             guard let value = Ticket.Status(rawValue: text) else { throw APIError.invalidField("status", "must be open, closed or all") }
             status = value
         }
-        let found = try await tickets.list(reader: context.caller, status: status, after: page.cursor, limit: page.fetchLimit, logger: context.logger)
+        let category = request.query("category")
+        if let category, !TicketRules.isCategoryName(category) { throw APIError.invalidField("category", "must be a category name") }
+        let found = try await tickets.list(
+            reader: context.caller, status: status, category: category, after: page.cursor, limit: page.fetchLimit, logger: context.logger
+        )
         let shown = Page(fetched: found, request: page) { $0.ticketId }
         return List(tickets: shown.items, nextCursor: shown.nextCursor)
     }

@@ -59,11 +59,12 @@ struct TicketRepository: Sendable {
     }
 
     /// Tickets, newest first: everyone's for staff, the caller's own otherwise.
-    func list(reader: Caller, status: Ticket.Status?, after cursor: UUID?, limit: Int, logger: Logger) async throws -> [Ticket] {
+    func list(reader: Caller, status: Ticket.Status?, category: String?, after cursor: UUID?, limit: Int, logger: Logger) async throws -> [Ticket] {
         let owner = TicketRules.Access.visibleOwner(reader: reader.userId, isStaff: reader.isStaff)
         let filter: PostgresQuery = """
             SELECT \(unescaped: Self.ticketColumns) FROM tickets_seen_by(\(reader.userId))
             WHERE (\(owner)::uuid IS NULL OR user_id = \(owner)) AND (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
+              AND (\(category)::text IS NULL OR category = \(category))
               AND (\(cursor)::uuid IS NULL OR ticket_id < \(cursor))
             ORDER BY ticket_id DESC LIMIT \(limit)
             """
