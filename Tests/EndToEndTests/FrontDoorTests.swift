@@ -136,7 +136,8 @@ struct FrontDoorTests {
         #expect(me["user_id"]?.stringValue?.count == 36)
     }
 
-    @Test(arguments: ["/internal/health", "/internal/leveling/events", "/metrics", "/api/nothing-here", "/"])
+    // (`/` is the console's page: RefreshCookieTests.)
+    @Test(arguments: ["/internal/health", "/internal/leveling/events", "/metrics", "/api/nothing-here", "/index.html", "/consoles"])
     func privateAndUnknownPathsAreJSON404(path: String) async throws {
         let secret = try TestEnvironment.require("GUILDHALL_INTERNAL_SECRET")
         let reply = try await stack.send(.GET, path, token: secret)

@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 
+import requests
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
@@ -149,6 +150,12 @@ def first_load():
         "const bytes = nav.transferSize + performance.getEntriesByType('resource').reduce((sum, r) => sum + r.transferSize, 0);"
         "return [performance.getEntriesByName('guildhall-usable')[0].startTime, bytes];"
     )
+    # "Log in with Discord" when auth says Discord login is on, starting a login that returns here.
+    discord_on = api("GET", "/api/auth/health").get("components", {}).get("discord_login") == "on"
+    link = until(driver, lambda d: d.find_elements(By.LINK_TEXT, "Log in with Discord"), "the Discord button") if discord_on else None
+    if link:
+        start = requests.get(link[0].get_attribute("href"), allow_redirects=False, timeout=15)
+        check(start.status_code == 302 and "state=" in start.headers.get("Location", ""), f"the Discord login starts: {start.status_code} {start.text[:200]}")
     check(transferred <= 150_000, f"the first load transferred {transferred} bytes (at most 150 KB)")
     check(usable_ms <= 1000, f"the first load was usable after {usable_ms:.0f} ms (at most 1 s)")
     print(f"first load: {transferred} bytes, usable after {usable_ms:.0f} ms")
@@ -210,6 +217,9 @@ def ticket_answered_live(member, moderator):
     check(len(sent) == 1, f"the reply shown once ({len(sent)})")
     button(moderator, "Claim") and button(moderator, "Claim").click()
     until(member, lambda d: "claimed by" in d.page_source, "the claim, live in the member's browser")
+    os.makedirs(SHOTS, exist_ok=True)
+    member.save_screenshot(os.path.join(SHOTS, "member-ticket-conversation-1440.png"))
+    moderator.save_screenshot(os.path.join(SHOTS, "moderator-ticket-conversation-1440.png"))
     browser_errors(member, "the member's ticket")
     browser_errors(moderator, "the moderator's desk")
 

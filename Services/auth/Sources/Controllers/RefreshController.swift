@@ -42,9 +42,15 @@ struct RefreshController: Sendable {
         } else if let token = RefreshCookie.presented(in: request) {
             (presented, fromCookie) = (token, true)
         } else if request.cookies[RefreshCookie.name] != nil {
-            throw APIError.invalidField(RefreshCookie.requiredHeader.rawName, "is required to use the refresh cookie")
+            throw APIError(
+                status: 401, code: "invalid_refresh_token",
+                message: "the refresh cookie counts only with the \(RefreshCookie.requiredHeader.rawName) header"
+            )
         } else {
-            throw APIError.invalidField("refresh_token", "is required (or the refresh cookie)")
+            throw APIError(
+                status: 401, code: "invalid_refresh_token",
+                message: "no refresh token: send refresh_token, or the refresh cookie with \(RefreshCookie.requiredHeader.rawName)"
+            )
         }
         guard !presented.isEmpty, presented.utf8.count <= 256 else {
             throw APIError.invalidField("refresh_token", "must be a refresh token")

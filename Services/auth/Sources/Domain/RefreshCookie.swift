@@ -45,7 +45,8 @@ struct RefreshCookie: Sendable {
 
     /// The refresh token a request presents as a cookie, when it also carries the required header.
     static func presented(in request: Request) -> String? {
-        guard let marker = request.headers[requiredHeader], !marker.isEmpty else { return nil }
+        // Present is enough, whatever its value: it is the header's presence a cross-site form cannot forge.
+        guard request.headers[requiredHeader] != nil else { return nil }
         guard let value = request.cookies[name]?.value, !value.isEmpty else { return nil }
         return value
     }
