@@ -138,6 +138,18 @@ struct BookingTests {
         }
         #expect(taken, "a booked VM shows as free")
 
+        // The public schedule shows the VM taken for exactly the booking's window, and says by whom to no one.
+        let schedule = try await stack.send(.GET, "/api/booking/schedule?start=\(time(0))&hours=24")
+        #expect(schedule.status == 200, "\(schedule.text)")
+        let row = try schedule.json()["vms"]?.array?.first { $0["id"] == .string(vm) }
+        #expect(row?["taken"]?.array?.map { [$0["start_time"], $0["end_time"]] } == [[.string(start), made["end_time"]]], "\(schedule.text)")
+        #expect(!schedule.text.contains(user.id) && !schedule.text.contains("Hero"))
+        #expect(try await stack.send(.GET, "/api/booking/schedule?start=\(time(10))&hours=1").json()["vms"]?.array?.first { $0["id"] == .string(vm) }?["taken"] == .array([]))
+        for bad in ["", "?start=tomorrow", "?start=\(time(0))&hours=0", "?start=\(time(0))&hours=169", "?start=\(time(0))&hours=1&hours=2"] {
+            let refused = try await stack.send(.GET, "/api/booking/schedule\(bad)")
+            #expect(refused.status == 400, "\(bad): \(refused.text)")
+        }
+
         let cancelled = try await stack.send(.POST, "/api/booking/bookings/\(id)/cancel", token: user.token)
         #expect(cancelled.status == 200, "\(cancelled.text)")
         #expect(try cancelled.json()["status"] == .string("cancelled"))

@@ -187,6 +187,11 @@ def member_books(driver, member_token):
         until(driver, lambda d: "Booked" in d.page_source, "the booking confirmed")
         cancel = until(driver, lambda d: button(d, "Cancel (refund 2 h)"), "the booking with its refund in My bookings")
         until(driver, lambda d: d.find_element(By.ID, "hours-balance").text == str(pack["hours"] - 2), "the balance after booking 2 hours")
+        # The day's timeline shows the VM taken (the day the booking starts on).
+        start_day = control(driver, "Start").get_attribute("value")[:10]
+        driver.execute_script("arguments[0].value = arguments[1]", control(driver, "Day"), start_day)
+        button(driver, "Show day").click()
+        until(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".timeline .lane .slot"), "the booking on the day's timeline")
         if cancel:
             cancel.click()
             until(driver, lambda d: "Cancelled; 2 hours back." in d.page_source, "the cancellation and its refund")

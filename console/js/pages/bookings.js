@@ -70,7 +70,7 @@ export async function render(main) {
     h("div", { class: "card figures" }, h("div", { class: "figure" }, h("span", { class: "label", id: "hours-balance-label" }, "Hours balance"), balance)),
     h("div", { class: "grid" }, shop(packs, refreshWallet), estimate(serviceOptions)),
     book(serviceOptions, vms, () => Promise.all([refreshBookings(), refreshWallet()])),
-    timeline(vms),
+    timeline(),
     section("My bookings", mine, mineStatus),
     section("Hours ledger", ledger),
   );
@@ -168,8 +168,8 @@ function book(serviceOptions, vms, after) {
   return section("Book a server", search, found, status, vms.length ? null : h("p", { class: "empty" }, "No VMs yet."));
 }
 
-/** Which VM is busy at each hour of a day, from the availability of each hour. */
-function timeline(vms) {
+/** A day's timeline: when each VM is taken (the public schedule, one read). */
+function timeline() {
   const status = notice();
   const board = h("div", { class: "timeline", "aria-live": "polite" });
   const today = new Date();
@@ -180,24 +180,23 @@ function timeline(vms) {
     [field("Day", dateInput), h("button", { type: "submit" }, "Show day")],
     async (values) => {
       const midnight = new Date(`${values.day}T00:00`);
-      const hours = [...Array(24).keys()].map((hour) => new Date(midnight.getTime() + hour * 3600_000));
-      const now = Date.now();
-      const free = await Promise.all(
-        hours.map((hour) => (hour.getTime() + 3600_000 <= now ? null : get("/api/booking/availability", { start: new Date(Math.max(hour.getTime(), now + 60_000)).toISOString(), duration: 1 }))),
-      );
-      const lanes = vms.map((vm) => {
-        const track = h("div", { class: "track", role: "img" });
-        let busyHours = 0;
-        free.forEach((answer, hour) => {
-          if (answer === null || answer.vms.some((candidate) => candidate.id === vm.id)) return;
-          busyHours += 1;
-          track.append(h("div", { class: "slot", style: `left:${(hour / 24) * 100}%;width:${100 / 24}%` }));
-        });
-        track.setAttribute("aria-label", `${vm.name}: ${busyHours} of 24 hours taken`);
+      const dayMs = 24 * 3600_000;
+      const schedule = await get("/api/booking/schedule", { start: midnight.toISOString(), hours: 24 });
+      const lanes = schedule.vms.map((vm) => {
+        const track = h("div", { class: `track${vm.status === "maintenance" ? " maintenance" : ""}`, role: "img" });
+        let takenMs = 0;
+        for (const taken of vm.taken) {
+          const from = Math.max(0, new Date(taken.start_time) - midnight);
+          const to = Math.min(dayMs, new Date(taken.end_time) - midnight);
+          takenMs += to - from;
+          track.append(h("div", { class: "slot", style: `left:${(from / dayMs) * 100}%;width:${((to - from) / dayMs) * 100}%` }));
+        }
+        const hours = Math.round(takenMs / 3600_000);
+        track.setAttribute("aria-label", `${vm.name}: ${vm.status === "maintenance" ? "in maintenance" : `${hours} of 24 hours taken`}`);
         return h("div", { class: "lane" }, h("span", {}, vm.name), track);
       });
       fill(board, h("div", { class: "hours" }, h("span"), h("div", {}, h("span", {}, "00:00"), h("span", {}, "12:00"), h("span", {}, "24:00"))), lanes);
-      say(status, `${day(midnight.toISOString())}: taken hours in colour (past hours left blank).`);
+      say(status, `${day(midnight.toISOString())}: taken hours in colour.`);
     },
     status,
   );

@@ -3,7 +3,8 @@ import GuildCore
 import GuildServiceKit
 import Hummingbird
 
-/// VMs and their live status, availability for a window, and public stats; admins add and change VMs.
+/// VMs and their live status, availability and the schedule of a window, and public stats; admins
+/// add and change VMs.
 struct VMController: Sendable {
     let vms: VMRepository
     let catalogue: CatalogueRepository
@@ -14,6 +15,7 @@ struct VMController: Sendable {
             .get("vms", use: list)
             .get("vms/:vm_id", use: show)
             .get("availability", use: availability)
+            .get("schedule", use: schedule)
             .get("stats", use: stats)
     }
 
@@ -62,6 +64,21 @@ struct VMController: Sendable {
         let end = start.addingTimeInterval(TimeInterval(duration) * 3600)
         let free = open ? try await vms.free(from: start, to: end, logger: context.logger) : []
         return Availability(service: serviceId, startTime: start, endTime: end, duration: duration, vms: free, count: free.count)
+    }
+
+    struct ScheduleAnswer: ResponseEncodable {
+        var startTime: Date
+        var endTime: Date
+        var vms: [VMRepository.Schedule]
+    }
+
+    /// When each VM is taken over `[start, start + hours)` (default 24, at most a week): a day's
+    /// timeline in one read.
+    @Sendable func schedule(request: Request, context: GuildRequestContext) async throws -> ScheduleAnswer {
+        guard let start = try request.queryDate("start").map(BookingRules.wholeSeconds) else { throw APIError.invalidField("start", "is required") }
+        let hours = try request.query("hours", in: 1...168) ?? 24
+        let end = start.addingTimeInterval(TimeInterval(hours) * 3600)
+        return ScheduleAnswer(startTime: start, endTime: end, vms: try await vms.schedule(from: start, to: end, logger: context.logger))
     }
 
     @Sendable func stats(request: Request, context: GuildRequestContext) async throws -> VMRepository.Stats {

@@ -146,6 +146,40 @@ struct VMRepository: Sendable {
         return vms
     }
 
+    /// One VM's bookings over a window, as the public schedule shows them: when it is taken, not by whom.
+    struct Schedule: ResponseEncodable, Sendable {
+        struct Taken: ResponseEncodable, Sendable {
+            var startTime: Date
+            var endTime: Date
+        }
+        var id: String
+        var name: String
+        var status: VM.Status
+        var taken: [Taken]
+    }
+
+    /// Every VM with the bookings (not cancelled) that overlap `[start, end)`, in start order.
+    func schedule(from start: Date, to end: Date, logger: Logger) async throws -> [Schedule] {
+        try await database.connection(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                SELECT v.id, v.name, v.status, b.start_time, b.end_time FROM vms v
+                LEFT JOIN bookings b ON b.vm_id = v.id AND b.status <> 'cancelled' AND b.period && tstzrange(\(start), \(end), '[)')
+                ORDER BY v.id, b.start_time
+                """,
+                logger: logger
+            )
+            var schedules: [Schedule] = []
+            for try await (id, name, status, takenStart, takenEnd) in rows.decode((String, String, String, Date?, Date?).self) {
+                if schedules.last?.id != id {
+                    schedules.append(Schedule(id: id, name: name, status: VM.Status(rawValue: status) ?? .offline, taken: []))
+                }
+                if let takenStart, let takenEnd { schedules[schedules.count - 1].taken.append(.init(startTime: takenStart, endTime: takenEnd)) }
+            }
+            return schedules
+        }
+    }
+
     /// `GET /api/booking/stats`.
     struct Stats: ResponseEncodable, Sendable {
         var totalServers: Int

@@ -62,7 +62,9 @@ struct TicketsController: Sendable {
             guard let value = Ticket.Status(rawValue: text) else { throw APIError.invalidField("status", "must be open, closed or all") }
             status = value
         }
-        let category = request.uri.queryParameters["category"].map(String.init)
+        let categories = request.uri.queryParameters[values: "category"]
+        guard categories.count <= 1 else { throw APIError.invalidField("category", "must be given once") }
+        let category = categories.first.map(String.init)
         if let category, !TicketRules.isCategoryName(category) { throw APIError.invalidField("category", "must be a category name") }
         let found = try await tickets.list(
             reader: context.caller, status: status, category: category, after: page.cursor, limit: page.fetchLimit, logger: context.logger
