@@ -211,7 +211,7 @@ def ticket_answered_live(member, moderator):
     open_page(moderator, "Ticket desk")
     link = until(moderator, lambda d: d.find_elements(By.LINK_TEXT, subject), "the ticket on the desk")
     if not link:
-        return
+        return None
     link[0].click()
     until(moderator, lambda d: "It stops at the loading screen." in d.find_element(By.CSS_SELECTOR, ".chat").text, "the conversation on the desk")
     reply = "Try the 1.20 image; it is fixed there."
@@ -227,6 +227,7 @@ def ticket_answered_live(member, moderator):
     moderator.save_screenshot(os.path.join(SHOTS, "moderator-ticket-conversation-1440.png"))
     browser_errors(member, "the member's ticket")
     browser_errors(moderator, "the moderator's desk")
+    return member.current_url
 
 
 def daily_and_leaderboard(driver):
@@ -290,7 +291,7 @@ def main():
     member_books(alice, member_token)
     moderator = browser()
     log_in(moderator, moderator_name, password)
-    ticket_answered_live(alice, moderator)
+    conversation = ticket_answered_live(alice, moderator)
     daily_and_leaderboard(alice)
     broadcast_in_two_tabs(alice, admin_token)
 
@@ -301,6 +302,12 @@ def main():
     narrow = browser(375, 800)
     log_in(narrow, member_name, password)
     every_page(narrow, "member", MEMBER_PAGES, 375)
+    if conversation:
+        # The conversation is a page of its own, at both widths.
+        for driver, width in ((alice, 1440), (narrow, 375)):
+            driver.get(conversation)
+            until(driver, lambda d: "Try the 1.20 image" in d.find_element(By.CSS_SELECTOR, ".chat").text, f"the conversation at {width} px")
+            look_at(driver, "member", "Ticket conversation", width)
 
     admin = browser()
     log_in(admin, *ADMIN)

@@ -12,6 +12,11 @@ let attempts = 0;
 let reconnectTimer = null;
 let stopped = true;
 let state = "offline";
+let lastFrameAt = 0;
+let heartbeat = null;
+// A connection that has said nothing for this long (a ping goes out every 25 s) is dead, whatever
+// the browser thinks (a phone that changed networks): it is closed and opened again.
+const SILENCE_MS = 40_000;
 
 function setState(next) {
   state = next;
@@ -75,6 +80,7 @@ function open() {
   socket = ws;
   ws.addEventListener("open", () => ws.send(JSON.stringify({ type: "auth", token: accessToken() })));
   ws.addEventListener("message", (event) => {
+    lastFrameAt = Date.now();
     let frame;
     try {
       frame = JSON.parse(event.data);
@@ -84,6 +90,13 @@ function open() {
     if (frame.type === "connection_established") {
       attempts = 0;
       setState("live");
+      clearInterval(heartbeat);
+      heartbeat = setInterval(() => {
+        if (socket !== ws) return clearInterval(heartbeat);
+        if (Date.now() - lastFrameAt > SILENCE_MS) return ws.close(4000, "no answer");
+        sendFrame({ type: "ping" });
+        return undefined;
+      }, 25_000);
       for (const [ticketId, since] of rooms) {
         sendFrame({ type: "join_ticket", ticket_id: ticketId, ...(since ? { since } : {}) });
       }
@@ -96,6 +109,7 @@ function open() {
   ws.addEventListener("close", (event) => {
     if (socket !== ws) return;
     socket = null;
+    clearInterval(heartbeat);
     if (stopped || event.code === 4001) {
       setState("offline");
       return;
