@@ -459,6 +459,11 @@ struct BookingTests {
         let retired = try await stack.send(.POST, "/api/booking/shop/buy", token: user.token, raw: #"{"pack_id":"\#(packId)"}"#)
         #expect(retired.status == 404)
         #expect(try retired.errorCode() == "pack_not_found")
+        // Admins still see the retired pack, to put it back on sale; no one else lists them.
+        let every = try await stack.send(.GET, "/api/booking/admin/packs", token: admin)
+        #expect(try every.json().array?.first { $0["id"] == .string(packId) }?["active"] == .bool(false), "\(every.text)")
+        #expect(try await stack.send(.GET, "/api/booking/admin/packs", token: user.token).status == 403)
+        #expect(try await stack.send(.GET, "/api/booking/admin/packs").status == 401)
     }
 
     @Test func roleRulesHoldOnEveryBookingRoute() async throws {

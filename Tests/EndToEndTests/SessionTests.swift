@@ -94,11 +94,18 @@ struct SessionTests {
     }
 
     @Test(arguments: [
-        #"{}"#, #"{"refresh_token": 5}"#, #"{"refresh_token": ""}"#, "not json",
+        #"{"refresh_token": 5}"#, #"{"refresh_token": ""}"#, "not json",
     ])
     func badRefreshBodiesAre400(body: String) async throws {
         let reply = try await stack.send(.POST, "/api/auth/refresh", body: Data(body.utf8))
         #expect(reply.status == 400, "\(body): \(reply.text)")
+    }
+
+    /// `{}` is a web app's refresh by cookie (RefreshCookieTests); without one it has no token to refresh.
+    @Test func aRefreshWithoutAnyTokenIs401() async throws {
+        let reply = try await stack.send(.POST, "/api/auth/refresh", body: Data("{}".utf8))
+        #expect(reply.status == 401, "\(reply.text)")
+        #expect(try reply.errorCode() == "invalid_refresh_token", "\(reply.text)")
     }
 
     @Test func anUnknownRefreshTokenIs401() async throws {

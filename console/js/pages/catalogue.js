@@ -19,6 +19,8 @@ export async function render(main, ctx) {
 
 /** A list read from `path`, kept in memory and drawn as a table; `add` posts a new item to it. */
 function listPart(path, title, caption, headers, cellsOf, empty, ...extras) {
+  // `path`, or `{read, write}` when the list is read elsewhere than it is added to.
+  const { read, write } = typeof path === "string" ? { read: path, write: path } : path;
   const state = { items: [] };
   const status = notice();
   const holder = h("div");
@@ -27,7 +29,7 @@ function listPart(path, title, caption, headers, cellsOf, empty, ...extras) {
   const element = section(title, status, holder, ...extras);
   const load = async () => {
     try {
-      state.items = await get(path);
+      state.items = await get(read);
       draw();
       return true;
     } catch (error) {
@@ -36,7 +38,7 @@ function listPart(path, title, caption, headers, cellsOf, empty, ...extras) {
     }
   };
   const add = async (body, formElement, formStatus) => {
-    state.items.push(await send("POST", path, body));
+    state.items.push(await send("POST", write, body));
     draw();
     formElement.reset();
     say(formStatus, `Added ${body.name}.`);
@@ -191,8 +193,8 @@ function packsPart() {
       return part.add(body, element, status);
     },
   );
-  const note = h("p", { class: "muted" }, "The shop lists packs on sale only: a retired pack shows here until the page is left.");
+  const note = h("p", { class: "muted" }, "The shop lists the packs on sale; retired ones are listed here only.");
   const headers = ["Id", "Name", "Hours", "Price", "Currency", "Shop", "Change"];
-  const part = listPart("/api/booking/shop/packs", "Packs", "!Hour packs", headers, cells, "No packs on sale.", note, add);
+  const part = listPart({ read: "/api/booking/admin/packs", write: "/api/booking/shop/packs" }, "Packs", "!Hour packs", headers, cells, "No packs yet.", note, add);
   return part;
 }

@@ -22,6 +22,7 @@ struct CatalogueController: Sendable {
             .patch("services/:service_id", use: changeService)
             .post("shop/packs", use: addPack)
             .patch("shop/packs/:pack_id", use: changePack)
+            .get("admin/packs", use: allPacks)
     }
 
     // MARK: Services and prices
@@ -82,6 +83,11 @@ struct CatalogueController: Sendable {
 
     @Sendable func packs(request: Request, context: GuildRequestContext) async throws -> [Pack] {
         try await catalogue.packs(logger: context.logger)
+    }
+
+    /// Every pack, retired ones too (admins: a retired pack can be put back on sale).
+    @Sendable func allPacks(request: Request, context: AdminContext) async throws -> [Pack] {
+        try await catalogue.packs(includingRetired: true, logger: context.logger)
     }
 
     struct NewPack: Decodable {
