@@ -9,8 +9,11 @@ in the browser's log, every control named, nothing wider than the window, and a 
 against the console's promise (150 KB compressed, usable within 1 s)."""
 
 import os
+import socket
 import sys
+import threading
 import time
+import urllib.parse
 import uuid
 
 import requests
@@ -230,6 +233,97 @@ def ticket_answered_live(member, moderator):
     return member.current_url
 
 
+class Relay:
+    """A TCP relay in front of nginx that the test can cut: the network between a browser and
+    Guildhall (a train's tunnel, a phone changing networks)."""
+
+    def __init__(self, target):
+        self.target = target
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.accepting = threading.Event()
+        self.accepting.set()
+        self.open = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.accepting.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(self.target)
+            with self.lock:
+                self.open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self.pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for end in (source, sink):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        """Drops every connection and refuses new ones until `restore`."""
+        self.accepting.clear()
+        with self.lock:
+            ends, self.open = self.open, []
+        for end in ends:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            except OSError:
+                pass
+
+    def restore(self):
+        self.accepting.set()
+
+
+def catch_up_after_a_dropped_connection(member_name, password, conversation, moderator_token):
+    """The member's connection drops while staff write: back online, the conversation has the
+    message once, without a reload."""
+    target = urllib.parse.urlsplit(BASE)
+    relay = Relay((target.hostname, target.port))
+    driver = browser()
+    relayed = f"http://127.0.0.1:{relay.port}"
+    driver.get(relayed + "/")
+    until(driver, lambda d: d.find_elements(By.XPATH, "//label[normalize-space()='Username']"), "the login form through the relay")
+    control(driver, "Username").send_keys(member_name)
+    control(driver, "Password").send_keys(password)
+    button(driver, "Log in").click()
+    until(driver, lambda d: d.find_elements(By.ID, "signed-in-user"), "signed in through the relay")
+    ticket_id = conversation.rsplit("/", 1)[1]
+    driver.get(f"{relayed}/#/tickets/{ticket_id}")
+    until(driver, lambda d: "Try the 1.20 image" in d.find_element(By.CSS_SELECTOR, ".chat").text, "the conversation through the relay")
+    until(driver, lambda d: d.find_element(By.ID, "live-state").text == "live", "live through the relay")
+    relay.cut()
+    until(driver, lambda d: d.find_element(By.ID, "live-state").text == "reconnecting", "the console noticing the dropped connection")
+    missed = f"Written while you were away {uuid.uuid4().hex[:6]}"
+    api("POST", f"/api/tickets/{ticket_id}/send", moderator_token, {"message": missed})
+    relay.restore()
+    until(driver, lambda d: d.find_element(By.ID, "live-state").text == "live", "live again after the connection came back")
+    until(driver, lambda d: missed in d.find_element(By.CSS_SELECTOR, ".chat").text, "the message written meanwhile, caught up without a reload")
+    shown = [m for m in driver.find_elements(By.CSS_SELECTOR, ".chat .message p") if m.text == missed]
+    check(len(shown) == 1, f"the missed message shown once ({len(shown)})")
+    earlier = [m for m in driver.find_elements(By.CSS_SELECTOR, ".chat .message p") if m.text.startswith("Try the 1.20 image")]
+    check(len(earlier) == 1, f"the earlier reply not shown again after catching up ({len(earlier)})")
+    driver.quit()
+    drivers.remove(driver)
+    relay.listener.close()
+
+
 def daily_and_leaderboard(driver):
     open_page(driver, "Leveling")
     button(driver, "Claim daily bonus").click()
@@ -292,6 +386,8 @@ def main():
     moderator = browser()
     log_in(moderator, moderator_name, password)
     conversation = ticket_answered_live(alice, moderator)
+    if conversation:
+        catch_up_after_a_dropped_connection(member_name, password, conversation, login(moderator_name, password))
     daily_and_leaderboard(alice)
     broadcast_in_two_tabs(alice, admin_token)
 
