@@ -22,6 +22,7 @@ from selenium.common.exceptions import StaleElementReferenceException, WebDriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "socketio"))
 from live_checks import ADMIN, BASE, api, check, eventually, login, run  # noqa: E402
@@ -101,6 +102,30 @@ def open_page(driver, name):
     driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", link)
     link.click()
     until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "main h1").text.strip() == name and not d.find_elements(By.XPATH, "//main//p[normalize-space()='Loading…']"), f"the {name} page")
+
+
+def log_in_by_keyboard(driver, username, password):
+    """The login with the keyboard alone: the username field has the focus, Tab, Enter."""
+    driver.get(BASE + "/")
+    until(driver, lambda d: d.switch_to.active_element.get_attribute("autocomplete") == "username", "the focus in the Username field")
+    ActionChains(driver).send_keys(username).send_keys(Keys.TAB).send_keys(password).send_keys(Keys.ENTER).perform()
+    until(driver, lambda d: d.find_elements(By.ID, "signed-in-user") and d.find_element(By.ID, "signed-in-user").text == username, "signed in with the keyboard alone")
+    # The navigation too: Tab to a link, Enter follows it.
+    link = driver.find_element(By.XPATH, "//nav[@id='nav']//a[normalize-space()='Tickets']")
+    driver.execute_script("arguments[0].focus()", link)
+    ActionChains(driver).send_keys(Keys.ENTER).perform()
+    until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "main h1").text == "Tickets", "a page opened with the keyboard")
+
+
+def dark_scheme(driver, who):
+    """The console follows prefers-color-scheme."""
+    light = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "dark"}]})
+    dark = driver.execute_script("return getComputedStyle(document.body).backgroundColor")
+    check(light != dark, f"prefers-color-scheme: dark changes the page ({light} → {dark})")
+    os.makedirs(SHOTS, exist_ok=True)
+    driver.save_screenshot(os.path.join(SHOTS, f"{who}-dark-1440.png"))
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
 
 
 def log_in(driver, username, password):
@@ -384,7 +409,7 @@ def main():
     browser_errors(alice, "logging in")
     member_books(alice, member_token)
     moderator = browser()
-    log_in(moderator, moderator_name, password)
+    log_in_by_keyboard(moderator, moderator_name, password)
     conversation = ticket_answered_live(alice, moderator)
     if conversation:
         catch_up_after_a_dropped_connection(member_name, password, conversation, login(moderator_name, password))
@@ -408,6 +433,7 @@ def main():
     admin = browser()
     log_in(admin, *ADMIN)
     every_page(admin, "admin", MEMBER_PAGES + STAFF_PAGES, 1440)
+    dark_scheme(admin, "admin-dashboard")
     admin_narrow = browser(375, 800)
     log_in(admin_narrow, *ADMIN)
     every_page(admin_narrow, "admin", MEMBER_PAGES + STAFF_PAGES, 375)
