@@ -128,8 +128,8 @@ def dark_scheme(driver, who):
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": "light"}]})
 
 
-def log_in(driver, username, password):
-    driver.get(BASE + "/")
+def log_in(driver, username, password, base=BASE):
+    driver.get(base + "/")
     until(driver, lambda d: d.find_elements(By.XPATH, "//label[normalize-space()='Username']"), "the login form")
     control(driver, "Username").send_keys(username)
     control(driver, "Password").send_keys(password)
@@ -323,12 +323,7 @@ def catch_up_after_a_dropped_connection(member_name, password, conversation, mod
     relay = Relay((target.hostname, target.port))
     driver = browser()
     relayed = f"http://127.0.0.1:{relay.port}"
-    driver.get(relayed + "/")
-    until(driver, lambda d: d.find_elements(By.XPATH, "//label[normalize-space()='Username']"), "the login form through the relay")
-    control(driver, "Username").send_keys(member_name)
-    control(driver, "Password").send_keys(password)
-    button(driver, "Log in").click()
-    until(driver, lambda d: d.find_elements(By.ID, "signed-in-user"), "signed in through the relay")
+    log_in(driver, member_name, password, base=relayed)
     ticket_id = conversation.rsplit("/", 1)[1]
     driver.get(f"{relayed}/#/tickets/{ticket_id}")
     until(driver, lambda d: "Try the 1.20 image" in d.find_element(By.CSS_SELECTOR, ".chat").text, "the conversation through the relay")

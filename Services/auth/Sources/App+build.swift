@@ -52,6 +52,8 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         await ownHealth.report(logger: logger).status
     }
 
+    // Web apps' refresh tokens, as cookies: set by logins and refreshes, cleared by logout.
+    let refreshCookie = RefreshCookie(lifetime: settings.refreshTokenLifetime)
     // Whether this deployment offers "Log in with Discord" (the console shows the button by it).
     let discordLogin = HealthComponent("discord_login") { [configured = settings.discord != nil] in configured ? "on" : "off" }
     return buildGuildApplication(
@@ -61,7 +63,7 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
         routes: { routes in
             let throttle = LoginThrottle(redis: dependencies.redis, limits: settings.loginLimits)
             let login = LoginController(
-                users: users, hasher: hasher, issuer: issuer, throttle: throttle,
+                users: users, hasher: hasher, issuer: issuer, throttle: throttle, cookie: refreshCookie,
                 devices: DeviceTokens(signingKey: settings.signingKey, lifetimeSeconds: settings.deviceTokenLifetime, secureCookie: common.isProduction)
             )
             let discord = DiscordController(settings: settings.discord, users: users, redis: dependencies.redis, login: login)
@@ -69,11 +71,13 @@ public func buildApplication(reader: ConfigReader) async throws -> some Applicat
                 "/api/auth",
                 login.endpoints, discord.exchangeEndpoints,
                 TokenController(signingKey: settings.signingKey, verifier: dependencies.verifier).endpoints,
-                RefreshController(sessions: sessions, issuer: issuer, revoker: revoker, redis: dependencies.redis, grace: settings.refreshGrace).endpoints
+                RefreshController(
+                    sessions: sessions, issuer: issuer, revoker: revoker, redis: dependencies.redis, grace: settings.refreshGrace, cookie: refreshCookie
+                ).endpoints
             )
             routes.open("/api/discord", discord.endpoints)
             routes.open("/api", stackHealth.endpoints)
-            let sessionRoutes = SessionsController(sessions: sessions, revoker: revoker, cookie: RefreshCookie(lifetime: settings.refreshTokenLifetime))
+            let sessionRoutes = SessionsController(sessions: sessions, revoker: revoker, cookie: refreshCookie)
             routes.signedIn("/api/auth", sessionRoutes.endpoints)
             routes.signedIn("/api/auth", sessionRoutes.adminEndpoints)
             // Before the routes of one user: `stats` is not a user id.

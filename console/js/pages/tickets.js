@@ -9,6 +9,7 @@ export async function render(main, ctx) {
   if (ctx.params[0]) return renderTicket(main, ctx, ctx.params[0]);
   const [list, desk] = await Promise.all([get("/api/tickets", { limit: 50 }), get("/api/tickets/config")]);
   const status = notice();
+  const mine = h("div", {}, ticketTable(list.tickets));
   const opener = form(
     { "aria-label": "Open a ticket" },
     [
@@ -27,25 +28,25 @@ export async function render(main, ctx) {
     main,
     pageHeader("Tickets"),
     desk.enabled ? section("Open a ticket", opener, status) : h("p", { class: "notice" }, "The ticket desk is closed for now."),
-    section("My tickets", ticketTable(list.tickets, false)),
+    section("My tickets", mine),
   );
-  const off = live.on("notification", () => {
-    get("/api/tickets", { limit: 50 }).then((fresh) => main.querySelector("section:last-of-type .table-wrap, section:last-of-type .empty")?.replaceWith(ticketTable(fresh.tickets, false))).catch(() => {});
+  // A reply from staff arrives as a notification: the list shows it.
+  return live.on("notification", () => {
+    get("/api/tickets", { limit: 50 }).then((fresh) => fill(mine, ticketTable(fresh.tickets))).catch(() => {});
   });
-  return off;
 }
 
-/** The tickets as a table, each subject a link to the conversation. */
-export function ticketTable(tickets, staff) {
+/** The member's tickets as a table, each subject a link to the conversation. */
+function ticketTable(tickets) {
   const rows = tickets.map((ticket) => [
     h("a", { href: `#/tickets/${ticket.ticket_id}` }, ticket.subject),
     ticket.category,
     badge(ticket.status, ticket.status === "open" ? "ok" : ""),
-    staff ? ticket.user_name : ticket.claimed_by_name || "—",
+    ticket.claimed_by_name || "—",
     ticket.unread_count ? badge(`${ticket.unread_count} unread`, "warn") : "0",
     ago(ticket.last_message_at || ticket.created_at),
   ]);
-  return table("!Tickets", ["Subject", "Category", "Status", staff ? "From" : "Staff", "Unread", "Last message"], rows, "No tickets.");
+  return table("!Tickets", ["Subject", "Category", "Status", "Staff", "Unread", "Last message"], rows, "No tickets.");
 }
 
 async function renderTicket(main, ctx, id) {
@@ -55,6 +56,9 @@ async function renderTicket(main, ctx, id) {
   const seen = new Set();
   const chat = h("div", { class: "chat", role: "log", "aria-label": "Conversation", tabindex: "0" });
   const head = h("div");
+  // The reply form while the ticket is open, a word on reopening it while it is closed.
+  const replySlot = h("div");
+  const closedNote = h("p", { class: "muted" }, "This ticket is closed; reopen it to write again.");
   const status = notice();
   let olderCursor = page.next_cursor;
   const older = h("button", { class: "plain" }, "Load older messages");
@@ -74,7 +78,6 @@ async function renderTicket(main, ctx, id) {
     const fresh = messages.filter((message) => !seen.has(message.id));
     fresh.forEach((message) => seen.add(message.id));
     if (fresh.length === 0) return;
-    const nearBottom = chat.scrollHeight - chat.scrollTop - chat.clientHeight < 80;
     if (prepend) chat.prepend(...fresh.map(bubble));
     else {
       for (const message of fresh) {
@@ -83,11 +86,12 @@ async function renderTicket(main, ctx, id) {
         chat.append(bubble(message));
       }
       live.sawMessage(id, fresh[fresh.length - 1].id);
-      if (nearBottom || prepend === false) chat.scrollTop = chat.scrollHeight;
+      chat.scrollTop = chat.scrollHeight;
     }
   }
 
   function renderHead() {
+    fill(replySlot, ticket.status === "open" ? composeForm : closedNote);
     const actions = [];
     const act = (label, path, words) => {
       const button = h("button", {}, label);
@@ -170,7 +174,7 @@ async function renderTicket(main, ctx, id) {
   });
 
   renderHead();
-  fill(main, head, section("Conversation", older, chat, ticket.status === "open" ? composeForm : h("p", { class: "muted" }, "This ticket is closed; reopen it to write again."), status));
+  fill(main, head, section("Conversation", older, chat, replySlot, status));
   add(page.messages);
   chat.scrollTop = chat.scrollHeight;
   const last = page.messages.length ? page.messages[page.messages.length - 1].id : null;
@@ -188,13 +192,8 @@ async function renderTicket(main, ctx, id) {
       live.on(type, (frame) => {
         if (frame.ticket_id !== id) return;
         get(`/api/tickets/${id}`, { limit: 1 }).then((fresh) => {
-          const wasOpen = ticket.status === "open";
           ticket = fresh.ticket;
           renderHead();
-          if (wasOpen !== (ticket.status === "open")) {
-            const slot = main.querySelector(".composer, section p.muted:last-of-type");
-            slot?.replaceWith(ticket.status === "open" ? composeForm : h("p", { class: "muted" }, "This ticket is closed; reopen it to write again."));
-          }
         }).catch(() => {});
       }),
     ),

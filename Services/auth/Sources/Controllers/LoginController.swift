@@ -14,6 +14,8 @@ struct LoginController: Sendable {
     let hasher: PasswordHasher
     let issuer: TokenIssuer
     let throttle: LoginThrottle
+    /// The refresh token as a cookie, for logins that ask for it.
+    let cookie: RefreshCookie
     let devices: DeviceTokens
 
     var endpoints: RouteCollection<GuildRequestContext> {
@@ -111,7 +113,7 @@ struct LoginController: Sendable {
                 user: profile.username, account: profile, role: user.role, discordId: user.discordId, permissions: profile.permissions
             )
         )
-        if refreshCookie { RefreshCookie(lifetime: issuer.refreshTokenLifetime).storing(refreshToken).forEach { response.setCookie($0) } }
+        if refreshCookie { cookie.storing(refreshToken).forEach { response.setCookie($0) } }
         return response
     }
 }

@@ -15,6 +15,7 @@ struct RefreshController: Sendable {
     let redis: RedisClient
     /// How long after a rotation the spent token still answers with the same new pair.
     let grace: Duration
+    let cookie: RefreshCookie
 
     var endpoints: RouteCollection<GuildRequestContext> {
         RouteCollection(context: GuildRequestContext.self).post("refresh", use: refresh)
@@ -59,7 +60,7 @@ struct RefreshController: Sendable {
         var cookies: [Cookie] = []
         if fromCookie, let next = pair.refreshToken {
             pair.refreshToken = nil
-            cookies = RefreshCookie(lifetime: issuer.refreshTokenLifetime).storing(next)
+            cookies = cookie.storing(next)
         }
         var response = EditedResponse(headers: [.cacheControl: "no-store"], response: pair)
         cookies.forEach { response.setCookie($0) }

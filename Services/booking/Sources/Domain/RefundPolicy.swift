@@ -24,4 +24,11 @@ struct RefundPolicy: Sendable, Equatable {
             return min(max(unused, 0), booking.hoursCharged)
         }
     }
+
+    /// `booking` as answered: with what cancelling it at `now` would give back.
+    func shown(on booking: Booking, at now: Date) -> Booking {
+        var shown = booking
+        shown.refundIfCancelled = refund(for: booking, at: now)
+        return shown
+    }
 }

@@ -22,7 +22,7 @@ struct Booking: ResponseEncodable, Equatable {
     var status: Status
     var createdAt: Date
     /// Hours a cancellation now would give back by the refund policy in force; nil when the
-    /// booking can no longer be cancelled (cancelled, or over). Set by the repository.
+    /// booking can no longer be cancelled (cancelled, or over). Set by ``RefundPolicy/shown(on:at:)``.
     var refundIfCancelled: Int? = nil
 }
 

@@ -61,7 +61,7 @@ struct BookingRepository: Sendable {
                 LedgerPosting(userId: draft.userId, delta: -draft.duration, kind: .booking, bookingId: id), on: connection, logger: logger
             )
             logger.info("booking created", metadata: ["booking_id": "\(id)", "vm_id": "\(booking.vmId)"])
-            return booking
+            return config.current.refunds.shown(on: booking, at: Date())
         }
     }
 
@@ -109,9 +109,7 @@ struct BookingRepository: Sendable {
             """,
             logger: logger
         )
-        guard var booking = try await decode(rows).first else { throw BookingFailure.notWritten }
-        // It starts in the future: every charged hour would come back.
-        booking.refundIfCancelled = booking.hoursCharged
+        guard let booking = try await decode(rows).first else { throw BookingFailure.notWritten }
         return booking
     }
 
@@ -126,7 +124,8 @@ struct BookingRepository: Sendable {
 
     /// One page of bookings, newest first, after the booking `cursor`.
     func list(_ filter: Filter, after cursor: UUID?, limit: Int, logger: Logger) async throws -> [Booking] {
-        withRefunds(try await database.connection(logger: logger) { connection in
+        let (refunds, now) = (config.current.refunds, Date())
+        return try await database.connection(logger: logger) { connection in
             try await Self.decode(
                 try await connection.query(
                     """
@@ -139,25 +138,13 @@ struct BookingRepository: Sendable {
                     logger: logger
                 )
             )
-        })
+        }.map { refunds.shown(on: $0, at: now) }
     }
 
     func find(id: UUID, logger: Logger) async throws -> Booking? {
-        withRefunds(
-            try await database.connection(logger: logger) { connection in
-                try await Self.find(id: id, lock: false, on: connection, logger: logger)
-            }.map { [$0] } ?? []
-        ).first
-    }
-
-    /// `bookings` with what cancelling each now would give back.
-    private func withRefunds(_ bookings: [Booking], now: Date = Date()) -> [Booking] {
-        let refunds = config.current.refunds
-        return bookings.map { booking in
-            var booking = booking
-            booking.refundIfCancelled = refunds.refund(for: booking, at: now)
-            return booking
-        }
+        try await database.connection(logger: logger) { connection in
+            try await Self.find(id: id, lock: false, on: connection, logger: logger)
+        }.map { config.current.refunds.shown(on: $0, at: Date()) }
     }
 
     private static func find(id: UUID, lock: Bool, on connection: PostgresConnection, logger: Logger) async throws -> Booking? {
