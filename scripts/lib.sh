@@ -373,8 +373,8 @@ GH_DEFAULT_CORS_ORIGINS="http://localhost:5173,http://127.0.0.1:5173"
 gh_start_nginx() {
     local dir="$GH_RUN/nginx" cors
     cors="$(guildhall_cors_map_entries "${CORS_ALLOWED_ORIGINS-$GH_DEFAULT_CORS_ORIGINS}")" || gh_die "CORS_ALLOWED_ORIGINS is not a list of origins"
-    mkdir -p "$dir/tmp"
-    chmod 0777 "$dir/tmp"
+    mkdir -p "$dir/tmp" "$dir/cache"
+    chmod 0777 "$dir/tmp" "$dir/cache"
     # /docs and /openapi.yaml: links to the working tree's files, so an edit shows at once.
     mkdir -p "$dir/docs"
     ln -sfn "$GH_ROOT/nginx/docs/index.html" "$dir/docs/index.html"
@@ -403,6 +403,7 @@ gh_start_nginx() {
     GUILDHALL_LOGIN_RATE_BURST="${GUILDHALL_LOGIN_RATE_BURST:-20}" \
     GUILDHALL_DOCS_ROOT="$dir/docs" \
     GUILDHALL_CONSOLE_ROOT="$dir/console" \
+    GUILDHALL_CACHE_DIR="$dir/cache" \
     GUILDHALL_CORS_ORIGINS="$cors" \
         gh_render "$GH_ROOT/nginx/guildhall.conf.template" "$dir/guildhall.conf"
     nginx -t -q -p "$dir" -c "$dir/nginx.conf" 2>"$GH_RUN/logs/nginx-check.log" \

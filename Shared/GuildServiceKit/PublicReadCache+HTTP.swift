@@ -13,10 +13,14 @@ struct PublicReadCacheMiddleware: RouterMiddleware {
     let variesByCaller: Bool
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method == .get, !variesByCaller || request.headers[.authorization] == nil else { return try await next(request, context) }
+        guard request.method == .get, !variesByCaller || request.headers[.authorization] == nil else {
+            var response = try await next(request, context)
+            if variesByCaller { response.headers[.vary] = "Authorization" }
+            return response
+        }
         let key = request.uri.description
         if let kept = cache.answer(for: key, now: .now) {
-            var headers = HTTPFields()
+            var headers = keepable
             if let contentType = kept.contentType { headers[.contentType] = contentType }
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: kept.body))
         }
@@ -28,9 +32,22 @@ struct PublicReadCacheMiddleware: RouterMiddleware {
         let bytes = collector.buffer
         cache.keep(bytes, contentType: response.headers[.contentType], for: key, readAfter: clears, now: .now)
         var answer = response
+        answer.headers.append(contentsOf: keepable)
         answer.body = ResponseBody(byteBuffer: bytes)
         return answer
     }
+
+    /// What a kept answer tells the proxy in front (nginx/): it may keep the answer too, for at
+    /// most a second (nginx's own key moves on every quarter second, so it serves it for less),
+    /// and, where the answer depends on the caller, only to callers without credentials.
+    private var keepable: HTTPFields {
+        var headers: HTTPFields = [Self.proxyExpires: "1"]
+        if variesByCaller { headers[.vary] = "Authorization" }
+        return headers
+    }
+
+    /// nginx's `X-Accel-Expires`: seconds the proxy may keep an answer (never shown to clients).
+    static let proxyExpires = HTTPField.Name("X-Accel-Expires")!
 }
 
 /// Clears the ``PublicReadCache`` after every successful write through this listener, and has

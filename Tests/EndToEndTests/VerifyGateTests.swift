@@ -151,4 +151,39 @@ struct VerifyGateTests {
         }
         #expect(refused, "a replica still let the token through a second after logout")
     }
+    /// The 2xx answers auth's replicas have counted (their API's and the gate's), summed.
+    func authAnswers() async throws -> Double {
+        var total = 0.0
+        for replica in 1...(try ports().count) {
+            let metrics = try await StackClient.internalGet("auth", "/metrics", replica: replica)
+            for line in metrics.text.split(separator: "\n") where line.hasPrefix("http_responses_total{") && line.contains(#"status_class="2xx""#) {
+                total += Double(line.split(separator: " ").last ?? "") ?? 0
+            }
+        }
+        return total
+    }
+
+    /// Through nginx: the gate keeps a token's 200 a moment (a burst of one token's requests asks
+    /// auth a few times, not once each), and still refuses the token within a second of logout —
+    /// nginx's own 401, not the service's.
+    @Test func theGateKeepsATokensAnswerAMomentAndRefusesItWithinASecondOfLogout() async throws {
+        let user = try await stack.makeUser(role: "user", admin: try await stack.adminToken())
+        let before = try await authAnswers()
+        for _ in 0..<30 {
+            let reply = try await stack.send(.GET, "/api/booking/wallet", token: user.token)
+            #expect(reply.status == 200, "\(reply.text)")
+        }
+        let asked = try await authAnswers() - before
+        #expect(asked < 15, "30 gated requests of one token asked auth \(asked) times")
+
+        let logout = try await stack.send(.POST, "/api/auth/logout", token: user.token)
+        #expect(logout.status == 200, "\(logout.text)")
+        let started = ContinuousClock.now
+        let refusedAtTheGate = await eventually(timeout: .seconds(1), every: .milliseconds(20)) {
+            guard let reply = try? await stack.send(.GET, "/api/booking/wallet", token: user.token) else { return false }
+            // The gate's refusal is nginx's page; a service's reads "a valid access token is required".
+            return reply.status == 401 && reply.text.contains(#""message":"A valid access token is required.""#)
+        }
+        #expect(refusedAtTheGate, "the gate still let the token through \(ContinuousClock.now - started) after logout")
+    }
 }

@@ -6,6 +6,9 @@ extension ServiceDescriptor {
         name: "notify",
         defaultPort: 8085,
         routePrefixes: ["/api/notifications", "/ws", "/socket.io"],
-        migrations: [NotifyMigrations.initial, NotifyMigrations.push, NotifyMigrations.broadcasts, NotifyMigrations.botMessages, NotifyMigrations.botMessagesInOrder, NotifyMigrations.stats]
+        migrations: [
+            NotifyMigrations.initial, NotifyMigrations.push, NotifyMigrations.broadcasts, NotifyMigrations.botMessages,
+            NotifyMigrations.botMessagesInOrder, NotifyMigrations.stats, NotifyMigrations.inboxPage,
+        ]
     )
 }

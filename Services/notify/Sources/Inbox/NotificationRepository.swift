@@ -43,23 +43,24 @@ struct NotificationRepository: Sendable {
     let bot: BotMessages
 
     /// Up to `limit` of `userId`'s inbox (``inbox_of``), newest first, after `cursor` (the last
-    /// id of the previous page), and how many entries of the whole inbox are unread.
+    /// id of the previous page), and how many entries of the whole inbox are unread: one call of
+    /// `inbox_page`, whose plans PostgreSQL keeps per connection.
     func page(userId: String, limit: Int, after cursor: UUID?, logger: Logger) async throws -> (items: [Notification], unread: Int) {
         try await database.connection(logger: logger) { connection in
             let rows = try await connection.query(
-                """
-                SELECT id, kind, title, body, read, created_at, priority FROM inbox_of(\(userId))
-                WHERE \(cursor)::uuid IS NULL
-                   OR (created_at, id) < (SELECT created_at, id FROM inbox_of(\(userId)) WHERE id = \(cursor) LIMIT 1)
-                ORDER BY created_at DESC, id DESC LIMIT \(limit)
-                """,
+                "SELECT unread, id, kind, title, body, read, created_at, priority FROM inbox_page(\(userId), \(cursor)::uuid, \(limit)::int)",
                 logger: logger
             )
             var items: [Notification] = []
-            for try await (id, kind, title, body, read, createdAt, priority) in rows.decode((UUID, String, String, String, Bool, Date, String?).self) {
+            var unread = 0
+            for try await (count, id, kind, title, body, read, createdAt, priority)
+                in rows.decode((Int, UUID?, String?, String?, String?, Bool?, Date?, String?).self)
+            {
+                unread = count
+                guard let id, let kind, let title, let body, let read, let createdAt else { continue }
                 items.append(Notification(id: id, kind: kind, title: title, body: body, read: read, createdAt: createdAt, priority: priority))
             }
-            return (items, try await Self.unread(userId, on: connection, logger: logger))
+            return (items, unread)
         }
     }
 
