@@ -442,6 +442,18 @@ EOF
     chmod 600 "$GH_RUN/env"
 }
 
+# ---- benchmark figures ---------------------------------------------------------------------
+
+# gh_figure WHAT VALUE UNIT BASE_NAME BASE_VALUE GOAL: one row of `scripts/bench all`'s table,
+# when it asked for them (GUILDHALL_BENCH_FIGURES names the file; otherwise nothing). The figure
+# is measured against BASE_VALUE (the static 200 of the same run, or another figure of it, named
+# BASE_NAME); GOAL is `ratio>=X` (VALUE / BASE_VALUE at least X), `<=X` or `>=X` (VALUE itself),
+# or empty (reported, no goal).
+gh_figure() {
+    [[ -n "${GUILDHALL_BENCH_FIGURES:-}" ]] || return 0
+    printf '%s|%s|%s|%s|%s|%s\n' "$1" "$2" "$3" "$4" "$5" "$6" >>"$GUILDHALL_BENCH_FIGURES"
+}
+
 # ---- stopping ----------------------------------------------------------------------------
 
 # gh_stop_pid FILE: SIGTERM, wait up to 10 s, then SIGKILL. For a service (its exit status in

@@ -6,6 +6,9 @@ extension ServiceDescriptor {
         name: "leveling",
         defaultPort: 8084,
         routePrefixes: ["/api/leveling"],
-        migrations: [LevelingMigrations.initial, LevelingMigrations.settings, LevelingMigrations.retiredTools, LevelingMigrations.stats]
+        migrations: [
+            LevelingMigrations.initial, LevelingMigrations.settings, LevelingMigrations.retiredTools, LevelingMigrations.stats,
+            LevelingMigrations.bulkCounts,
+        ]
     )
 }
