@@ -41,13 +41,22 @@ extension Database {
     /// The key is claimed inside the same transaction as the change, so a concurrent retry
     /// waits on the key's row and then replays the committed answer; when `work` throws,
     /// nothing is kept and a retry runs afresh.
+    ///
+    /// When `work` is one statement (`oneStatement`: atomic on its own) and there is no key, it
+    /// runs outside a transaction: one round trip instead of three.
     public func idempotent<Body: Encodable & Sendable>(
         _ key: IdempotencyKey?,
         status: Int = 200,
+        oneStatement: Bool = false,
         logger: Logger,
         _ work: @escaping @Sendable (PostgresConnection) async throws -> Body
     ) async throws -> StoredReply {
-        try await transaction(logger: logger) { connection in
+        if key == nil, oneStatement {
+            return try await connection(logger: logger) { connection in
+                StoredReply(status: status, json: try GuildJSON.string(try await work(connection)), replayed: false)
+            }
+        }
+        return try await transaction(logger: logger) { connection in
             if let key, let earlier = try await Self.claim(key, on: connection, logger: logger) { return earlier }
             let body = try await work(connection)
             let reply = StoredReply(status: status, json: try GuildJSON.string(body), replayed: false)

@@ -6,6 +6,9 @@ extension ServiceDescriptor {
         name: "booking",
         defaultPort: 8082,
         routePrefixes: ["/api/booking"],
-        migrations: [BookingMigrations.catalogue, BookingMigrations.ledgerAndBookings, BookingMigrations.settings, BookingMigrations.stats]
+        migrations: [
+            BookingMigrations.catalogue, BookingMigrations.ledgerAndBookings, BookingMigrations.settings, BookingMigrations.stats,
+            BookingMigrations.oneCall,
+        ]
     )
 }

@@ -22,7 +22,7 @@ struct BookingDraft: Sendable {
 /// Bookings: made, listed, cancelled and moved along their lifecycle.
 ///
 /// No two live bookings overlap on a VM: the `bookings_no_overlap` exclusion constraint decides
-/// every race, and the hours charge commits in the same transaction as the reservation.
+/// every race, and the hours charge commits in the same statement as the reservation.
 struct BookingRepository: Sendable {
     let database: Database
     /// The settings in force: the refund of a cancellation, the limits of a booking.
@@ -30,87 +30,52 @@ struct BookingRepository: Sendable {
 
     // MARK: Booking
 
-    /// Reserves a VM (the requested one, or the first free one) and charges the hours.
+    /// Reserves a VM (the requested one, or the first free one) and charges the hours, in one
+    /// call of the SQL function `book` (booking's migration 6).
+    ///
+    /// No two live bookings overlap on a VM: requests for one VM take turns on a
+    /// transaction-scoped advisory lock and look before they insert (concurrent inserts of
+    /// overlapping rows would otherwise wait on each other inside the exclusion constraint, and
+    /// deadlock in a storm); locks are taken in VM id order, so transactions never wait on each
+    /// other in a cycle. The constraint stays the guarantee; the lock only keeps the contention
+    /// orderly. A refusal writes nothing.
     func create(_ draft: BookingDraft, key: IdempotencyKey?, logger: Logger) async throws -> StoredReply {
-        try await database.idempotent(key, status: 201, logger: logger) { connection in
-            let available = try await connection.query("SELECT available FROM services WHERE id = \(draft.service)", logger: logger)
-                .decode(Bool.self).first { _ in true }
-            guard let available else { throw BookingFailure.serviceNotFound(draft.service) }
-            guard available else { throw BookingFailure.serviceUnavailable(draft.service) }
-
+        try await database.idempotent(key, status: 201, oneStatement: true, logger: logger) { connection in
             let id = UUID.timeOrdered()
-            let booking: Booking
-            if let vmId = draft.vmId {
-                let status = try await connection.query("SELECT status FROM vms WHERE id = \(vmId)", logger: logger)
-                    .decode(String.self).first { _ in true }
-                guard let status else { throw BookingFailure.vmNotFound(vmId) }
-                guard status != VM.Status.maintenance.rawValue else {
-                    throw BookingFailure.vmInMaintenance(vmId)
-                }
-                guard let reserved = try await Self.reserve(draft, id: id, vmId: vmId, on: connection, logger: logger) else {
-                    throw BookingFailure.slotTaken(vm: vmId)
-                }
-                booking = reserved
-            } else {
-                guard let picked = try await Self.reserveFirstFreeVM(draft, id: id, on: connection, logger: logger) else {
-                    throw BookingFailure.noVMAvailable
-                }
-                booking = picked
+            let rows: PostgresRowSequence
+            do {
+                rows = try await connection.query(
+                    """
+                    SELECT outcome, balance, vm, created FROM book(
+                        \(draft.userId), \(id), \(UUID.timeOrdered()), \(draft.service), \(draft.realm), \(draft.gameName),
+                        \(draft.vmId)::text, \(draft.start), \(draft.duration)::int)
+                    """,
+                    logger: logger
+                )
+            } catch where DatabaseErrors.sqlState(error) == "23P01" {
+                throw BookingFailure.slotTaken(vm: draft.vmId ?? "")
             }
-            _ = try await Ledger.post(
-                LedgerPosting(userId: draft.userId, delta: -draft.duration, kind: .booking, bookingId: id), on: connection, logger: logger
+            guard let (outcome, balance, vmId, createdAt) = try await rows.decode((String, Int?, String?, Date?).self).first(where: { _ in true })
+            else { throw BookingFailure.notWritten }
+            switch outcome {
+            case "service_not_found": throw BookingFailure.serviceNotFound(draft.service)
+            case "service_unavailable": throw BookingFailure.serviceUnavailable(draft.service)
+            case "vm_not_found": throw BookingFailure.vmNotFound(draft.vmId ?? "")
+            case "vm_in_maintenance": throw BookingFailure.vmInMaintenance(draft.vmId ?? "")
+            case "slot_taken": throw BookingFailure.slotTaken(vm: draft.vmId ?? "")
+            case "no_vm_available": throw BookingFailure.noVMAvailable
+            case "insufficient_hours": throw BookingFailure.insufficientHours(needed: draft.duration, balance: balance ?? 0)
+            default: break
+            }
+            guard outcome == "booked", let vmId, let createdAt else { throw BookingFailure.notWritten }
+            let booking = Booking(
+                id: id, userId: draft.userId, service: draft.service, realm: draft.realm, gameName: draft.gameName, vmId: vmId,
+                startTime: draft.start, endTime: draft.end, duration: draft.duration, hoursCharged: draft.duration, hoursRefunded: nil,
+                status: .scheduled, createdAt: createdAt
             )
-            logger.info("booking created", metadata: ["booking_id": "\(id)", "vm_id": "\(booking.vmId)"])
+            logger.info("booking created", metadata: ["booking_id": "\(id)", "vm_id": "\(vmId)"])
             return config.current.refunds.shown(on: booking, at: Date())
         }
-    }
-
-    /// Tries the VMs that look free, in id order, until one is reserved.
-    private static func reserveFirstFreeVM(_ draft: BookingDraft, id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Booking? {
-        for vm in try await VMRepository.free(from: draft.start, to: draft.end, on: connection, logger: logger) {
-            if let booking = try await reserve(draft, id: id, vmId: vm.id, on: connection, logger: logger) { return booking }
-        }
-        return nil
-    }
-
-    /// Reserves `vmId` for the draft's window, or returns nil when the window is taken.
-    ///
-    /// Requests for one VM take turns on a transaction-scoped advisory lock and look before
-    /// they insert: concurrent inserts of overlapping rows would otherwise wait on each other
-    /// inside the exclusion constraint (and deadlock in a storm). Locks are taken in VM id
-    /// order, so transactions never wait on each other in a cycle. The constraint stays the
-    /// guarantee; the lock only keeps the contention orderly.
-    private static func reserve(_ draft: BookingDraft, id: UUID, vmId: String, on connection: PostgresConnection, logger: Logger) async throws -> Booking? {
-        _ = try await connection.query("SELECT pg_advisory_xact_lock(hashtext('booking.vm'), hashtext(\(vmId)))", logger: logger)
-        let taken = try await connection.query(
-            """
-            SELECT EXISTS (
-                SELECT 1 FROM bookings
-                WHERE vm_id = \(vmId) AND status <> 'cancelled' AND period && tstzrange(\(draft.start), \(draft.end), '[)')
-            )
-            """,
-            logger: logger
-        ).decode(Bool.self).first { _ in true } ?? true
-        guard !taken else { return nil }
-        do {
-            return try await insert(draft, id: id, vmId: vmId, on: connection, logger: logger)
-        } catch where DatabaseErrors.sqlState(error) == "23P01" {
-            throw BookingFailure.slotTaken(vm: vmId)
-        }
-    }
-
-    private static func insert(_ draft: BookingDraft, id: UUID, vmId: String, on connection: PostgresConnection, logger: Logger) async throws -> Booking {
-        let rows = try await connection.query(
-            """
-            INSERT INTO bookings (id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged)
-            VALUES (\(id), \(draft.userId), \(draft.service), \(draft.realm), \(draft.gameName), \(vmId), \(draft.start), \(draft.end),
-                    \(draft.duration), \(draft.duration))
-            RETURNING \(unescaped: Self.columns)
-            """,
-            logger: logger
-        )
-        guard let booking = try await decode(rows).first else { throw BookingFailure.notWritten }
-        return booking
     }
 
     // MARK: Reading

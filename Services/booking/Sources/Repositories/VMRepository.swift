@@ -126,7 +126,7 @@ struct VMRepository: Sendable {
         }
     }
 
-    /// The same on a given connection (the booking transaction picks from these), in id order.
+    /// The same on a given connection, in id order.
     static func free(from start: Date, to end: Date, on connection: PostgresConnection, logger: Logger) async throws -> [VM] {
         let rows = try await connection.query(
             """
