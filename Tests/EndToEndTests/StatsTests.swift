@@ -158,6 +158,41 @@ struct StatsTests {
         #expect(tiers.reduce(0) { $0 + ($1["members"]?.int ?? 0) } == after["members_total"]?.int)
     }
 
+    /// The figures are kept, not counted on reading: after single events and a batch (counted
+    /// once at its end), XP changes, level-ups and members by level each equal the rows they
+    /// stand for, read in one snapshot whatever else runs meanwhile.
+    @Test func leveledFiguresEqualTheRowsTheyCountAfterSingleEventsAndABatch() async throws {
+        let now = Date()
+        let (first, second) = (LevelingTests.discordId(), LevelingTests.discordId())
+        let single = try await StackClient.internalPost("leveling", "/internal/leveling/events", LevelingTests.event(first, at: now))
+        #expect(single.status == 200, "\(single.text)")
+        let events = [
+            LevelingTests.event(first, at: now.addingTimeInterval(120)), LevelingTests.event(second, "voice", at: now, minutes: 60),
+            LevelingTests.event(second, at: now), LevelingTests.event(second, at: now.addingTimeInterval(1)),
+        ]
+        let batch = try await StackClient.internalPost("leveling", "/internal/leveling/events/batch", #"{"events":[\#(events.joined(separator: ","))]}"#)
+        #expect(batch.status == 200, "\(batch.text)")
+        #expect(try batch.json()["results"]?.array?.map { $0["xp_awarded"]?.int } == [15, 600, 15, 0], "\(batch.text)")
+        try await withStackDatabase(schema: "leveling") { postgres in
+            let rows = try await postgres.query(
+                """
+                SELECT (SELECT coalesce(sum(value), 0)::bigint FROM daily_counts WHERE metric = 'xp_events'),
+                       (SELECT count(*)::bigint FROM xp_history),
+                       (SELECT coalesce(sum(value), 0)::bigint FROM daily_counts WHERE metric = 'level_ups'),
+                       (SELECT count(*)::bigint FROM level_changes WHERE to_level > from_level),
+                       (SELECT coalesce(sum(members), 0)::bigint FROM members_by_level),
+                       (SELECT count(*)::bigint FROM profiles)
+                """,
+                logger: e2eLogger
+            )
+            for try await (xpCounted, xpRows, upsCounted, upRows, membersCounted, members) in rows.decode((Int, Int, Int, Int, Int, Int).self) {
+                #expect(xpCounted == xpRows, "XP changes counted \(xpCounted), stored \(xpRows)")
+                #expect(upsCounted == upRows, "level-ups counted \(upsCounted), stored \(upRows)")
+                #expect(membersCounted == members, "members counted by level \(membersCounted), profiles \(members)")
+            }
+        }
+    }
+
     @Test func inboxEntriesDevicesAndLiveConnections() async throws {
         let admin = try await stack.adminToken()
         let kind = "seeded-\(UUID().uuidString.prefix(8).lowercased())"
