@@ -11,6 +11,18 @@ struct PublicReadCacheMiddleware: RouterMiddleware {
     let cache: PublicReadCache
     /// The answer depends on who asks: requests with credentials pass by the cache.
     let variesByCaller: Bool
+    /// What a kept answer tells the proxy in front (nginx/): it may keep the answer too, for at
+    /// most a second (nginx's own key moves on every quarter second, so it serves it for less),
+    /// and, where the answer depends on the caller, only to callers without credentials.
+    private let keepable: HTTPFields
+
+    init(cache: PublicReadCache, variesByCaller: Bool) {
+        self.cache = cache
+        self.variesByCaller = variesByCaller
+        var keepable: HTTPFields = [Self.proxyExpires: "1"]
+        if variesByCaller { keepable[.vary] = "Authorization" }
+        self.keepable = keepable
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard request.method == .get, !variesByCaller || request.headers[.authorization] == nil else {
@@ -35,15 +47,6 @@ struct PublicReadCacheMiddleware: RouterMiddleware {
         answer.headers.append(contentsOf: keepable)
         answer.body = ResponseBody(byteBuffer: bytes)
         return answer
-    }
-
-    /// What a kept answer tells the proxy in front (nginx/): it may keep the answer too, for at
-    /// most a second (nginx's own key moves on every quarter second, so it serves it for less),
-    /// and, where the answer depends on the caller, only to callers without credentials.
-    private var keepable: HTTPFields {
-        var headers: HTTPFields = [Self.proxyExpires: "1"]
-        if variesByCaller { headers[.vary] = "Authorization" }
-        return headers
     }
 
     /// nginx's `X-Accel-Expires`: seconds the proxy may keep an answer (never shown to clients).

@@ -5,7 +5,8 @@ extension BookingMigrations {
     /// advisory lock per VM, in id order when it picks the first free one), looks for an overlap,
     /// checks and charges the wallet, and writes the booking and its ledger entry — the statements
     /// a booking took one round trip each, planned once per connection instead of once a request.
-    /// A refusal writes nothing and says why (`outcome`); the exclusion constraint stays the
+    /// A refusal writes nothing and says why (`outcome`, the other columns null but a short
+    /// wallet's `balance`); the exclusion constraint stays the
     /// guarantee against overlaps.
     static let oneCall = Migration(
         version: 6,
@@ -28,29 +29,32 @@ extension BookingMigrations {
             BEGIN
                 SELECT s.available INTO service_open FROM services s WHERE s.id = wanted_service;
                 IF NOT FOUND THEN
-                    RETURN QUERY SELECT 'service_not_found', NULL::integer, NULL::text, NULL::timestamptz;
+                    outcome := 'service_not_found';
+                    RETURN NEXT;
                     RETURN;
                 ELSIF NOT service_open THEN
-                    RETURN QUERY SELECT 'service_unavailable', NULL::integer, NULL::text, NULL::timestamptz;
+                    outcome := 'service_unavailable';
+                    RETURN NEXT;
                     RETURN;
                 END IF;
                 IF wanted_vm IS NOT NULL THEN
                     SELECT v.status INTO vm_status FROM vms v WHERE v.id = wanted_vm;
                     IF NOT FOUND THEN
-                        RETURN QUERY SELECT 'vm_not_found', NULL::integer, NULL::text, NULL::timestamptz;
+                        outcome := 'vm_not_found';
+                        RETURN NEXT;
                         RETURN;
                     ELSIF vm_status = 'maintenance' THEN
-                        RETURN QUERY SELECT 'vm_in_maintenance', NULL::integer, NULL::text, NULL::timestamptz;
+                        outcome := 'vm_in_maintenance';
+                        RETURN NEXT;
                         RETURN;
                     END IF;
                     PERFORM pg_advisory_xact_lock(hashtext('booking.vm'), hashtext(wanted_vm));
-                    IF NOT EXISTS (SELECT 1 FROM bookings b WHERE b.vm_id = wanted_vm AND b.status <> 'cancelled' AND b.period && wanted_period) THEN
-                        chosen := wanted_vm;
-                    END IF;
-                    IF chosen IS NULL THEN
-                        RETURN QUERY SELECT 'slot_taken', NULL::integer, NULL::text, NULL::timestamptz;
+                    IF EXISTS (SELECT 1 FROM bookings b WHERE b.vm_id = wanted_vm AND b.status <> 'cancelled' AND b.period && wanted_period) THEN
+                        outcome := 'slot_taken';
+                        RETURN NEXT;
                         RETURN;
                     END IF;
+                    chosen := wanted_vm;
                 ELSE
                     FOR candidate IN
                         SELECT v.id FROM vms v
@@ -65,13 +69,16 @@ extension BookingMigrations {
                         END IF;
                     END LOOP;
                     IF chosen IS NULL THEN
-                        RETURN QUERY SELECT 'no_vm_available', NULL::integer, NULL::text, NULL::timestamptz;
+                        outcome := 'no_vm_available';
+                        RETURN NEXT;
                         RETURN;
                     END IF;
                 END IF;
                 SELECT w.balance INTO held FROM wallets w WHERE w.user_id = booker FOR UPDATE;
                 IF coalesce(held, 0) < booked_hours THEN
-                    RETURN QUERY SELECT 'insufficient_hours', coalesce(held, 0), NULL::text, NULL::timestamptz;
+                    outcome := 'insufficient_hours';
+                    balance := coalesce(held, 0);
+                    RETURN NEXT;
                     RETURN;
                 END IF;
                 INSERT INTO bookings (id, user_id, service_id, realm, game_name, vm_id, start_time, end_time, duration, hours_charged)
@@ -80,7 +87,10 @@ extension BookingMigrations {
                 UPDATE wallets w SET balance = held - booked_hours, updated_at = now() WHERE w.user_id = booker;
                 INSERT INTO ledger (id, user_id, delta, balance_after, kind, booking_id)
                 VALUES (new_entry, booker, -booked_hours, held - booked_hours, 'booking', new_booking);
-                RETURN QUERY SELECT 'booked', held - booked_hours, chosen, created;
+                outcome := 'booked';
+                balance := held - booked_hours;
+                vm := chosen;
+                RETURN NEXT;
             END
             $$
             """,

@@ -42,9 +42,9 @@ struct BookingRepository: Sendable {
     func create(_ draft: BookingDraft, key: IdempotencyKey?, logger: Logger) async throws -> StoredReply {
         try await database.idempotent(key, status: 201, oneStatement: true, logger: logger) { connection in
             let id = UUID.timeOrdered()
-            let rows: PostgresRowSequence
+            let answer: (String, Int?, String?, Date?)?
             do {
-                rows = try await connection.query(
+                let rows = try await connection.query(
                     """
                     SELECT outcome, balance, vm, created FROM book(
                         \(draft.userId), \(id), \(UUID.timeOrdered()), \(draft.service), \(draft.realm), \(draft.gameName),
@@ -52,11 +52,11 @@ struct BookingRepository: Sendable {
                     """,
                     logger: logger
                 )
+                answer = try await rows.decode((String, Int?, String?, Date?).self).first { _ in true }
             } catch where DatabaseErrors.sqlState(error) == "23P01" {
                 throw BookingFailure.slotTaken(vm: draft.vmId ?? "")
             }
-            guard let (outcome, balance, vmId, createdAt) = try await rows.decode((String, Int?, String?, Date?).self).first(where: { _ in true })
-            else { throw BookingFailure.notWritten }
+            guard let (outcome, balance, vmId, createdAt) = answer else { throw BookingFailure.notWritten }
             switch outcome {
             case "service_not_found": throw BookingFailure.serviceNotFound(draft.service)
             case "service_unavailable": throw BookingFailure.serviceUnavailable(draft.service)
