@@ -24,7 +24,8 @@ public enum KeySource: Sendable {
 /// - the public listener on `PORT` with ``GuildMiddleware``, `GET /api/<name>/health` (with
 ///   `health`'s components reported beside the dependencies), the service's routes (each
 ///   group public or for signed-in callers) and `405` for wrong methods;
-/// - the private listener on `INTERNAL_PORT` with `/metrics`, and behind the shared secret
+/// - the private listener on `INTERNAL_PORT` with `/metrics` (or `/metrics` alone on
+///   `METRICS_PORT` when that is set), and behind the shared secret
 ///   `/internal/health`, `/internal/routes` (every route of both listeners, with its visibility) and the
 ///   service's own `/internal/*` routes;
 /// - the shared tables and the service's migrations applied before the public listener opens
@@ -59,7 +60,20 @@ public func buildGuildApplication(
 
     let internalRouter = Router(context: GuildRequestContext.self)
     internalRouter.add(middleware: GuildMiddleware(verifier: nil, service: settings.name))
-    GuildMetrics.addRoute(to: internalRouter)
+    var metricsApplication: (any Service)?
+    if let metricsPort = settings.metricsPort {
+        let metricsRouter = Router(context: GuildRequestContext.self)
+        metricsRouter.add(middleware: GuildMiddleware(verifier: nil, service: settings.name))
+        GuildMetrics.addRoute(to: metricsRouter)
+        metricsRouter.answerUnsupportedMethodsWith405()
+        metricsApplication = Application(
+            router: metricsRouter,
+            configuration: .init(address: .hostname(settings.host, port: metricsPort), serverName: nil),
+            logger: logger
+        )
+    } else {
+        GuildMetrics.addRoute(to: internalRouter)
+    }
     let secured = internalRouter.group("internal").add(middleware: InternalSecretMiddleware(secret: settings.internalSecret))
     secured.get("health") { _, _ in
         InternalHealth(status: "ok", service: settings.name, version: settings.version)
@@ -84,6 +98,7 @@ public func buildGuildApplication(
     backgroundServices.append(dependencies.events)
     backgroundServices.append(contentsOf: jobs.map { AfterMigrations($0, ready: dependencies.ready) as any Service })
     backgroundServices.append(internalApplication)
+    if let metricsApplication { backgroundServices.append(metricsApplication) }
 
     let closeOnShutdown = ClosingOnShutdown.limit(grace: settings.shutdownGrace)
     var application = Application(

@@ -19,8 +19,12 @@ public struct ServiceSettings: Sendable {
     public var host: String
     /// The public HTTP port (behind nginx).
     public var port: Int
-    /// The private port for `/internal/*` and `/metrics`.
+    /// The private port for `/internal/*`, and `/metrics` unless ``metricsPort`` is set.
     public var internalPort: Int
+    /// `METRICS_PORT`: a listener of its own for `/metrics` and nothing else, so a network policy
+    /// can let Prometheus reach the metrics without reaching `/internal/*`. Unset: `/metrics` is
+    /// on the private listener.
+    public var metricsPort: Int?
     /// `postgres://user[:password]@host:port/database`.
     public var databaseURL: String
     /// `redis://host:port[/db]`.
@@ -53,6 +57,7 @@ public struct ServiceSettings: Sendable {
         self.host = reader.string(forKey: "host", default: "127.0.0.1")
         self.port = reader.int(forKey: "port", default: service.defaultPort)
         self.internalPort = reader.int(forKey: "internal.port", default: service.defaultInternalPort)
+        self.metricsPort = reader.int(forKey: "metrics.port")
         self.logLevel = Logger.Level(rawValue: reader.string(forKey: "log.level", default: "info").lowercased()) ?? .info
         self.logFormat = reader.string(forKey: "log.format", default: "text")
         self.shutdownGrace = try ShutdownLimits.grace(reader: reader)
@@ -71,6 +76,14 @@ public struct ServiceSettings: Sendable {
         self.authInternalURL = try required("auth.internal.url", environment: "AUTH_INTERNAL_URL", development: "http://127.0.0.1:8181")
         guard (0...65535).contains(port), (0...65535).contains(internalPort) else {
             throw ConfigurationError.invalid("PORT/INTERNAL_PORT", "must be between 0 (any free port) and 65535")
+        }
+        if let metricsPort {
+            guard (1...65535).contains(metricsPort) else {
+                throw ConfigurationError.invalid("METRICS_PORT", "must be between 1 and 65535")
+            }
+            guard metricsPort != port, metricsPort != internalPort else {
+                throw ConfigurationError.invalid("METRICS_PORT", "must differ from PORT and INTERNAL_PORT")
+            }
         }
     }
 }

@@ -5,9 +5,9 @@ import Testing
 /// The service executables themselves, started the way an operator starts them.
 @Suite("service executables: start-up configuration")
 struct ServiceStartTests {
-    /// A service given an unusable `EVENT_LOOPS` or `SHUTDOWN_GRACE_SECONDS` stops at once,
-    /// naming it, before it binds anything.
-    @Test(arguments: [("EVENT_LOOPS", "0"), ("EVENT_LOOPS", "many"), ("SHUTDOWN_GRACE_SECONDS", "0"), ("SHUTDOWN_GRACE_SECONDS", "soon")])
+    /// A service given an unusable `EVENT_LOOPS`, `SHUTDOWN_GRACE_SECONDS` or `METRICS_PORT` stops
+    /// at once, naming it, before it binds anything.
+    @Test(arguments: [("EVENT_LOOPS", "0"), ("EVENT_LOOPS", "many"), ("SHUTDOWN_GRACE_SECONDS", "0"), ("SHUTDOWN_GRACE_SECONDS", "soon"), ("METRICS_PORT", "70000"), ("METRICS_PORT", "0")])
     func aServiceRefusesAnUnusableSetting(name: String, value: String) async throws {
         let binary = try TestEnvironment.require("GUILDHALL_BIN_DIR") + "/booking"
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("booking-\(UUID()).log").path

@@ -217,7 +217,7 @@ struct RunningService: Sendable {
     /// Where its output goes.
     let log: String
 
-    init(_ name: String, database: String, redis: String, logLevel: String = "debug", output: String? = nil) throws {
+    init(_ name: String, database: String, redis: String, logLevel: String = "debug", environment extra: [String] = [], output: String? = nil) throws {
         self.name = name
         self.port = try Loopback.freePort()
         let binary = try TestEnvironment.require("GUILDHALL_BIN_DIR") + "/" + name
@@ -227,6 +227,9 @@ struct RunningService: Sendable {
             "DATABASE_URL=\(database)", "REDIS_URL=\(redis)",
             "DATA_DIR=\(FileManager.default.temporaryDirectory.appendingPathComponent("guildhall-sigterm-\(UUID())").path)",
         ]
+        // (A later copy of a variable would not override the first.)
+        let overridden = Set(extra.compactMap { $0.split(separator: "=").first.map { "\($0)=" } })
+        environment = environment.filter { entry in !overridden.contains { entry.hasPrefix($0) } } + extra
         // Beside the run's other logs (kept when a test fails), or in the temporary folder.
         let folder = (try? TestEnvironment.require("GUILDHALL_STACK_ENV")).map { URL(fileURLWithPath: $0).deletingLastPathComponent().appendingPathComponent("logs") }
             ?? FileManager.default.temporaryDirectory

@@ -7,7 +7,7 @@ import Testing
 /// The list of services in Swift is the one truth: the scripts, the nginx template, the
 /// container files and the contract must each know every service on it, so a service added in
 /// Swift but forgotten elsewhere fails here.
-@Suite("every service is known to the scripts, nginx and compose", .watched)
+@Suite("every service is known to the scripts, nginx, compose and Kubernetes", .watched)
 struct StackDeclarationTests {
     /// The repository's root, found from this file's place in it.
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -63,6 +63,35 @@ struct StackDeclarationTests {
         let dockerfile = try Self.read("compose/Dockerfile")
         let built = dockerfile.split(separator: "\n").first { $0.contains("for program in") } ?? ""
         #expect(built.split(separator: " ").contains(Substring(name)), "compose/Dockerfile does not install \(name)")
+    }
+
+    @Test(arguments: GuildStack.services.map(\.name))
+    func kubernetesRunsTheServiceOnItsPortsAndRoutesItsPrefixes(name: String) throws {
+        let service = try #require(GuildStack.service(named: name))
+        let base = "deploy/kubernetes/base"
+        #expect(try Self.read("\(base)/kustomization.yaml").contains("  - \(name).yaml\n"), "the base does not include \(name).yaml")
+        let manifest = try Self.read("\(base)/\(name).yaml")
+        #expect(manifest.contains("command: [\"\(name)\"]"))
+        for (variable, port) in [("PORT", service.defaultPort), ("INTERNAL_PORT", service.defaultInternalPort)] {
+            #expect(manifest.contains("- name: \(variable)\n              value: \"\(port)\""), "\(name)'s Deployment does not set \(variable) \(port)")
+            #expect(manifest.contains("containerPort: \(port)\n"), "\(name)'s pod does not declare port \(port)")
+            #expect(manifest.contains("      port: \(port)\n"), "\(name)'s Service has no port \(port)")
+        }
+        #expect(manifest.contains("path: \(service.healthPath)\n"), "\(name) is not probed on its health route")
+        for kind in ["Deployment", "Service", "HorizontalPodAutoscaler", "PodDisruptionBudget"] {
+            #expect(manifest.contains("kind: \(kind)\nmetadata:\n  name: \(name)\n"), "\(name).yaml has no \(kind) \(name)")
+        }
+        // Every prefix reaches the service (its Service, or one of its own such as notify-realtime).
+        let ingress = try Self.read("\(base)/ingress.yaml")
+        let routes = try Regex(#"- path: (\S+)\n\s+pathType: \w+\n\s+backend:\n\s+service:\n\s+name: (\S+)"#)
+        let backends = ingress.matches(of: routes).compactMap { match -> (path: String, service: String)? in
+            guard let path = match.output[1].substring, let backend = match.output[2].substring else { return nil }
+            return (String(path), String(backend))
+        }
+        for prefix in service.routePrefixes {
+            let reached = backends.contains { ($0.path == prefix || $0.path + "/" == prefix) && ($0.service == name || $0.service.hasPrefix("\(name)-")) }
+            #expect(reached, "deploy/kubernetes/base/ingress.yaml does not route \(prefix) to \(name)")
+        }
     }
 
     /// nginx's own 405 (TRACE, refused before any location) names the methods of the path in
