@@ -22,3 +22,7 @@ COPY console/ /usr/share/guildhall/console/
 # CORS_ALLOWED_ORIGINS → GUILDHALL_CORS_ORIGINS, before the templates are rendered.
 COPY nginx/cors.sh /usr/share/guildhall/cors.sh
 COPY compose/nginx-cors.envsh /docker-entrypoint.d/19-guildhall-cors.envsh
+# GUILDHALL_RESOLVER, when unset: the container's nameserver (Docker's or podman's DNS).
+COPY compose/nginx-resolver.envsh /docker-entrypoint.d/18-guildhall-resolver.envsh
+# GUILDHALL_CACHE_DIR's folder: nginx creates the cache folders inside it, not it.
+RUN install -d /var/cache/nginx/guildhall
